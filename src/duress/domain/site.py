@@ -1,0 +1,35 @@
+"""The site: the facility, its devices, its people and its routing, as one frozen aggregate."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from duress.domain.devices import Device
+from duress.domain.facility import Facility
+from duress.domain.people import Badge, CoverageRule, Staff, Team
+from duress.domain.routing import Policy
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    facility: Facility
+    devices: Mapping[str, Device] = field(default_factory=dict)
+    staff: Mapping[str, Staff] = field(default_factory=dict)
+    badges: Mapping[str, Badge] = field(default_factory=dict)
+    teams: Mapping[str, Team] = field(default_factory=dict)
+    coverage: tuple[CoverageRule, ...] = ()
+    policies: tuple[Policy, ...] = ()
+    holidays: frozenset[str] = frozenset()
+    """ISO dates (``YYYY-MM-DD``) on which holiday schedules apply."""
+
+    @property
+    def id(self) -> str:
+        return self.facility.id
+
+    def wearer(self, badge_id: str) -> Staff | None:
+        """The staff member a badge is assigned to, or None (unknown badge or unassigned)."""
+        badge = self.badges.get(badge_id)
+        if badge is None or badge.staff is None:
+            return None
+        return self.staff.get(badge.staff)

@@ -1,0 +1,1 @@
+"""The service layer: the bus, its handlers, the scheduler and the composition root."""
