@@ -1,0 +1,21 @@
+"""The ``duress`` command line: one Typer app; each command group lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from duress.cli import server, site
+
+app = typer.Typer(
+    name="duress",
+    help="Duress: staff-duress platform for hospitals.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(site.config_app, name="config")
+server.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,61 @@
+"""The composition root: the one place that chooses adapters and wires a :class:`Runtime`.
+
+The store is picked by its URL (``sqlite:///...`` or ``postgresql://...``); tests pass their own
+store and clock instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlsplit
+
+from duress.domain.errors import ConfigError
+from duress.domain.site import Site
+from duress.service.clock import Clock, SystemClock
+from duress.service.locating import BadgeLocator
+from duress.service.runtime import Probe, Runtime
+from duress.store import open_store
+from duress.store.base import EventStore
+
+
+def build_runtime(
+    site: Site,
+    *,
+    store_url: str | None = None,
+    store: EventStore | None = None,
+    clock: Clock | None = None,
+    mqtt_url: str | None = None,
+    locator: BadgeLocator | None = None,
+) -> Runtime:
+    """Wire a runtime for ``site``: give ``store`` (tests) or ``store_url`` (the server)."""
+    if store is None:
+        if store_url is None:
+            raise ConfigError(["no event store: set server.store_url or DURESS_STORE_URL"])
+        store = open_store(store_url)
+    probes: dict[str, Probe] = {}
+    if mqtt_url:
+        probes["broker"] = broker_probe(mqtt_url)
+    if locator is None:
+        from duress.service.engine_locator import EngineLocator
+
+        locator = EngineLocator(site)
+    return Runtime(
+        site=site, store=store, clock=clock or SystemClock(), locator=locator, probes=probes
+    )
+
+
+def broker_probe(mqtt_url: str) -> Probe:
+    """A readiness probe that opens (and closes) a TCP connection to the MQTT broker."""
+    parts = urlsplit(mqtt_url)
+    host = parts.hostname or "127.0.0.1"
+    port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+
+    async def probe() -> None:
+        try:
+            _reader, writer = await asyncio.open_connection(host, port)
+        except OSError as error:
+            raise OSError(f"MQTT broker at {host}:{port} is not reachable: {error}") from error
+        writer.close()
+        await writer.wait_closed()
+
+    return probe

@@ -1,0 +1,62 @@
+"""The live event stream as server-sent events, resumable by sequence number.
+
+A client that reconnects with ``Last-Event-ID`` (browsers do so by themselves) first gets what it
+missed, read from the store, then the live events: nothing is lost across a dropped connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+from duress.domain.events import StoredEvent
+from duress.service.runtime import Runtime
+
+KEEPALIVE_S = 15.0
+
+
+def encode(event: StoredEvent) -> str:
+    data = {
+        "seq": event.seq,
+        "type": event.type,
+        "ts": event.ts.isoformat(),
+        "subject": {"kind": event.subject.kind.value, "id": event.subject.id},
+        "payload": event.payload,
+    }
+    return f"id: {event.seq}\nevent: {event.type}\ndata: {json.dumps(data)}\n\n"
+
+
+async def sse(runtime: Runtime, last_seen: int | None) -> AsyncIterator[str]:
+    queue: asyncio.Queue[StoredEvent | None] = asyncio.Queue()
+
+    async def pump() -> None:
+        try:
+            async for event in runtime.hub.listen():
+                queue.put_nowait(event)
+        finally:
+            queue.put_nowait(None)
+
+    task = asyncio.create_task(pump())
+    runtime.metrics.stream_clients.inc()
+    try:
+        await asyncio.sleep(0)  # let the listener register before catching up
+        sent = 0
+        if last_seen is not None:
+            for event in await runtime.read(after=last_seen, limit=10_000):
+                sent = event.seq
+                yield encode(event)
+        yield ": connected\n\n"
+        while True:
+            try:
+                event = await asyncio.wait_for(queue.get(), KEEPALIVE_S)
+            except TimeoutError:
+                yield ": keep-alive\n\n"
+                continue
+            if event is None:
+                return
+            if event.seq > sent:
+                yield encode(event)
+    finally:
+        runtime.metrics.stream_clients.dec()
+        task.cancel()

@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from duress.domain.events import BadgeMoved
+from duress.domain.observations import ButtonEvent, Heartbeat, Sighting, SightingKind
+from duress.service.runtime import Runtime
+from duress.testing import FakeClock, MemoryStore
+from tests.sites import small_site
+
+
+class RecordingLocator:
+    """Moves a badge to the area of every IR device it sees; records what it was given."""
+
+    def __init__(self) -> None:
+        self.seen: list[Sighting] = []
+        self.areas: dict[str, str] = {}
+
+    def observe(self, sighting: Sighting, now: datetime) -> BadgeMoved | None:
+        self.seen.append(sighting)
+        area = {"ir-icu-1": "icu-1", "ir-icu-2": "icu-2"}.get(sighting.device)
+        if area is None or self.areas.get(sighting.badge) == area:
+            return None
+        self.areas[sighting.badge] = area
+        return BadgeMoved(
+            ts=sighting.ts, badge=sighting.badge, floor="f1", unit="icu", area=area,
+            precision="room", confidence=0.99, since=sighting.ts,
+        )
+
+    def snapshot(self, now: datetime) -> Mapping[str, Mapping[str, Any]]:
+        return {b: {"area": a} for b, a in self.areas.items()}
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+async def runtime(clock: FakeClock, store: MemoryStore):
+    rt = Runtime(site=small_site(), store=store, clock=clock, locator=RecordingLocator())
+    await rt.start()
+    yield rt
+    if rt.started:
+        await rt.stop()
+
+
+def press(clock: FakeClock, badge: str = "b-1", seq: int = 1) -> ButtonEvent:
+    return ButtonEvent(ts=clock.now(), badge=badge, seq=seq, presses=3)
+
+
+def ir(clock: FakeClock, device: str, badge: str = "b-1") -> Sighting:
+    return Sighting(ts=clock.now(), badge=badge, device=device, kind=SightingKind.IR)
+
+
+async def test_a_press_is_stored_before_ingest_returns(runtime: Runtime, store, clock) -> None:
+    outcome = await runtime.ingest([(0, press(clock))])
+    assert outcome.accepted == 1
+    assert outcome.rejected == []
+    [stored] = store.read(types=["button.pressed"])
+    assert stored.payload["staff"] == "n-1"
+    assert stored.payload["received_at"] == clock.now().isoformat()
+    assert outcome.stored[0].seq == stored.seq
+
+
+async def test_a_resent_press_is_acknowledged_but_stored_once(runtime: Runtime, store, clock) -> None:
+    await runtime.ingest([(0, press(clock))])
+    outcome = await runtime.ingest([(0, press(clock)), (1, press(clock, seq=2))])
+    assert outcome.accepted == 2
+    assert outcome.duplicates == 1
+    assert [e.payload["seq"] for e in store.read(types=["button.pressed"])] == [1, 2]
+
+
+async def test_resends_are_still_recognised_after_a_restart(store, clock) -> None:
+    first = Runtime(site=small_site(), store=store, clock=clock, locator=RecordingLocator())
+    await first.start()
+    await first.ingest([(0, press(clock))])
+    await first.scheduler.stop()  # a crash: the store survives, the process does not
+    second = Runtime(site=small_site(), store=store, clock=clock, locator=RecordingLocator())
+    await second._replay()
+    outcome = await second.ingest([(0, press(clock))])
+    assert outcome.duplicates == 1
+    assert len(store.read(types=["button.pressed"])) == 1
+
+
+async def test_a_press_from_an_unassigned_badge_is_still_stored(runtime, store, clock) -> None:
+    await runtime.ingest([(0, press(clock, badge="b-spare")), (1, press(clock, badge="b-nobody"))])
+    stored = store.read(types=["button.pressed"])
+    assert [(e.subject.id, e.payload["staff"]) for e in stored] == [
+        ("b-spare", None),
+        ("b-nobody", None),
+    ]
+
+
+async def test_presses_are_committed_before_the_sightings_of_the_same_batch(
+    runtime, store, clock
+) -> None:
+    await runtime.ingest([(0, ir(clock, "ir-icu-1")), (1, press(clock))])
+    assert [e.type for e in store.read()] == ["button.pressed", "device.online", "badge.moved"]
+
+
+async def test_bad_messages_are_rejected_with_reasons_and_good_ones_kept(runtime, clock) -> None:
+    future = ButtonEvent(ts=clock.now() + timedelta(minutes=5), badge="b-1", seq=9)
+    outcome = await runtime.ingest(
+        [
+            (0, ir(clock, "ir-icu-1", badge="b-ghost")),
+            (1, ir(clock, "ir-nowhere")),
+            (2, Heartbeat(ts=clock.now(), device="ir-nowhere")),
+            (3, future),
+            (4, ir(clock, "ir-icu-2")),
+        ]
+    )
+    reasons = {r.index: r.reason for r in outcome.rejected}
+    assert reasons == {
+        0: "unknown_badge",
+        1: "unknown_device",
+        2: "unknown_device",
+        3: "future_timestamp",
+    }
+    assert "people.badges" in outcome.rejected[0].detail
+    assert "NTP" in outcome.rejected[3].detail
+    assert outcome.accepted == 1
+    assert runtime.locator.seen[-1].device == "ir-icu-2"
+    metrics = runtime.metrics.registry.get_sample_value(
+        "duress_ingest_rejected_total", {"reason": "unknown_device"}
+    )
+    assert metrics == 2
+
+
+async def test_a_silent_device_is_reported_after_two_missed_intervals(
+    runtime: Runtime, store, clock
+) -> None:
+    await runtime.ingest([(0, Heartbeat(ts=clock.now(), device="gw-1", battery=90.0))])
+    assert [e.type for e in store.read()] == ["device.online"]
+    await clock.advance(100)
+    await runtime.ingest([(0, Heartbeat(ts=clock.now(), device="gw-1"))])
+    await clock.advance(119)
+    assert [e.type for e in store.read()] == ["device.online"]
+    await clock.advance(2)
+    [silent] = store.read(types=["device.silent"])
+    assert silent.subject.id == "gw-1"
+    assert silent.payload["silent_s"] == pytest.approx(120.0)  # run at the deadline
+
+
+async def test_committed_events_reach_live_listeners(runtime: Runtime, clock) -> None:
+    got: list[str] = []
+
+    async def listen() -> None:
+        async for event in runtime.hub.listen():
+            got.append(event.type)
+            if len(got) == 1:
+                return
+
+    task = asyncio.create_task(listen())
+    await asyncio.sleep(0)
+    await runtime.ingest([(0, press(clock))])
+    await asyncio.wait_for(task, 1)
+    assert got == ["button.pressed"]
+
+
+async def test_readiness_names_what_is_down(clock, store) -> None:
+    async def broker_down() -> None:
+        raise OSError("MQTT broker at 127.0.0.1:1 is not reachable")
+
+    rt = Runtime(
+        site=small_site(), store=store, clock=clock, locator=RecordingLocator(),
+        probes={"broker": broker_down},
+    )
+    checks = await rt.readiness()
+    assert checks == {"store": "ok", "broker": "MQTT broker at 127.0.0.1:1 is not reachable"}

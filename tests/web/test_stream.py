@@ -1,0 +1,68 @@
+"""The live stream over a real socket: uvicorn on loopback, httpx reading server-sent events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import uvicorn
+
+from duress.service.runtime import Runtime
+from duress.web.app import create_app
+
+
+@pytest.fixture
+async def base_url(runtime: Runtime) -> AsyncIterator[str]:
+    config = uvicorn.Config(
+        create_app(runtime, manage_runtime=False), host="127.0.0.1", port=0, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+async def read_events(response: httpx.Response, count: int) -> list[dict]:
+    events: list[dict] = []
+    async for line in response.aiter_lines():
+        if line.startswith("data: "):
+            events.append(json.loads(line.removeprefix("data: ")))
+            if len(events) == count:
+                break
+    return events
+
+
+async def test_a_press_reaches_a_stream_listener(base_url: str, clock) -> None:
+    press = {"type": "button", "ts": clock.now().isoformat(), "badge": "b-1", "seq": 1, "presses": 3}
+    async with (
+        httpx.AsyncClient(base_url=base_url, timeout=5) as client,
+        client.stream("GET", "/api/v1/stream") as stream,
+    ):
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        reader = asyncio.create_task(read_events(stream, 1))
+        await asyncio.sleep(0.05)
+        await client.post("/api/v1/ingest", json={"messages": [press]})
+        [event] = await asyncio.wait_for(reader, 5)
+    assert event["type"] == "button.pressed"
+    assert event["subject"] == {"kind": "badge", "id": "b-1"}
+    assert event["payload"]["staff"] == "n-1"
+
+
+async def test_a_reconnecting_client_gets_what_it_missed(base_url: str, clock) -> None:
+    presses = [
+        {"type": "button", "ts": clock.now().isoformat(), "badge": "b-1", "seq": n, "presses": 3}
+        for n in (1, 2, 3)
+    ]
+    async with httpx.AsyncClient(base_url=base_url, timeout=5) as client:
+        await client.post("/api/v1/ingest", json={"messages": presses})
+        headers = {"Last-Event-ID": "1"}
+        async with client.stream("GET", "/api/v1/stream", headers=headers) as stream:
+            events = await asyncio.wait_for(read_events(stream, 2), 5)
+    assert [e["payload"]["seq"] for e in events] == [2, 3]
