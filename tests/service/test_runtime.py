@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from duress.domain.events import BadgeMoved
+from duress.domain.events import BadgeMoved, StoredEvent
 from duress.domain.observations import ButtonEvent, Heartbeat, Sighting, SightingKind
 from duress.service.runtime import Runtime
 from duress.testing import FakeClock, MemoryStore
@@ -53,6 +53,13 @@ async def runtime(clock: FakeClock, store: MemoryStore):
     yield rt
     if rt.started:
         await rt.stop()
+
+
+async def first_event(runtime: Runtime, event_type: str) -> StoredEvent:
+    async for event in runtime.hub.listen():
+        if event.type == event_type:
+            return event
+    raise AssertionError(f"the hub closed before any {event_type}")
 
 
 def press(clock: FakeClock, badge: str = "b-1", seq: int = 1) -> ButtonEvent:
@@ -146,8 +153,11 @@ async def test_a_silent_device_is_reported_after_two_missed_intervals(
     await runtime.ingest([(0, Heartbeat(ts=clock.now(), device="gw-1"))])
     await clock.advance(119)
     assert [e.type for e in store.read()] == ["device.online"]
+    silence = asyncio.create_task(first_event(runtime, "device.silent"))
+    await asyncio.sleep(0)
     await clock.advance(2)
-    [silent] = store.read(types=["device.silent"])
+    silent = await asyncio.wait_for(silence, 2)  # the write happens on the writer thread
+    assert [e.seq for e in store.read(types=["device.silent"])] == [silent.seq]
     assert silent.subject.id == "gw-1"
     assert silent.payload["silent_s"] == pytest.approx(120.0)  # run at the deadline
 

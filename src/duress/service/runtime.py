@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,6 +26,7 @@ from duress.domain.events import (
     DeviceWentSilent,
     Event,
     StoredEvent,
+    Subject,
     decode,
 )
 from duress.domain.observations import ButtonEvent, Heartbeat, Observation, Sighting
@@ -109,12 +110,9 @@ class Runtime:
 
     async def _replay(self) -> None:
         types = [ButtonPressed.type, DeviceCameOnline.type, DeviceWentSilent.type]
-        loop = asyncio.get_running_loop()
         after = 0
         while True:
-            page = await loop.run_in_executor(
-                self._writer, lambda a=after: self.store.read(after=a, limit=5000, types=types)
-            )
+            page = await self.read(after=after, limit=5000, types=types)
             if not page:
                 break
             for record in page:
@@ -279,18 +277,27 @@ class Runtime:
         self.hub.publish(stored)
         return stored
 
-    async def read(self, **query: object) -> list[StoredEvent]:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._writer, lambda: self.store.read(**query))  # type: ignore[arg-type]  # query is forwarded as keywords
+    async def read(
+        self,
+        *,
+        after: int = 0,
+        limit: int | None = None,
+        subject: Subject | None = None,
+        types: Collection[str] | None = None,
+    ) -> list[StoredEvent]:
+        """Read from the store off the event loop, and off the writer thread (presses never queue
+        behind a reader)."""
+        return await asyncio.to_thread(
+            self.store.read, after=after, limit=limit, subject=subject, types=types
+        )
 
     # --- readiness --------------------------------------------------------------------------
 
     async def readiness(self) -> dict[str, str]:
         """Each dependency's state: ``ok`` or the reason it is not reachable."""
         checks: dict[str, str] = {}
-        loop = asyncio.get_running_loop()
         try:
-            await asyncio.wait_for(loop.run_in_executor(self._writer, self.store.ping), 2.0)
+            await asyncio.wait_for(asyncio.to_thread(self.store.ping), 2.0)
             checks["store"] = "ok"
         except (StoreUnavailable, TimeoutError) as error:
             checks["store"] = str(error) or "no answer within 2 s"

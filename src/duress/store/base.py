@@ -1,7 +1,8 @@
 """The event store's contract: an append-only, totally ordered log of events.
 
-Every backend (memory, SQLite, PostgreSQL) implements :class:`EventStore` and passes the same contract
-test suite (``tests/store/test_contract.py``).
+Every backend (memory, SQLite, PostgreSQL) implements :class:`EventStore` and passes the same
+contract test suite (``tests/store/test_contract.py``). :func:`duress.store.open_store` picks one by
+URL; ``docs/store.md`` says what each guarantees.
 """
 
 from __future__ import annotations
@@ -20,8 +21,13 @@ class EventStore(Protocol):
         """Append ``events`` in one transaction and return them with their sequence numbers.
 
         When this returns, the events are committed and on stable storage (fsynced): a caller may
-        acknowledge a press only after it returns. Raises ``StoreUnavailable`` when the write fails;
-        then nothing of the batch is stored.
+        acknowledge a press only after it returns. Sequence numbers increase in commit order, so a
+        reader that has seen ``seq = n`` never later finds a new event below ``n``; the returned
+        records equal what :meth:`read` returns (times in UTC, payloads as decoded JSON).
+
+        Raises ``InvalidEvent`` (a ``ValueError``) before writing anything when an event cannot be
+        stored (naive time, unknown subject kind, payload that is not JSON), and
+        ``StoreUnavailable`` when the write fails; either way nothing of the batch is stored.
         """
         ...
 
@@ -33,7 +39,11 @@ class EventStore(Protocol):
         subject: Subject | None = None,
         types: Collection[str] | None = None,
     ) -> list[StoredEvent]:
-        """Events with ``seq > after`` in sequence order, optionally for one subject or some types."""
+        """Events with ``seq > after`` in sequence order, optionally for one subject or some types.
+
+        At most ``limit`` events (all when None); ``types=()`` matches nothing. Raises
+        ``StoreUnavailable`` when the read fails.
+        """
         ...
 
     def last_seq(self) -> int:

@@ -92,10 +92,11 @@ async def ingest(request: Request, runtime: RuntimeDep) -> IngestResponse:
     outcome = await runtime.ingest(decoded)
     for r in batch.rejections:
         runtime.metrics.rejected.labels(r.reason).inc()
-    rejected = [
-        RejectedMessage(index=r.index, reason=r.reason, detail=r.detail)
-        for r in sorted([*batch.rejections, *outcome.rejected], key=lambda r: r.index)
-    ]
+    rejected = sorted(
+        [RejectedMessage(index=r.index, reason=r.reason, detail=r.detail) for r in batch.rejections]
+        + [RejectedMessage(index=r.index, reason=r.reason, detail=r.detail) for r in outcome.rejected],
+        key=lambda r: r.index,
+    )
     return IngestResponse(
         accepted=outcome.accepted, duplicates=outcome.duplicates, rejected=rejected
     )

@@ -43,9 +43,9 @@ async def sse(runtime: Runtime, last_seen: int | None) -> AsyncIterator[str]:
         await asyncio.sleep(0)  # let the listener register before catching up
         sent = 0
         if last_seen is not None:
-            for event in await runtime.read(after=last_seen, limit=10_000):
-                sent = event.seq
-                yield encode(event)
+            for missed in await runtime.read(after=last_seen, limit=10_000):
+                sent = missed.seq
+                yield encode(missed)
         yield ": connected\n\n"
         while True:
             try:

@@ -1,0 +1,247 @@
+"""The embedded event store: one SQLite file in WAL mode, one writer, fsynced at every commit.
+
+Durability: ``journal_mode=WAL`` with ``synchronous=FULL`` makes SQLite fsync the write-ahead log at
+every commit, so when :meth:`SqliteStore.append` returns the batch survives a crash or power loss
+(on macOS ``fullfsync`` asks the drive to flush its cache too). Writes go through one connection
+guarded by a lock and start with ``BEGIN IMMEDIATE``, so a batch never waits for a lock halfway
+through and its sequence numbers are allotted in commit order. Reads use a second, read-only
+connection and never wait for a write. Several processes may open the same file; they take turns to
+write (``busy_timeout``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Collection, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from duress.domain.errors import StoreUnavailable
+from duress.domain.events import NewEvent, StoredEvent, Subject
+from duress.store import migrate, records, urls
+
+log = structlog.get_logger(__name__)
+
+MEMORY = ":memory:"
+
+_INSERT = "INSERT INTO events (type, ts, subject_kind, subject_id, payload) VALUES (?, ?, ?, ?, ?)"
+_COLUMNS = "seq, type, ts, subject_kind, subject_id, payload"
+
+
+class SqliteStore:
+    """The event store in the SQLite file at ``path`` (created with its folders if missing).
+
+    ``path`` may be ``":memory:"`` for tests (nothing is durable then). ``busy_timeout_s`` bounds
+    how long a write waits for another process that is writing to the same file.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout_s: float = 5.0) -> None:
+        self._memory = str(path) == MEMORY
+        self.path = None if self._memory else Path(path)
+        self.url = urls.MEMORY_SQLITE if self._memory else f"sqlite:///{path}"
+        self._where = "SQLite in memory" if self._memory else f"SQLite at {path}"
+        self._busy_timeout_s = busy_timeout_s
+        self._write_lock = threading.Lock()
+        self._closed = False
+        created = False
+        try:
+            if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                created = not self.path.exists()
+            self._writer = self._connect()
+            try:
+                self.schema_version = self._migrate()
+                if created and self.path is not None:
+                    _fsync_dir(self.path.parent)
+                self._reader = self._writer if self._memory else self._connect(read_only=True)
+            except BaseException:
+                self._writer.close()
+                raise
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreUnavailable(f"{self._where} cannot be opened: {exc}") from exc
+        self._read_lock = self._write_lock if self._memory else threading.Lock()
+        log.info("store.opened", backend="sqlite", url=self.url, schema_version=self.schema_version)
+
+    # --- EventStore ----------------------------------------------------------------------------
+
+    def append(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
+        rows = records.encode(events)
+        if not rows:
+            return []
+        params = [
+            (r.type, records.format_ts(r.ts), r.subject_kind, r.subject_id, r.payload) for r in rows
+        ]
+        with self._write_lock, self._errors("refused the write"):
+            self._check_open()
+            with _transaction(self._writer):
+                seqs = [self._writer.execute(_INSERT, p).lastrowid for p in params]
+        return [records.stored(_int(seq), row) for seq, row in zip(seqs, rows, strict=True)]
+
+    def read(
+        self,
+        *,
+        after: int = 0,
+        limit: int | None = None,
+        subject: Subject | None = None,
+        types: Collection[str] | None = None,
+    ) -> list[StoredEvent]:
+        records.check_limit(limit)
+        where = ["seq > ?"]
+        args: list[Any] = [after]
+        if subject is not None:
+            where.append("subject_kind = ? AND subject_id = ?")
+            args += [str(subject.kind), subject.id]
+        if types is not None:
+            wanted = sorted(set(types))
+            where.append(f"type IN ({', '.join('?' * len(wanted))})")
+            args += wanted
+        sql = f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY seq"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        with self._read_lock, self._errors("failed a read"):
+            self._check_open()
+            if (types is not None and not types) or limit == 0:
+                return []
+            rows = self._reader.execute(sql, args).fetchall()
+        return [records.from_columns(*row) for row in rows]
+
+    def last_seq(self) -> int:
+        with self._read_lock, self._errors("failed a read"):
+            self._check_open()
+            (seq,) = self._reader.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
+        return int(seq)
+
+    def ping(self) -> None:
+        with self._read_lock, self._errors("did not answer"):
+            self._check_open()
+            self._reader.execute("SELECT 1").fetchone()
+
+    def close(self) -> None:
+        with self._write_lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._reader is not self._writer:
+                with self._read_lock:
+                    self._reader.close()
+            self._writer.close()
+        log.info("store.closed", backend="sqlite", url=self.url)
+
+    # --- the rest ------------------------------------------------------------------------------
+
+    def pragma(self, name: str) -> Any:
+        """The value of ``PRAGMA name`` on the writing connection (for checks and tests)."""
+        if not name.isidentifier():
+            raise ValueError(f"not a pragma name: {name!r}")
+        with self._write_lock, self._errors("failed a read"):
+            self._check_open()
+            return self._writer.execute(f"PRAGMA {name}").fetchone()[0]
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self.url!r})"
+
+    def _connect(self, *, read_only: bool = False) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            MEMORY if self.path is None else self.path,
+            timeout=self._busy_timeout_s,
+            isolation_level=None,  # no implicit transactions: we say BEGIN IMMEDIATE and COMMIT
+            check_same_thread=False,  # each connection is used under its own lock
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
+            if not self._memory:
+                (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+                if str(mode).lower() != "wal":
+                    raise StoreUnavailable(
+                        f"{self._where} cannot use write-ahead logging (journal_mode is {mode}): "
+                        "put the database on a local file system"
+                    )
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA fullfsync = ON")
+            conn.execute("PRAGMA checkpoint_fullfsync = ON")
+            if read_only:
+                conn.execute("PRAGMA query_only = ON")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _migrate(self) -> int:
+        known = migrate.migrations("sqlite")
+        conn = self._writer
+        with _transaction(conn):
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            applied = {v for (v,) in conn.execute("SELECT version FROM schema_migrations")}
+            top = max(applied, default=0)
+            if top > len(known):
+                raise StoreUnavailable(migrate.newer_schema_message(self._where, top, len(known)))
+            for m in known:
+                if m.version in applied:
+                    continue
+                for statement in migrate.sqlite_statements(m.sql):
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at)"
+                    " VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+                    (m.version, m.name),
+                )
+                log.info("store.migrated", backend="sqlite", url=self.url, version=m.version)
+        return len(known)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreUnavailable(f"{self._where} is closed")
+
+    @contextlib.contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"{self._where} {what}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any error: a batch is all or nothing."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        raise
+
+
+def _int(seq: int | None) -> int:
+    if seq is None:  # pragma: no cover - an INSERT always sets lastrowid
+        raise StoreUnavailable("SQLite did not report the sequence number of an insert")
+    return seq
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a new file's directory entry durable (POSIX; a no-op on Windows)."""
+    flags = getattr(os, "O_DIRECTORY", None)
+    if flags is None:  # pragma: no cover - Windows
+        return
+    fd = os.open(path, os.O_RDONLY | flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
