@@ -1,0 +1,919 @@
+"""Load a site configuration (a YAML file, or a folder of them) into the frozen :class:`Site`.
+
+``load_site(path)`` returns the site or raises :class:`~duress.domain.errors.ConfigError` listing
+every problem at once, each naming the file, the line, the key path, the bad value and the fix::
+
+    site.yaml:42: people.badges[3].staff: 'n-0999' is not a known staff id; use one of the ids
+    under people.staff or leave staff empty for a spare badge
+
+The YAML schema is documented in ``docs/configuration.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+
+from shapely.geometry import Polygon as ShapelyPolygon
+
+from duress.config import geometry
+from duress.config.reader import Problems, Reader, one_of, show, suggest
+from duress.config.source import Node, SourceError, read_source
+from duress.domain.devices import DEFAULT_HEARTBEAT_S, Device, DeviceKind
+from duress.domain.errors import ConfigError
+from duress.domain.facility import Area, AreaKind, Building, Facility, Floor, Unit, UnitKind
+from duress.domain.people import Badge, BadgeKind, Contact, CoverageRule, Staff, Team
+from duress.domain.precision import Precision
+from duress.domain.routing import Policy, StopOn, Target, TargetKind, Tier, Window
+from duress.domain.site import Site
+
+SECTIONS = ("site", "facility", "devices", "people", "routing", "server")
+SITE_KEYS = ("id", "name", "timezone")
+BUILDING_KEYS = ("id", "name")
+FLOOR_KEYS = ("id", "name", "building", "level", "outline", "units", "areas")
+UNIT_KEYS = ("id", "name", "kind", "required_precision")
+AREA_KEYS = ("id", "name", "kind", "unit", "parent", "polygon", "rect", "required_precision")
+DEVICE_KEYS = (
+    "id",
+    "name",
+    "kind",
+    "floor",
+    "area",
+    "position",
+    "gateway",
+    "tx_power",
+    "heartbeat_s",
+)
+STAFF_KEYS = ("id", "name", "role", "home_unit", "responder", "contacts")
+CONTACT_KEYS = ("channel", "address")
+BADGE_KEYS = ("id", "kind", "staff")
+TEAM_KEYS = ("id", "name", "members", "contacts")
+COVERAGE_KEYS = ("unit", "roles")
+ROUTING_KEYS = ("holidays", "policies")
+POLICY_KEYS = ("id", "name", "priority", "units", "areas", "kinds", "schedule", "stop_on", "tiers")
+WINDOW_KEYS = ("days", "start", "end")
+TIER_KEYS = ("targets", "escalate_after_s", "repeat")
+PROXIMITY_KEYS = ("count", "within_m", "same_floor")
+
+CHANNELS = frozenset(
+    {"wctp", "hl7", "sms", "email", "webhook", "cap", "dashboard", "pager", "phone"}
+)
+"""Contact channels a staff member or team may list (``contacts[].channel``)."""
+
+DAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
+DAY_GROUPS = {
+    "all": frozenset(range(1, 8)),
+    "weekdays": frozenset(range(1, 6)),
+    "weekends": frozenset({6, 7}),
+}
+TIME_PATTERN = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+_WHERE = {
+    "building": "facility.buildings",
+    "floor": "facility.floors",
+    "unit": "facility.floors[*].units",
+    "area": "facility.floors[*].areas",
+    "device": "devices",
+    "staff": "people.staff",
+    "badge": "people.badges",
+    "team": "people.teams",
+    "policy": "routing.policies",
+}
+
+
+def load_site(path: Path) -> Site:
+    """Read and validate the site at ``path`` (a YAML file or a folder of ``*.yaml`` files).
+
+    Raises :class:`ConfigError` whose ``problems`` lists every problem found.
+    """
+    try:
+        root = read_source(path)
+    except SourceError as exc:
+        raise ConfigError(exc.problems) from None
+    return build_site(root)
+
+
+def build_site(root: Node) -> Site:
+    """Validate a positioned document (see :func:`duress.config.source.read_source`) into a Site."""
+    builder = _Builder()
+    site = builder.build(root)
+    if builder.problems or site is None:
+        raise ConfigError(builder.problems.lines())
+    return site
+
+
+@dataclass(slots=True)
+class _Ref:
+    kind: str
+    value: str
+    node: Node
+    path: str
+    fix: str
+
+
+@dataclass(slots=True)
+class _Registry:
+    ids: dict[str, dict[str, tuple[Node, str]]] = field(default_factory=dict)
+    refs: list[_Ref] = field(default_factory=list)
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.problems = Problems()
+        self.r = Reader(self.problems)
+        self.reg = _Registry()
+        self.placed: list[geometry.Placed] = []
+        self.area_nodes: dict[str, tuple[Node, str]] = {}
+        self.floor_shapes: dict[str, ShapelyPolygon] = {}
+        self.floor_nodes: dict[str, tuple[Node, str]] = {}
+        self.roles: set[str] = set()
+        self.gateway_ids: set[str] = set()
+        self.role_refs: list[tuple[str, Node, str]] = []
+        self.device_checks: list[tuple[Device, dict[str, Node], str]] = []
+
+    # -- registry --------------------------------------------------------------------------------
+
+    def declare(self, kind: str, value: str | None, node: Node | None, path: str) -> bool:
+        """Record an id; report a duplicate. True when the id is new."""
+        if value is None or node is None:
+            return False
+        known = self.reg.ids.setdefault(kind, {})
+        if value in known:
+            first_node, first_path = known[value]
+            self.r.fail(
+                node,
+                path,
+                f"{value!r} is already the id of another {kind} "
+                f"({first_node.file}:{first_node.line}, "
+                f"{first_path}); ids must be unique, rename one",
+            )
+            return False
+        known[value] = (node, path)
+        return True
+
+    def ref(
+        self, kind: str, value: str | None, node: Node | None, path: str, fix: str = ""
+    ) -> None:
+        if value is not None and node is not None:
+            self.reg.refs.append(_Ref(kind, value, node, path, fix))
+
+    def check_refs(self) -> None:
+        for ref in self.reg.refs:
+            known = self.reg.ids.get(ref.kind, {})
+            if ref.value in known:
+                continue
+            hint = suggest(ref.value, known)
+            fix = ref.fix or f"use one of the ids under {_WHERE[ref.kind]}"
+            self.r.fail(
+                ref.node, ref.path, f"{ref.value!r} is not a known {ref.kind} id{hint}; {fix}"
+            )
+
+    # -- the whole document ---------------------------------------------------------------------
+
+    def build(self, root: Node) -> Site | None:
+        top = self.r.mapping(
+            root, "", SECTIONS, required=("site", "facility"), what="a site document"
+        )
+        if top is None:
+            return None
+        site_id, site_name, timezone = self.site_section(top.get("site"))
+        buildings, floors, units, areas = self.facility_section(top.get("facility"))
+        devices = self.devices_section(top.get("devices"))
+        staff, badges, teams, coverage = self.people_section(top.get("people"))
+        holidays, policies = self.routing_section(top.get("routing"))
+        if top.get("server") is not None:
+            from duress.config.settings import check_server_section
+
+            check_server_section(top["server"], self.r)
+        self.check_refs()
+        self.check_area_tree(areas)
+        self.check_geometry(areas, devices)
+        if self.problems:
+            return None
+        facility = Facility(
+            id=site_id or "",
+            name=site_name or "",
+            timezone=timezone or "UTC",
+            buildings=buildings,
+            floors=floors,
+            units=units,
+            areas=areas,
+        )
+        return Site(
+            facility=facility,
+            devices=devices,
+            staff=staff,
+            badges=badges,
+            teams=teams,
+            coverage=tuple(coverage),
+            policies=tuple(policies),
+            holidays=frozenset(holidays),
+        )
+
+    # -- site -----------------------------------------------------------------------------------
+
+    def site_section(self, node: Node | None) -> tuple[str | None, str | None, str | None]:
+        m = self.r.mapping(node, "site", SITE_KEYS, required=("id", "name", "timezone"))
+        if not m:
+            return None, None, None
+        site_id = self.r.ident(m.get("id"), "site.id")
+        name = self.r.text(m.get("name"), "site.name")
+        tz = self.r.text(m.get("timezone"), "site.timezone")
+        if tz is not None:
+            try:
+                zoneinfo.ZoneInfo(tz)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                hint = suggest(tz, zoneinfo.available_timezones())
+                self.r.fail(
+                    m["timezone"],
+                    "site.timezone",
+                    f"{tz!r} is not a known IANA time zone{hint}; write e.g. America/Chicago",
+                )
+                tz = None
+        return site_id, name, tz
+
+    # -- facility -------------------------------------------------------------------------------
+
+    def facility_section(
+        self, node: Node | None
+    ) -> tuple[dict[str, Building], dict[str, Floor], dict[str, Unit], dict[str, Area]]:
+        buildings: dict[str, Building] = {}
+        floors: dict[str, Floor] = {}
+        units: dict[str, Unit] = {}
+        areas: dict[str, Area] = {}
+        m = self.r.mapping(node, "facility", ("buildings", "floors"), required=("floors",))
+        if m is None:
+            return buildings, floors, units, areas
+        for i, b in enumerate(self.r.sequence(m.get("buildings"), "facility.buildings")):
+            path = f"facility.buildings[{i}]"
+            bm = self.r.mapping(b, path, BUILDING_KEYS, required=("id",))
+            if bm is None:
+                continue
+            bid = self.r.ident(bm.get("id"), f"{path}.id")
+            name = self.r.text(bm.get("name"), f"{path}.name") if "name" in bm else bid
+            if bid is not None and self.declare("building", bid, bm["id"], f"{path}.id"):
+                buildings[bid] = Building(id=bid, name=name or bid)
+        only_building = next(iter(buildings)) if len(buildings) == 1 else None
+        for i, f in enumerate(self.r.sequence(m.get("floors"), "facility.floors")):
+            self.floor(f, f"facility.floors[{i}]", only_building, floors, units, areas)
+        return buildings, floors, units, areas
+
+    def floor(
+        self,
+        node: Node,
+        path: str,
+        only_building: str | None,
+        floors: dict[str, Floor],
+        units: dict[str, Unit],
+        areas: dict[str, Area],
+    ) -> None:
+        fm = self.r.mapping(node, path, FLOOR_KEYS, required=("id", "level", "outline"))
+        if fm is None:
+            return
+        fid = self.r.ident(fm.get("id"), f"{path}.id")
+        name = self.r.text(fm.get("name"), f"{path}.name") if "name" in fm else fid
+        building: str | None
+        if "building" in fm:
+            building = self.r.ident(fm["building"], f"{path}.building")
+            self.ref("building", building, fm["building"], f"{path}.building")
+        elif only_building is not None:
+            building = only_building
+        else:
+            self.r.fail(
+                node,
+                path,
+                "missing key 'building'; with several (or no) buildings under facility.buildings "
+                "each floor must say `building: <id>`",
+            )
+            building = None
+        level = self.r.integer(fm.get("level"), f"{path}.level", minimum=-20, maximum=200)
+        outline = self.r.polygon(fm.get("outline"), f"{path}.outline")
+        fresh = fid is not None and self.declare("floor", fid, fm["id"], f"{path}.id")
+        if outline is not None and fid is not None:
+            shape = geometry.check_polygon(outline, fm["outline"], f"{path}.outline", self.r.fail)
+            if shape is not None and fresh:
+                self.floor_shapes[fid] = shape
+                self.floor_nodes[fid] = (fm["outline"], f"{path}.outline")
+        if fresh and fid and building and level is not None and outline is not None:
+            floors[fid] = Floor(
+                id=fid, name=name or fid, building=building, level=level, outline=outline
+            )
+        for j, u in enumerate(self.r.sequence(fm.get("units"), f"{path}.units")):
+            self.unit(u, f"{path}.units[{j}]", fid, units)
+        for j, a in enumerate(self.r.sequence(fm.get("areas"), f"{path}.areas")):
+            self.area(a, f"{path}.areas[{j}]", fid, areas)
+
+    def unit(self, node: Node, path: str, floor: str | None, units: dict[str, Unit]) -> None:
+        um = self.r.mapping(node, path, UNIT_KEYS, required=("id", "kind"))
+        if um is None:
+            return
+        uid = self.r.ident(um.get("id"), f"{path}.id")
+        name = self.r.text(um.get("name"), f"{path}.name") if "name" in um else uid
+        kind = self.r.enum(um.get("kind"), f"{path}.kind", UnitKind)
+        precision = Precision.ROOM
+        if "required_precision" in um:
+            precision = (
+                self.r.enum(um["required_precision"], f"{path}.required_precision", Precision)
+                or precision
+            )
+        if uid is not None and self.declare("unit", uid, um["id"], f"{path}.id") and kind and floor:
+            units[uid] = Unit(
+                id=uid, name=name or uid, kind=kind, floor=floor, required_precision=precision
+            )
+
+    def area(self, node: Node, path: str, floor: str | None, areas: dict[str, Area]) -> None:
+        am = self.r.mapping(node, path, AREA_KEYS, required=("id", "kind"))
+        if am is None:
+            return
+        aid = self.r.ident(am.get("id"), f"{path}.id")
+        name = self.r.text(am.get("name"), f"{path}.name") if "name" in am else aid
+        kind = self.r.enum(am.get("kind"), f"{path}.kind", AreaKind)
+        unit = self.r.ident(am.get("unit"), f"{path}.unit")
+        self.ref("unit", unit, am.get("unit"), f"{path}.unit")
+        parent = self.r.ident(am.get("parent"), f"{path}.parent")
+        self.ref("area", parent, am.get("parent"), f"{path}.parent")
+        precision = self.r.enum(
+            am.get("required_precision"), f"{path}.required_precision", Precision
+        )
+        polygon = None
+        shape_node = am.get("polygon") or am.get("rect")
+        shape_path = f"{path}.polygon" if "polygon" in am else f"{path}.rect"
+        if "polygon" in am and "rect" in am:
+            self.r.fail(am["rect"], f"{path}.rect", "give either `polygon` or `rect`, not both")
+        elif "polygon" in am:
+            polygon = self.r.polygon(am["polygon"], shape_path)
+        elif "rect" in am:
+            polygon = self.r.rect(am["rect"], shape_path)
+        else:
+            self.r.fail(
+                node,
+                path,
+                "missing the area's shape; add `polygon: [[x, y], ...]` "
+                "or `rect: [x, y, width, height]`",
+            )
+        if kind is AreaKind.BAY and parent is None and "parent" not in am:
+            self.r.fail(
+                node,
+                path,
+                "a bay must name the room or open area it lies in; add `parent: <area id>`",
+            )
+        fresh = aid is not None and self.declare("area", aid, am["id"], f"{path}.id")
+        if fresh and aid and kind and floor and polygon is not None:
+            area = Area(
+                id=aid,
+                name=name or aid,
+                kind=kind,
+                floor=floor,
+                polygon=polygon,
+                unit=unit,
+                parent=parent,
+                required_precision=precision,
+            )
+            areas[aid] = area
+            assert shape_node is not None
+            self.placed.append(geometry.Placed(area, shape_node, shape_path))
+            self.area_nodes[aid] = (am.get("parent") or node, f"{path}.parent" if parent else path)
+
+    # -- devices --------------------------------------------------------------------------------
+
+    def devices_section(self, node: Node | None) -> dict[str, Device]:
+        devices: dict[str, Device] = {}
+        for i, d in enumerate(self.r.sequence(node, "devices")):
+            path = f"devices[{i}]"
+            dm = self.r.mapping(d, path, DEVICE_KEYS, required=("id", "kind"))
+            if dm is None:
+                continue
+            did = self.r.ident(dm.get("id"), f"{path}.id")
+            kind = self.r.enum(dm.get("kind"), f"{path}.kind", DeviceKind)
+            name = self.r.text(dm.get("name"), f"{path}.name") or ""
+            floor = self.r.ident(dm.get("floor"), f"{path}.floor")
+            self.ref("floor", floor, dm.get("floor"), f"{path}.floor")
+            area = self.r.ident(dm.get("area"), f"{path}.area")
+            self.ref("area", area, dm.get("area"), f"{path}.area")
+            position = self.r.point(dm.get("position"), f"{path}.position")
+            gateway = self.r.ident(dm.get("gateway"), f"{path}.gateway")
+            self.ref("device", gateway, dm.get("gateway"), f"{path}.gateway")
+            tx_power = self.r.number(
+                dm.get("tx_power"), f"{path}.tx_power", minimum=-120, maximum=20, unit=" (dBm)"
+            )
+            heartbeat = self.r.number(
+                dm.get("heartbeat_s"),
+                f"{path}.heartbeat_s",
+                minimum=0,
+                exclusive_min=True,
+                unit=" of seconds",
+            )
+            if kind is not None:
+                if kind.is_ir and "area" not in dm:
+                    self.r.fail(
+                        d, path, f"an {kind} must name the area it covers; add `area: <area id>`"
+                    )
+                if kind.is_ble and "position" not in dm:
+                    self.r.fail(
+                        d,
+                        path,
+                        f"a {kind} needs its position on the floor; "
+                        "add `position: [x, y]` in metres",
+                    )
+                if kind.is_ble and "floor" not in dm and "area" not in dm:
+                    self.r.fail(
+                        d, path, f"a {kind} needs `floor: <floor id>` (or `area:` to derive it)"
+                    )
+                if kind is DeviceKind.GATEWAY and "floor" not in dm and "area" not in dm:
+                    self.r.fail(
+                        d, path, "a gateway needs `floor: <floor id>` (or `area:` to derive it)"
+                    )
+                if "tx_power" in dm and kind is not DeviceKind.BLE_BEACON:
+                    self.r.fail(
+                        dm["tx_power"],
+                        f"{path}.tx_power",
+                        f"only a ble_beacon has tx_power, not a {kind}; remove it",
+                    )
+                if kind is DeviceKind.GATEWAY and "gateway" in dm:
+                    self.r.fail(
+                        dm["gateway"],
+                        f"{path}.gateway",
+                        "a gateway does not report through another gateway; remove it",
+                    )
+            if (
+                did is None
+                or not self.declare("device", did, dm["id"], f"{path}.id")
+                or kind is None
+            ):
+                continue
+            if kind is DeviceKind.GATEWAY:
+                self.gateway_ids.add(did)
+            device = Device(
+                id=did,
+                kind=kind,
+                floor=floor or "",
+                heartbeat_s=heartbeat if heartbeat is not None else DEFAULT_HEARTBEAT_S[kind],
+                area=area,
+                position=position,
+                gateway=gateway,
+                tx_power=tx_power,
+                name=name,
+            )
+            devices[did] = device
+            self.device_checks.append((device, dm, path))
+        return devices
+
+    # -- people ---------------------------------------------------------------------------------
+
+    def people_section(
+        self, node: Node | None
+    ) -> tuple[dict[str, Staff], dict[str, Badge], dict[str, Team], list[CoverageRule]]:
+        staff: dict[str, Staff] = {}
+        badges: dict[str, Badge] = {}
+        teams: dict[str, Team] = {}
+        coverage: list[CoverageRule] = []
+        m = self.r.mapping(node, "people", ("staff", "badges", "teams", "coverage"))
+        if m is None:
+            return staff, badges, teams, coverage
+        for i, s in enumerate(self.r.sequence(m.get("staff"), "people.staff")):
+            path = f"people.staff[{i}]"
+            sm = self.r.mapping(s, path, STAFF_KEYS, required=("id", "name", "role"))
+            if sm is None:
+                continue
+            sid = self.r.ident(sm.get("id"), f"{path}.id")
+            name = self.r.text(sm.get("name"), f"{path}.name")
+            role = self.r.name(sm.get("role"), f"{path}.role", "role")
+            home = self.r.ident(sm.get("home_unit"), f"{path}.home_unit")
+            self.ref(
+                "unit",
+                home,
+                sm.get("home_unit"),
+                f"{path}.home_unit",
+                "use one of the unit ids under facility.floors[*].units or leave home_unit out",
+            )
+            responder = self.r.boolean(sm.get("responder"), f"{path}.responder") or False
+            contacts = self.contacts(sm.get("contacts"), f"{path}.contacts")
+            if role:
+                self.roles.add(role)
+            if sid and self.declare("staff", sid, sm["id"], f"{path}.id") and name and role:
+                staff[sid] = Staff(
+                    id=sid,
+                    name=name,
+                    role=role,
+                    home_unit=home,
+                    responder=responder,
+                    contacts=contacts,
+                )
+        for i, b in enumerate(self.r.sequence(m.get("badges"), "people.badges")):
+            path = f"people.badges[{i}]"
+            bm = self.r.mapping(b, path, BADGE_KEYS, required=("id",))
+            if bm is None:
+                continue
+            bid = self.r.ident(bm.get("id"), f"{path}.id")
+            kind = BadgeKind.STAFF
+            if "kind" in bm:
+                kind = self.r.enum(bm["kind"], f"{path}.kind", BadgeKind) or kind
+            wearer = None
+            if bm.get("staff") is not None and bm["staff"].value is not None:
+                wearer = self.r.ident(bm["staff"], f"{path}.staff")
+                self.ref(
+                    "staff",
+                    wearer,
+                    bm["staff"],
+                    f"{path}.staff",
+                    "use one of the ids under people.staff or leave staff empty for a spare badge",
+                )
+            if bid and self.declare("badge", bid, bm["id"], f"{path}.id"):
+                badges[bid] = Badge(id=bid, kind=kind, staff=wearer)
+        for i, t in enumerate(self.r.sequence(m.get("teams"), "people.teams")):
+            path = f"people.teams[{i}]"
+            tm = self.r.mapping(t, path, TEAM_KEYS, required=("id",))
+            if tm is None:
+                continue
+            tid = self.r.ident(tm.get("id"), f"{path}.id")
+            name = self.r.text(tm.get("name"), f"{path}.name") if "name" in tm else tid
+            members = []
+            for value, item, item_path in self.r.texts(
+                tm.get("members"), f"{path}.members", ids=True
+            ):
+                self.ref("staff", value, item, item_path)
+                members.append(value)
+            contacts = self.contacts(tm.get("contacts"), f"{path}.contacts")
+            if not members and not contacts:
+                self.r.fail(
+                    t,
+                    path,
+                    "the team has neither members nor contacts; "
+                    "add `members: [...]` or `contacts: [...]`",
+                )
+            if tid and self.declare("team", tid, tm["id"], f"{path}.id"):
+                teams[tid] = Team(
+                    id=tid, name=name or tid, members=tuple(members), contacts=contacts
+                )
+        for i, c in enumerate(self.r.sequence(m.get("coverage"), "people.coverage")):
+            path = f"people.coverage[{i}]"
+            cm = self.r.mapping(c, path, COVERAGE_KEYS, required=("unit", "roles"))
+            if cm is None:
+                continue
+            unit = self.r.ident(cm.get("unit"), f"{path}.unit")
+            self.ref("unit", unit, cm.get("unit"), f"{path}.unit")
+            roles = []
+            for value, item, item_path in self.r.texts(cm.get("roles"), f"{path}.roles"):
+                if self.r.name(item, item_path, "role"):
+                    roles.append(value)
+                    self.role_refs.append((value, item, item_path))
+            if "roles" in cm and not roles and not self.problems:
+                self.r.fail(
+                    cm["roles"], f"{path}.roles", "is empty; list at least one role, e.g. [rn]"
+                )
+            if unit and roles:
+                coverage.append(CoverageRule(unit=unit, roles=tuple(roles)))
+        return staff, badges, teams, coverage
+
+    def contacts(self, node: Node | None, path: str) -> tuple[Contact, ...]:
+        out: list[Contact] = []
+        for i, c in enumerate(self.r.sequence(node, path)):
+            cpath = f"{path}[{i}]"
+            cm = self.r.mapping(c, cpath, CONTACT_KEYS, required=CONTACT_KEYS)
+            if cm is None:
+                continue
+            channel = self.r.text(cm.get("channel"), f"{cpath}.channel")
+            address = self.r.text(cm.get("address"), f"{cpath}.address")
+            if channel is not None and channel not in CHANNELS:
+                hint = suggest(channel, CHANNELS)
+                self.r.fail(
+                    cm["channel"],
+                    f"{cpath}.channel",
+                    f"{channel!r} is not a known channel{hint}; use one of: {one_of(CHANNELS)}",
+                )
+                channel = None
+            if channel and address:
+                out.append(Contact(channel=channel, address=address))
+        return tuple(out)
+
+    # -- routing --------------------------------------------------------------------------------
+
+    def routing_section(self, node: Node | None) -> tuple[list[str], list[Policy]]:
+        holidays: list[str] = []
+        policies: list[Policy] = []
+        m = self.r.mapping(node, "routing", ROUTING_KEYS)
+        if m is None:
+            return holidays, policies
+        for value, item, item_path in self.r.texts(m.get("holidays"), "routing.holidays"):
+            try:
+                holidays.append(dt.date.fromisoformat(value).isoformat())
+            except ValueError:
+                self.r.fail(item, item_path, f'{value!r} is not a date; write it as "YYYY-MM-DD"')
+        for i, p in enumerate(self.r.sequence(m.get("policies"), "routing.policies")):
+            policy = self.policy(p, f"routing.policies[{i}]")
+            if policy is not None:
+                policies.append(policy)
+        return holidays, policies
+
+    def policy(self, node: Node, path: str) -> Policy | None:
+        pm = self.r.mapping(node, path, POLICY_KEYS, required=("id", "tiers"))
+        if pm is None:
+            return None
+        pid = self.r.ident(pm.get("id"), f"{path}.id")
+        name = self.r.text(pm.get("name"), f"{path}.name") if "name" in pm else pid
+        priority = self.r.integer(pm.get("priority"), f"{path}.priority") or 0
+        units = self.refs_list("unit", pm.get("units"), f"{path}.units")
+        areas = self.refs_list("area", pm.get("areas"), f"{path}.areas")
+        kinds = [
+            v
+            for v, item, ipath in self.r.texts(pm.get("kinds"), f"{path}.kinds")
+            if self.r.name(item, ipath, "alert kind")
+        ]
+        stop_on = StopOn.ACCEPTED
+        if "stop_on" in pm:
+            stop_on = self.r.enum(pm["stop_on"], f"{path}.stop_on", StopOn) or stop_on
+        schedule = []
+        for j, w in enumerate(self.r.sequence(pm.get("schedule"), f"{path}.schedule")):
+            window = self.window(w, f"{path}.schedule[{j}]")
+            if window is not None:
+                schedule.append(window)
+        tiers = []
+        tier_nodes = self.r.sequence(pm.get("tiers"), f"{path}.tiers")
+        if "tiers" in pm and not tier_nodes:
+            self.r.fail(
+                pm["tiers"],
+                f"{path}.tiers",
+                "is empty; a policy needs at least one tier of targets",
+            )
+        for j, t in enumerate(tier_nodes):
+            tier = self.tier(t, f"{path}.tiers[{j}]")
+            if tier is not None:
+                tiers.append(tier)
+        if pid is None or not self.declare("policy", pid, pm["id"], f"{path}.id"):
+            return None
+        return Policy(
+            id=pid,
+            name=name or pid,
+            tiers=tuple(tiers),
+            units=tuple(units),
+            areas=tuple(areas),
+            kinds=tuple(kinds),
+            schedule=tuple(schedule),
+            stop_on=stop_on,
+            priority=priority,
+        )
+
+    def refs_list(self, kind: str, node: Node | None, path: str) -> list[str]:
+        out = []
+        for value, item, item_path in self.r.texts(node, path, ids=True):
+            self.ref(kind, value, item, item_path)
+            out.append(value)
+        return out
+
+    def window(self, node: Node, path: str) -> Window | None:
+        wm = self.r.mapping(node, path, WINDOW_KEYS)
+        if wm is None:
+            return None
+        days: set[int] = set()
+        day_node = wm.get("days")
+        if day_node is None:
+            days = set(DAY_GROUPS["all"])
+        else:
+            for value, item, item_path in self.r.texts(day_node, f"{path}.days"):
+                key = value.strip().lower()
+                if key in DAYS:
+                    days.add(DAYS[key])
+                elif key in DAY_GROUPS:
+                    days |= DAY_GROUPS[key]
+                else:
+                    choices = [*DAYS, *DAY_GROUPS]
+                    self.r.fail(
+                        item,
+                        item_path,
+                        f"{value!r} is not a day{suggest(key, choices)}; "
+                        f"use mon, tue, wed, thu, fri, sat, sun, weekdays, weekends or all",
+                    )
+        start = self.clock_time(wm.get("start"), f"{path}.start")
+        end = self.clock_time(wm.get("end"), f"{path}.end")
+        if ("start" in wm) != ("end" in wm):
+            self.r.fail(node, path, "give both `start` and `end`, or neither for the whole day")
+        if not days:
+            return None
+        return Window(days=frozenset(days), start=start or time(0, 0), end=end or time(0, 0))
+
+    def clock_time(self, node: Node | None, path: str) -> time | None:
+        if node is None:
+            return None
+        text = node.raw if node.raw is not None else None
+        match = TIME_PATTERN.match(text.strip()) if text else None
+        if match is None:
+            self.r.fail(
+                node,
+                path,
+                f'{show(node)} is not a time of day; write "HH:MM" (24-hour), e.g. "07:00"',
+            )
+            return None
+        return time(int(match.group(1)), int(match.group(2)))
+
+    def tier(self, node: Node, path: str) -> Tier | None:
+        tm = self.r.mapping(node, path, TIER_KEYS, required=("targets", "escalate_after_s"))
+        if tm is None:
+            return None
+        targets = []
+        target_nodes = self.r.sequence(tm.get("targets"), f"{path}.targets")
+        if "targets" in tm and not target_nodes:
+            self.r.fail(
+                tm["targets"],
+                f"{path}.targets",
+                "is empty; list who to notify, e.g. [{team: security}]",
+            )
+        for k, t in enumerate(target_nodes):
+            target = self.target(t, f"{path}.targets[{k}]")
+            if target is not None:
+                targets.append(target)
+        after = self.r.number(
+            tm.get("escalate_after_s"),
+            f"{path}.escalate_after_s",
+            minimum=0,
+            exclusive_min=True,
+            maximum=86400,
+            unit=" of seconds",
+        )
+        repeat = self.r.integer(tm.get("repeat"), f"{path}.repeat", minimum=0, maximum=20) or 0
+        if after is None or not targets:
+            return None
+        return Tier(targets=tuple(targets), escalate_after_s=after, repeat=repeat)
+
+    def target(self, node: Node, path: str) -> Target | None:
+        kinds = [k.value for k in TargetKind]
+        tm = self.r.mapping(node, path, kinds, what="a target such as {role: charge_nurse}")
+        if tm is None:
+            return None
+        if len(tm) != 1:
+            if node.is_mapping and len(node.value) == len(tm):  # type: ignore[arg-type]  # dict checked
+                self.r.fail(
+                    node,
+                    path,
+                    f"a target has exactly one key, one of: {', '.join(kinds)}; "
+                    "split it into one target per line",
+                )
+            return None
+        key, value = next(iter(tm.items()))
+        kind = TargetKind(key)
+        tpath = f"{path}.{key}"
+        if kind is TargetKind.PROXIMITY:
+            pm = self.r.mapping(value, tpath, PROXIMITY_KEYS, required=("count",))
+            if pm is None:
+                return None
+            count = self.r.integer(pm.get("count"), f"{tpath}.count", minimum=1, maximum=50)
+            within = self.r.number(
+                pm.get("within_m"),
+                f"{tpath}.within_m",
+                minimum=0,
+                exclusive_min=True,
+                unit=" of metres",
+            )
+            same_floor = self.r.boolean(pm.get("same_floor"), f"{tpath}.same_floor") or False
+            if count is None:
+                return None
+            return Target(kind=kind, count=count, within_m=within, same_floor=same_floor)
+        if kind is TargetKind.ROLE:
+            role = self.r.name(value, tpath, "role")
+            if role is not None:
+                self.role_refs.append((role, value, tpath))
+            return Target(kind=kind, ref=role) if role else None
+        ref = self.r.ident(value, tpath)
+        if kind in (TargetKind.STAFF, TargetKind.TEAM):
+            self.ref(kind.value, ref, value, tpath)
+        return Target(kind=kind, ref=ref) if ref else None
+
+    # -- whole-site checks ----------------------------------------------------------------------
+
+    def check_roles(self) -> None:
+        if not self.roles:
+            return
+        for role, node, path in self.role_refs:
+            if role not in self.roles:
+                self.r.fail(
+                    node,
+                    path,
+                    f"no staff member has the role {role!r}{suggest(role, self.roles)}; "
+                    f"use one of the roles under people.staff: {one_of(self.roles)}",
+                )
+
+    def check_area_tree(self, areas: Mapping[str, Area]) -> None:
+        self.check_roles()
+        for aid, area in areas.items():
+            seen = {aid}
+            parent = area.parent
+            node, path = self.area_nodes[aid]
+            while parent is not None and parent in areas:
+                if parent in seen:
+                    self.r.fail(
+                        node,
+                        path,
+                        f"the parents of area {aid!r} loop back to it; "
+                        "an area's parent must enclose it",
+                    )
+                    break
+                seen.add(parent)
+                parent = areas[parent].parent
+            parent_area = areas.get(area.parent) if area.parent else None
+            if parent_area is not None and parent_area.floor != area.floor:
+                self.r.fail(
+                    node,
+                    path,
+                    f"parent {area.parent!r} is on floor {parent_area.floor!r}, "
+                    f"not on {area.floor!r}; a parent must be on the same floor",
+                )
+
+    def ancestors(self, areas: Mapping[str, Area]) -> dict[str, frozenset[str]]:
+        out: dict[str, frozenset[str]] = {}
+        for aid, area in areas.items():
+            chain: set[str] = set()
+            parent = area.parent
+            while parent is not None and parent in areas and parent not in chain and parent != aid:
+                chain.add(parent)
+                parent = areas[parent].parent
+            out[aid] = frozenset(chain)
+        return out
+
+    def check_geometry(self, areas: Mapping[str, Area], devices: dict[str, Device]) -> None:
+        shapes: dict[str, ShapelyPolygon] = {}
+        for placed in self.placed:
+            shape = geometry.check_polygon(
+                placed.area.polygon, placed.node, placed.path, self.r.fail
+            )
+            if shape is None:
+                continue
+            shapes[placed.area.id] = shape
+            outline = self.floor_shapes.get(placed.area.floor)
+            if outline is not None:
+                geometry.check_inside(
+                    shape,
+                    outline,
+                    placed.node,
+                    placed.path,
+                    f"the outline of floor {placed.area.floor!r}",
+                    self.r.fail,
+                )
+        for placed in self.placed:
+            parent = placed.area.parent
+            if (
+                parent
+                and placed.area.id in shapes
+                and parent in shapes
+                and areas[parent].floor == placed.area.floor
+            ):
+                geometry.check_inside(
+                    shapes[placed.area.id],
+                    shapes[parent],
+                    placed.node,
+                    placed.path,
+                    f"its parent area {parent!r}",
+                    self.r.fail,
+                )
+        geometry.check_overlaps(self.placed, shapes, self.ancestors(areas), self.r.fail)
+        for device, dm, path in self.device_checks:
+            checked = self.check_device(device, dm, path, areas, devices)
+            if checked is not device:
+                devices[device.id] = checked
+
+    def check_device(
+        self,
+        device: Device,
+        dm: dict[str, Node],
+        path: str,
+        areas: Mapping[str, Area],
+        devices: Mapping[str, Device],
+    ) -> Device:
+        """Check a device against the facility; the device with its floor derived from its area."""
+        floor = device.floor or None
+        if device.area is not None and device.area in areas:
+            area_floor = areas[device.area].floor
+            if floor is not None and floor != area_floor:
+                self.r.fail(
+                    dm["floor"],
+                    f"{path}.floor",
+                    f"{floor!r} is not the floor of area {device.area!r} "
+                    f"({area_floor!r}); remove `floor:` (it is derived from the area) or fix it",
+                )
+            floor = area_floor
+            device = dataclasses.replace(device, floor=area_floor)
+        if (
+            device.gateway is not None
+            and device.gateway in devices
+            and device.gateway not in self.gateway_ids
+        ):
+            self.r.fail(
+                dm["gateway"],
+                f"{path}.gateway",
+                f"{device.gateway!r} is a "
+                f"{devices[device.gateway].kind}, not a gateway; name a device of kind gateway",
+            )
+        if device.position is not None and floor in self.floor_shapes:
+            geometry.check_point_inside(
+                device.position,
+                self.floor_shapes[floor],
+                dm["position"],
+                f"{path}.position",
+                f"the outline of floor {floor!r}",
+                self.r.fail,
+            )
+        return device
