@@ -1,0 +1,159 @@
+"""Which area contains a point: a small pure point-in-polygon index over a facility's areas.
+
+The location engine maps a BLE position estimate to an area many thousand times a second, so the
+lookup must be cheap and must not call into a geometry library. Each floor is cut into square
+cells; a cell lists the areas whose bounding box touches it, finest level first (bays, then rooms,
+then corridors and zones). A lookup is one dictionary access plus a ray-casting test on a handful
+of small polygons.
+
+Levels:
+
+- ``bay``: :attr:`AreaKind.BAY` (a bed area; bed-level precision);
+- ``room``: every enclosed place (room, bathroom, office, stairwell, ...), the room-level area;
+- ``zone``: corridors and zones (:attr:`AreaKind.CORRIDOR`, :attr:`AreaKind.ZONE`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from duress.domain.facility import Area, AreaKind, Facility, Point, Polygon
+
+ZONE_KINDS = frozenset({AreaKind.CORRIDOR, AreaKind.ZONE})
+"""Area kinds that are open zones rather than rooms."""
+
+
+def level_of(kind: AreaKind) -> int:
+    """0 for a bay, 1 for a room-level area, 2 for a corridor or zone."""
+    if kind is AreaKind.BAY:
+        return 0
+    if kind in ZONE_KINDS:
+        return 2
+    return 1
+
+
+def contains(polygon: Polygon, x: float, y: float) -> bool:
+    """Ray casting: True when ``(x, y)`` is inside ``polygon`` (an edge point may go either way)."""
+    inside = False
+    n = len(polygon)
+    if n < 3:
+        return False
+    x1, y1 = polygon[-1]
+    for x2, y2 in polygon:
+        if (y2 > y) != (y1 > y) and x < (x1 - x2) * (y - y2) / (y1 - y2) + x2:
+            inside = not inside
+        x1, y1 = x2, y2
+    return inside
+
+
+def distance_outside(polygon: Polygon, x: float, y: float) -> float:
+    """0 inside ``polygon``, else the distance in metres from ``(x, y)`` to its nearest edge."""
+    if contains(polygon, x, y):
+        return 0.0
+    best = math.inf
+    x1, y1 = polygon[-1]
+    for x2, y2 in polygon:
+        dx, dy = x2 - x1, y2 - y1
+        length2 = dx * dx + dy * dy
+        t = 0.0 if length2 == 0 else max(0.0, min(1.0, ((x - x1) * dx + (y - y1) * dy) / length2))
+        px, py = x1 + t * dx - x, y1 + t * dy - y
+        best = min(best, px * px + py * py)
+        x1, y1 = x2, y2
+    return math.sqrt(best)
+
+
+def bbox(polygon: Sequence[Point]) -> tuple[float, float, float, float]:
+    xs = [p[0] for p in polygon]
+    ys = [p[1] for p in polygon]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """The areas containing a point, one per level (None where no area of that level does)."""
+
+    bay: str | None
+    room: str | None
+    zone: str | None
+
+    @property
+    def finest(self) -> str | None:
+        return self.bay or self.room or self.zone
+
+
+class AreaIndex:
+    """A grid index of a facility's areas, per floor. Build once per site; lookups are fast."""
+
+    __slots__ = ("_cell", "_cells", "_polygons")
+
+    def __init__(self, facility: Facility, cell_m: float = 2.0) -> None:
+        self._cell = cell_m
+        self._polygons: dict[str, tuple[Polygon, int]] = {}
+        cells: dict[tuple[str, int, int], list[tuple[int, str]]] = {}
+        for area in facility.areas.values():
+            if len(area.polygon) < 3:
+                continue
+            level = level_of(area.kind)
+            self._polygons[area.id] = (area.polygon, level)
+            x0, y0, x1, y1 = bbox(area.polygon)
+            for ix in range(math.floor(x0 / cell_m), math.floor(x1 / cell_m) + 1):
+                for iy in range(math.floor(y0 / cell_m), math.floor(y1 / cell_m) + 1):
+                    cells.setdefault((area.floor, ix, iy), []).append((level, area.id))
+        self._cells: dict[tuple[str, int, int], tuple[tuple[int, str], ...]] = {
+            key: tuple(sorted(entries)) for key, entries in cells.items()
+        }
+
+    def locate(self, floor: str, x: float, y: float) -> Hit:
+        """The bay, room-level area and zone containing ``(x, y)`` on ``floor``."""
+        if not (math.isfinite(x) and math.isfinite(y)):
+            return Hit(None, None, None)
+        cell = self._cell
+        entries = self._cells.get((floor, math.floor(x / cell), math.floor(y / cell)), ())
+        found: list[str | None] = [None, None, None]
+        for level, area_id in entries:
+            if found[level] is None and contains(self._polygons[area_id][0], x, y):
+                found[level] = area_id
+        return Hit(found[0], found[1], found[2])
+
+    def area_at(self, floor: str, x: float, y: float) -> str | None:
+        """The room-level area, else the zone, containing the point (its zone-level place)."""
+        cell = self._cell
+        if not (math.isfinite(x) and math.isfinite(y)):
+            return None
+        entries = self._cells.get((floor, math.floor(x / cell), math.floor(y / cell)), ())
+        zone: str | None = None
+        for level, area_id in entries:
+            if level == 0:
+                continue
+            if contains(self._polygons[area_id][0], x, y):
+                if level == 1:
+                    return area_id
+                if zone is None:
+                    zone = area_id
+        return zone
+
+    def distance_outside(self, area_id: str, x: float, y: float) -> float:
+        """Distance from the point to the area (0 inside); infinity for an unknown area."""
+        entry = self._polygons.get(area_id)
+        if entry is None:
+            return math.inf
+        return distance_outside(entry[0], x, y)
+
+
+def room_of(facility: Facility, area: Area) -> str | None:
+    """The room-level area an area belongs to: itself for a room, the enclosing room for a bay."""
+    level = level_of(area.kind)
+    if level == 1:
+        return area.id
+    if level == 2:
+        return None
+    parent = facility.areas.get(area.parent) if area.parent else None
+    while parent is not None:
+        if level_of(parent.kind) == 1:
+            return parent.id
+        if level_of(parent.kind) == 2:
+            return None
+        parent = facility.areas.get(parent.parent) if parent.parent else None
+    return None

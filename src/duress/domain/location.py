@@ -1,0 +1,859 @@
+"""The location engine: sightings in, one honest location per badge out (pure: no I/O, no clock).
+
+Evidence:
+
+- **IR** (room monitors, bay emitters): infrared does not cross walls, so a badge that sees a room's
+  code is in that room (a bay emitter: that bed area). IR misses (detection < 1), leaks through
+  open doors and has blind spots, so each IR area keeps an exponentially decayed *score* (``+1`` per
+  hit, time constant ``ir_tau_s``), not a yes/no.
+- **BLE** (beacons heard by the badge, or locators hearing it): each device's RSSI goes through a
+  windowed median (``ble_window_s``); the strongest ``ble_top_k`` devices on the chosen floor give
+  a weighted centroid (weights ``1/d²`` from the log-distance model), mapped to the area containing
+  it. BLE never claims more than ``zone`` precision.
+
+Fusion and transitions (incumbent/challenger):
+
+1. An IR place whose last hit is younger than ``ir_hold_s`` is *fresh*. While the incumbent is a
+   fresh IR place, BLE is ignored (the two never fight); another IR place replaces it only when its
+   score reaches ``ir_enter_score`` and leads the incumbent's by ``ir_margin``.
+2. When the incumbent is not fresh IR, an IR place with a score of at least ``ir_enter_score`` wins
+   at once (walking in is detected after two or so hits); the very first fix needs a single hit.
+3. Otherwise BLE decides: a BLE challenger zone replaces a BLE incumbent only after the estimate
+   has stayed more than ``ble_margin_m`` outside the incumbent's area for ``ble_sustain_s``
+   (hysteresis: someone standing in a doorway does not flap); it replaces a stale IR incumbent at
+   once.
+4. Plausibility: a move to another floor sooner than ``floor_change_s_per_level`` per level after
+   the last evidence on the old floor is held back (and counted as ``implausible_move``); if the
+   evidence persists it wins once the move becomes possible.
+
+Ageing: a location's ``as_of`` is its newest supporting evidence. :meth:`LocationEngine.locate`
+reports its age; past ``stale_after_s`` it is marked stale, past ``unknown_after_s`` it becomes
+``unknown`` (carrying the last known location). Confidence halves every ``confidence_half_life_s``.
+
+Bad input is never fatal and never becomes a location: each rejected sighting is counted by reason
+in :attr:`LocationEngine.rejections`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from duress.domain.area_index import AreaIndex, level_of
+from duress.domain.events import BadgeMoved
+from duress.domain.observations import Sighting, SightingKind
+from duress.domain.precision import Precision
+from duress.domain.rssi_filter import median
+from duress.domain.site import Site
+
+
+@dataclass(frozen=True, slots=True)
+class LocationParams:
+    """The engine's tuning. Every default is documented in ``docs/location.md``."""
+
+    reorder_tolerance_s: float = 2.0
+    """A sighting older than the badge's newest one by more than this is ``out_of_order``."""
+    future_tolerance_s: float = 2.0
+    """A sighting stamped later than ``now`` by more than this is ``future`` (clock ahead)."""
+    max_delay_s: float = 30.0
+    """A sighting older than ``now`` by more than this is ``late``: too old to be useful."""
+    rssi_min_dbm: float = -120.0
+    rssi_max_dbm: float = 0.0
+    ir_tau_s: float = 4.0
+    """Time constant of the decayed IR hit score."""
+    ir_hold_s: float = 6.0
+    """An IR place stays fresh this long after its last hit (covers a few missed detections)."""
+    ir_enter_score: float = 1.5
+    """Score an IR place needs to take over from another place (about two hits in a few s)."""
+    ir_margin: float = 0.5
+    """Lead an IR challenger needs over a fresh IR incumbent."""
+    ble_window_s: float = 5.0
+    """Window of the per-device RSSI median."""
+    ble_max_samples: int = 9
+    """Most samples kept per badge and BLE device."""
+    ble_update_s: float = 1.0
+    """A badge's BLE position is re-estimated at most this often (the engine's main speed lever)."""
+    ble_top_k: int = 4
+    """Strongest devices used in the weighted centroid."""
+    ble_path_loss_exponent: float = 2.5
+    """Log-distance exponent used to turn RSSI into metres (2 free space, 2.5-3 indoors)."""
+    ble_default_tx_power: float = -59.0
+    """RSSI at 1 m assumed for a BLE device configured without ``tx_power``."""
+    ble_floor_margin_db: float = 6.0
+    """BLE changes floor only when the other floor's best device is this much stronger."""
+    ble_margin_m: float = 1.0
+    """A BLE estimate must be this far outside the incumbent's area to count against it."""
+    ble_sustain_s: float = 3.0
+    """A BLE challenger must persist this long before it replaces a BLE incumbent."""
+    floor_change_s_per_level: float = 6.0
+    """Fastest plausible stairs/elevator time per level; quicker floor changes are held back."""
+    stale_after_s: float = 15.0
+    """Evidence older than this makes a location ``stale`` (shown with its age)."""
+    unknown_after_s: float = 120.0
+    """Evidence older than this makes the location ``unknown`` (the last known one is kept)."""
+    confidence_half_life_s: float = 60.0
+    """Confidence halves for every this many seconds of age."""
+    accept_unregistered_badges: bool = False
+    """Locate badges missing from ``site.badges`` (off: they are rejected as ``unknown_badge``)."""
+
+
+class RejectReason(StrEnum):
+    UNKNOWN_BADGE = "unknown_badge"
+    UNKNOWN_DEVICE = "unknown_device"
+    NOT_A_LOCATOR = "not_a_locator"
+    """A gateway, an IR device without an area, or a BLE device without a position."""
+    KIND_MISMATCH = "kind_mismatch"
+    """An IR sighting from a BLE device or the reverse."""
+    NAIVE_TIMESTAMP = "naive_timestamp"
+    FUTURE = "future"
+    LATE = "late"
+    OUT_OF_ORDER = "out_of_order"
+    DUPLICATE = "duplicate"
+    MISSING_RSSI = "missing_rssi"
+    RSSI_OUT_OF_RANGE = "rssi_out_of_range"
+    IMPLAUSIBLE_MOVE = "implausible_move"
+    """Accepted evidence whose move was held back: another floor sooner than stairs allow."""
+
+
+class Rejections:
+    """Counts of rejected (or held-back) sightings by reason."""
+
+    __slots__ = ("_counts",)
+
+    def __init__(self) -> None:
+        self._counts: dict[RejectReason, int] = dict.fromkeys(RejectReason, 0)
+
+    def add(self, reason: RejectReason) -> None:
+        self._counts[reason] += 1
+
+    def __getitem__(self, reason: RejectReason | str) -> int:
+        return self._counts[RejectReason(reason)]
+
+    @property
+    def total(self) -> int:
+        return sum(self._counts.values())
+
+    def as_dict(self) -> dict[str, int]:
+        return {reason.value: count for reason, count in self._counts.items()}
+
+    def __repr__(self) -> str:
+        nonzero = {k: v for k, v in self.as_dict().items() if v}
+        return f"Rejections({nonzero})"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a badge is, how precisely, how sure, and since when.
+
+    ``room`` is the room-level area, ``bay`` the bed area, ``zone`` the corridor/zone area or, for
+    a badge in a room, that room (a room is its own zone). ``age_s`` is ``now - as_of`` when this
+    value was produced. ``required`` is the precision the area requires (None when the area is
+    unknown); ``meets_requirement`` compares it with ``precision``.
+    """
+
+    badge: str
+    floor: str | None
+    unit: str | None
+    room: str | None
+    bay: str | None
+    zone: str | None
+    precision: Precision
+    confidence: float
+    as_of: datetime | None
+    since: datetime | None
+    age_s: float
+    required: Precision | None
+    meets_requirement: bool
+    source: str
+    """``ir``, ``ble`` or ``none``."""
+    stale: bool = False
+    last_known: Location | None = field(default=None, compare=False)
+    """For an ``unknown`` location that timed out: where the badge was last located."""
+
+    @property
+    def area(self) -> str | None:
+        """The finest area known: the bay, else the room, else the zone."""
+        return self.bay or self.room or self.zone
+
+    @property
+    def place(self) -> tuple[str | None, str | None, str | None, str | None, Precision]:
+        """What identifies the place (a change of it is a move)."""
+        return (self.floor, self.room, self.bay, self.zone, self.precision)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready fields (times as RFC 3339 strings), including ``area``."""
+        return {
+            "badge": self.badge,
+            "floor": self.floor,
+            "unit": self.unit,
+            "room": self.room,
+            "bay": self.bay,
+            "zone": self.zone,
+            "area": self.area,
+            "precision": self.precision.value,
+            "confidence": round(self.confidence, 3),
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "since": self.since.isoformat() if self.since else None,
+            "age_s": round(self.age_s, 1) if math.isfinite(self.age_s) else None,
+            "required": self.required.value if self.required else None,
+            "meets_requirement": self.meets_requirement,
+            "source": self.source,
+            "stale": self.stale,
+            "last_known_area": self.last_known.area if self.last_known else None,
+        }
+
+    def moved_event(self) -> BadgeMoved:
+        """The :class:`BadgeMoved` event announcing this location."""
+        ts = self.as_of or self.since or datetime.fromtimestamp(0, UTC)
+        return BadgeMoved(
+            ts=ts,
+            badge=self.badge,
+            floor=self.floor,
+            unit=self.unit,
+            area=self.area,
+            precision=self.precision.value,
+            confidence=round(self.confidence, 3),
+            since=self.since or ts,
+        )
+
+
+def unknown(badge: str) -> Location:
+    """The location of a badge never located."""
+    return Location(
+        badge=badge,
+        floor=None,
+        unit=None,
+        room=None,
+        bay=None,
+        zone=None,
+        precision=Precision.UNKNOWN,
+        confidence=0.0,
+        as_of=None,
+        since=None,
+        age_s=math.inf,
+        required=None,
+        meets_requirement=False,
+        source="none",
+    )
+
+
+# --- Site tables, built once ----------------------------------------------------------------------
+
+_IR, _BAY, _BLE = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class _Dev:
+    code: int
+    floor: str
+    room: str | None
+    """IR: the zone-level place (room, or corridor for an IR monitor in a corridor)."""
+    bay: str | None
+    x: float
+    y: float
+    tx_power: float
+    zone: str | None
+    """BLE: the area containing the device (its fallback place)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _AreaInfo:
+    floor: str
+    unit: str | None
+    room: str | None
+    zone: str
+    required: Precision
+    level: int
+
+
+class _Place:
+    __slots__ = (
+        "as_of",
+        "bay",
+        "confidence",
+        "floor",
+        "precision",
+        "room",
+        "since",
+        "source",
+        "zone",
+    )
+
+    def __init__(
+        self,
+        floor: str,
+        room: str | None,
+        bay: str | None,
+        zone: str | None,
+        precision: Precision,
+        source: str,
+        since: float,
+        as_of: float,
+        confidence: float,
+    ) -> None:
+        self.floor = floor
+        self.room = room
+        self.bay = bay
+        self.zone = zone
+        self.precision = precision
+        self.source = source
+        self.since = since
+        self.as_of = as_of
+        self.confidence = confidence
+
+
+class _Estimate:
+    __slots__ = ("confidence", "floor", "ts", "x", "y", "zone")
+
+    def __init__(
+        self, ts: float, floor: str, x: float, y: float, zone: str | None, confidence: float
+    ) -> None:
+        self.ts = ts
+        self.floor = floor
+        self.x = x
+        self.y = y
+        self.zone = zone
+        self.confidence = confidence
+
+
+class _Track:
+    __slots__ = (
+        "ble",
+        "ble_at",
+        "chal_key",
+        "chal_since",
+        "estimate",
+        "ir",
+        "last_by_device",
+        "latest",
+        "place",
+        "reported_unknown",
+    )
+
+    def __init__(self) -> None:
+        self.latest = -math.inf
+        self.last_by_device: dict[str, float] = {}
+        self.ir: dict[str, list[float]] = {}
+        """IR area (room-level place or bay) -> [first hit of this run, last hit, decayed score]."""
+        self.ble: dict[str, list[tuple[float, float]]] = {}
+        self.ble_at = -math.inf
+        self.estimate: _Estimate | None = None
+        self.place: _Place | None = None
+        self.chal_key: str | None = None
+        self.chal_since = 0.0
+        self.reported_unknown = False
+
+
+def _ts(dt: datetime) -> float:
+    return dt.timestamp()
+
+
+def _dt(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+class LocationEngine:
+    """Turns sightings into badge locations. One instance per site; not thread-safe."""
+
+    def __init__(self, site: Site, params: LocationParams | None = None) -> None:
+        self.site = site
+        self.params = params or LocationParams()
+        self.rejections = Rejections()
+        self.index = AreaIndex(site.facility)
+        self._tracks: dict[str, _Track] = {}
+        self._badges = frozenset(site.badges)
+        facility = site.facility
+        self._levels = {f.id: f.level for f in facility.floors.values()}
+        self._areas: dict[str, _AreaInfo] = {}
+        for area in facility.areas.values():
+            level = level_of(area.kind)
+            room = _room_level(site, area.id)
+            self._areas[area.id] = _AreaInfo(
+                floor=area.floor,
+                unit=facility.unit_of(area.id),
+                room=room if level <= 1 else None,
+                zone=_zone_level(site, area.id),
+                required=facility.required_precision(area.id),
+                level=level,
+            )
+        self._devices: dict[str, _Dev] = {}
+        self._not_locators: set[str] = set()
+        for device in site.devices.values():
+            dev = self._device_entry(device.id)
+            if dev is None:
+                self._not_locators.add(device.id)
+            else:
+                self._devices[device.id] = dev
+
+    def _device_entry(self, device_id: str) -> _Dev | None:
+        device = self.site.devices[device_id]
+        if device.kind.is_ir:
+            info = self._areas.get(device.area) if device.area else None
+            if info is None or device.area is None:
+                return None
+            if info.level == 0:
+                return _Dev(_BAY, info.floor, info.zone, device.area, 0.0, 0.0, 0.0, info.zone)
+            return _Dev(_IR, info.floor, info.zone, None, 0.0, 0.0, 0.0, info.zone)
+        if device.kind.is_ble and device.position is not None:
+            x, y = device.position
+            if not (math.isfinite(x) and math.isfinite(y)):
+                return None
+            tx = device.tx_power
+            if tx is None:
+                tx = self.params.ble_default_tx_power
+            zone = self.index.area_at(device.floor, x, y)
+            return _Dev(_BLE, device.floor, None, None, x, y, tx, zone)
+        return None
+
+    # --- Input ---------------------------------------------------------------------------------
+
+    def observe(self, sighting: Sighting, now: datetime) -> Location | None:
+        """Take one sighting received at ``now``; the badge's new location if its place changed."""
+        p = self.params
+        reject = self.rejections.add
+        badge = sighting.badge
+        track = self._tracks.get(badge)
+        if (
+            track is None
+            and badge not in self._badges
+            and not (p.accept_unregistered_badges and isinstance(badge, str) and badge)
+        ):
+            reject(RejectReason.UNKNOWN_BADGE)
+            return None
+        dev = self._devices.get(sighting.device)
+        if dev is None:
+            if sighting.device in self._not_locators:
+                reject(RejectReason.NOT_A_LOCATOR)
+            else:
+                reject(RejectReason.UNKNOWN_DEVICE)
+            return None
+        kind = sighting.kind
+        if (kind is SightingKind.IR) != (dev.code != _BLE):
+            reject(RejectReason.KIND_MISMATCH)
+            return None
+        dt = sighting.ts
+        if dt.tzinfo is None:
+            reject(RejectReason.NAIVE_TIMESTAMP)
+            return None
+        t = dt.timestamp()
+        n = now.timestamp()
+        if t > n + p.future_tolerance_s:
+            reject(RejectReason.FUTURE)
+            return None
+        if t < n - p.max_delay_s:
+            reject(RejectReason.LATE)
+            return None
+        rssi = sighting.rssi
+        value = 0.0
+        if dev.code == _BLE:
+            if rssi is None:
+                reject(RejectReason.MISSING_RSSI)
+                return None
+            if not (p.rssi_min_dbm <= rssi <= p.rssi_max_dbm):
+                reject(RejectReason.RSSI_OUT_OF_RANGE)
+                return None
+            value = float(rssi)
+        if track is None:
+            track = self._tracks[badge] = _Track()
+        if t < track.latest - p.reorder_tolerance_s:
+            reject(RejectReason.OUT_OF_ORDER)
+            return None
+        last = track.last_by_device.get(sighting.device)
+        if last == t:
+            reject(RejectReason.DUPLICATE)
+            return None
+        track.last_by_device[sighting.device] = t
+        if t > track.latest:
+            track.latest = t
+
+        if dev.code == _BLE:
+            samples = track.ble.get(sighting.device)
+            if samples is None:
+                track.ble[sighting.device] = [(t, value)]
+            else:
+                samples.append((t, value))
+                if len(samples) > p.ble_max_samples:
+                    del samples[0]
+            if t - track.ble_at < p.ble_update_s:
+                return None
+            track.ble_at = t
+            track.estimate = self._estimate(track, t)
+        else:
+            if dev.room is not None:
+                self._hit(track, dev.room, t)
+            if dev.bay is not None:
+                self._hit(track, dev.bay, t)
+        if self._decide(badge, track, t):
+            return self._location(badge, track, n)
+        return None
+
+    def observe_move(self, sighting: Sighting, now: datetime) -> BadgeMoved | None:
+        """Like :meth:`observe`, returning the :class:`BadgeMoved` event of a change."""
+        location = self.observe(sighting, now)
+        return location.moved_event() if location is not None else None
+
+    def snapshot(self, now: datetime) -> dict[str, dict[str, Any]]:
+        """Every badge's location at ``now`` as JSON-ready fields, keyed by badge id."""
+        return {location.badge: location.as_dict() for location in self.locations(now)}
+
+    def observe_all(self, sightings: Iterable[Sighting], now: datetime) -> list[Location]:
+        """Observe several sightings received at ``now``; the locations that changed, in order."""
+        moved = []
+        for sighting in sightings:
+            location = self.observe(sighting, now)
+            if location is not None:
+                moved.append(location)
+        return moved
+
+    def _hit(self, track: _Track, area: str, t: float) -> None:
+        entry = track.ir.get(area)
+        if entry is None or t - entry[1] > self.params.ir_hold_s:
+            track.ir[area] = [t, t, 1.0]
+            return
+        dt = t - entry[1]
+        if dt > 0:
+            entry[2] = entry[2] * math.exp(-dt / self.params.ir_tau_s) + 1.0
+            entry[1] = t
+        else:
+            entry[2] += 1.0
+
+    def _score(self, entry: list[float], t: float) -> float:
+        dt = t - entry[1]
+        if dt <= 0:
+            return entry[2]
+        return entry[2] * math.exp(-dt / self.params.ir_tau_s)
+
+    # --- BLE estimate --------------------------------------------------------------------------
+
+    def _estimate(self, track: _Track, t: float) -> _Estimate | None:
+        p = self.params
+        cutoff = t - p.ble_window_s
+        devices = self._devices
+        strongest: dict[str, float] = {}
+        values: list[tuple[float, str]] = []
+        for device_id in list(track.ble):
+            samples = track.ble[device_id]
+            if samples[0][0] < cutoff:
+                samples[:] = [s for s in samples if s[0] >= cutoff]
+                if not samples:
+                    del track.ble[device_id]
+                    continue
+            value = median([s[1] for s in samples]) if len(samples) > 1 else samples[0][1]
+            values.append((value, device_id))
+            floor = devices[device_id].floor
+            if value > strongest.get(floor, -math.inf):
+                strongest[floor] = value
+        if not values:
+            return None
+        floor = max(strongest, key=strongest.__getitem__)
+        current = track.place.floor if track.place is not None else None
+        if (
+            current is not None
+            and current != floor
+            and current in strongest
+            and strongest[current] >= strongest[floor] - p.ble_floor_margin_db
+        ):
+            floor = current
+        chosen = sorted((v for v in values if devices[v[1]].floor == floor), reverse=True)
+        chosen = chosen[: p.ble_top_k]
+        sx = sy = sw = 0.0
+        zone_weight: dict[str | None, float] = {}
+        exponent = 10.0 * p.ble_path_loss_exponent
+        for value, device_id in chosen:
+            dev = devices[device_id]
+            # weight 1/d² with d from the log-distance model: 10 ** (2 (rssi - tx) / (10 n))
+            w = math.pow(10.0, 2.0 * (value - dev.tx_power) / exponent)
+            sx += w * dev.x
+            sy += w * dev.y
+            sw += w
+            zone_weight[dev.zone] = zone_weight.get(dev.zone, 0.0) + w
+        x, y = sx / sw, sy / sw
+        zone = self.index.area_at(floor, x, y)
+        if zone is None:
+            zone = devices[chosen[0][1]].zone
+        agreement = zone_weight.get(zone, 0.0) / sw if zone is not None else 0.0
+        confidence = (0.35 + 0.35 * agreement) * (1.0 if len(chosen) >= 2 else 0.8)
+        return _Estimate(t, floor, x, y, zone, confidence)
+
+    # --- Decision ------------------------------------------------------------------------------
+
+    def _ir_best(self, track: _Track, t: float, bays: bool) -> tuple[str | None, float]:
+        best: str | None = None
+        best_score = 0.0
+        hold = self.params.ir_hold_s
+        stale = []
+        for area, entry in track.ir.items():
+            if t - entry[1] > hold:
+                stale.append(area)
+                continue
+            if (self._areas[area].level == 0) != bays:
+                continue
+            score = self._score(entry, t)
+            if score > best_score:
+                best, best_score = area, score
+        for area in stale:
+            del track.ir[area]
+        return best, best_score
+
+    def _decide(self, badge: str, track: _Track, t: float) -> bool:
+        """Update the badge's place from its evidence at ``t``; True when the place changed."""
+        p = self.params
+        place = track.place
+        room, score = self._ir_best(track, t, bays=False)
+        incumbent_entry = (
+            track.ir.get(place.zone)
+            if place is not None and place.source == "ir" and place.zone is not None
+            else None
+        )
+        incumbent_fresh = incumbent_entry is not None
+        if place is not None and incumbent_entry is not None and incumbent_entry[1] > place.as_of:
+            place.as_of = incumbent_entry[1]
+        if room is not None:
+            if place is not None and incumbent_entry is not None and room == place.zone:
+                return self._refresh_ir(track, place, incumbent_entry, t)
+            if place is None:
+                return self._move_ir(badge, track, room, t)
+            if incumbent_entry is not None:
+                incumbent_score = self._score(incumbent_entry, t)
+                if score >= p.ir_enter_score and score >= incumbent_score + p.ir_margin:
+                    return self._move_ir(badge, track, room, t)
+                return False
+            if score >= p.ir_enter_score:
+                return self._move_ir(badge, track, room, t)
+        if incumbent_fresh:
+            return False
+        estimate = track.estimate
+        if estimate is None or t - estimate.ts > p.ble_window_s:
+            return False
+        return self._consider_ble(track, estimate, t)
+
+    def _refresh_ir(self, track: _Track, place: _Place, entry: list[float], t: float) -> bool:
+        """The incumbent IR room is confirmed: update its bay and confidence."""
+        place.confidence = _ir_confidence(self._score(entry, t))
+        track.chal_key = None
+        bay, bay_score = self._best_bay(track, place.zone, t)
+        if bay == place.bay:
+            return False
+        incumbent_bay = track.ir.get(place.bay) if place.bay is not None else None
+        if (
+            incumbent_bay is not None
+            and bay is not None
+            and bay_score < self._score(incumbent_bay, t) + self.params.ir_margin
+        ):
+            return False
+        place.bay = bay
+        place.precision = Precision.BED if bay is not None else Precision.ROOM
+        if bay is not None:
+            place.since = track.ir[bay][0]
+        return True
+
+    def _best_bay(self, track: _Track, room: str | None, t: float) -> tuple[str | None, float]:
+        best: str | None = None
+        best_score = 0.0
+        hold = self.params.ir_hold_s
+        for area, entry in track.ir.items():
+            info = self._areas[area]
+            if info.level != 0 or info.zone != room or t - entry[1] > hold:
+                continue
+            score = self._score(entry, t)
+            if score > best_score:
+                best, best_score = area, score
+        return best, best_score
+
+    def _plausible(self, track: _Track, floor: str, t: float) -> bool:
+        place = track.place
+        if place is None or place.floor == floor:
+            return True
+        levels = abs(self._levels.get(floor, 0) - self._levels.get(place.floor, 0)) or 1
+        if t - place.as_of >= levels * self.params.floor_change_s_per_level:
+            return True
+        self.rejections.add(RejectReason.IMPLAUSIBLE_MOVE)
+        return False
+
+    def _move_ir(self, badge: str, track: _Track, zone: str, t: float) -> bool:
+        info = self._areas[zone]
+        if not self._plausible(track, info.floor, t):
+            return False
+        entry = track.ir[zone]
+        bay, _ = self._best_bay(track, zone, t)
+        track.place = _Place(
+            floor=info.floor,
+            room=info.room,
+            bay=bay,
+            zone=zone,
+            precision=Precision.BED if bay else (Precision.ROOM if info.room else Precision.ZONE),
+            source="ir",
+            since=entry[0],
+            as_of=entry[1],
+            confidence=_ir_confidence(self._score(entry, t)),
+        )
+        track.chal_key = None
+        track.reported_unknown = False
+        return True
+
+    def _consider_ble(self, track: _Track, estimate: _Estimate, t: float) -> bool:
+        p = self.params
+        place = track.place
+        zone = estimate.zone
+        if place is not None and place.source == "ble" and place.zone == zone:
+            place.as_of = estimate.ts
+            place.confidence = estimate.confidence
+            track.chal_key = None
+            return False
+        if place is not None and place.source == "ble":
+            if (
+                place.zone is not None
+                and place.floor == estimate.floor
+                and self.index.distance_outside(place.zone, estimate.x, estimate.y) < p.ble_margin_m
+            ):
+                # Near the incumbent's area: it still counts as evidence for the incumbent.
+                place.as_of = estimate.ts
+                track.chal_key = None
+                return False
+            key = f"{estimate.floor}/{zone}"
+            if track.chal_key != key:
+                track.chal_key = key
+                track.chal_since = estimate.ts
+                return False
+            if estimate.ts - track.chal_since < p.ble_sustain_s:
+                return False
+        if not self._plausible(track, estimate.floor, t):
+            return False
+        info = self._areas.get(zone) if zone is not None else None
+        since = track.chal_since if track.chal_key is not None else estimate.ts
+        track.place = _Place(
+            floor=estimate.floor,
+            room=None,
+            bay=None,
+            zone=zone,
+            precision=Precision.ZONE if info is not None else Precision.FLOOR,
+            source="ble",
+            since=since,
+            as_of=estimate.ts,
+            confidence=estimate.confidence if info is not None else 0.3,
+        )
+        track.chal_key = None
+        track.reported_unknown = False
+        return True
+
+    # --- Output --------------------------------------------------------------------------------
+
+    def _location(self, badge: str, track: _Track, now: float) -> Location:
+        place = track.place
+        if place is None:
+            return unknown(badge)
+        p = self.params
+        age = max(0.0, now - place.as_of)
+        here = place.bay or place.room or place.zone
+        info = self._areas.get(here) if here is not None else None
+        required = info.required if info is not None else None
+        precision = place.precision
+        location = Location(
+            badge=badge,
+            floor=place.floor,
+            unit=info.unit if info is not None else None,
+            room=place.room,
+            bay=place.bay,
+            zone=place.zone,
+            precision=precision,
+            confidence=place.confidence * 0.5 ** (age / p.confidence_half_life_s),
+            as_of=_dt(place.as_of),
+            since=_dt(place.since),
+            age_s=age,
+            required=required,
+            meets_requirement=required is not None and precision.meets(required),
+            source=place.source,
+            stale=age > p.stale_after_s,
+        )
+        if age <= p.unknown_after_s:
+            return location
+        return Location(
+            badge=badge,
+            floor=None,
+            unit=None,
+            room=None,
+            bay=None,
+            zone=None,
+            precision=Precision.UNKNOWN,
+            confidence=0.0,
+            as_of=location.as_of,
+            since=location.as_of,
+            age_s=age,
+            required=None,
+            meets_requirement=False,
+            source="none",
+            stale=True,
+            last_known=location,
+        )
+
+    def locate(self, badge: str, now: datetime) -> Location:
+        """The badge's location at ``now`` (``unknown`` for a badge never located)."""
+        track = self._tracks.get(badge)
+        if track is None:
+            return unknown(badge)
+        return self._location(badge, track, now.timestamp())
+
+    def locations(self, now: datetime) -> Iterator[Location]:
+        """The location at ``now`` of every badge the engine has accepted evidence for."""
+        n = now.timestamp()
+        for badge, track in self._tracks.items():
+            yield self._location(badge, track, n)
+
+    def expire(self, now: datetime) -> list[Location]:
+        """Badges whose evidence timed out since the last call: each one's new ``unknown`` location.
+
+        Call it on a timer (each second or so): a badge that stops reporting produces no sighting,
+        so only the passing of time makes it unknown.
+        """
+        n = now.timestamp()
+        limit = self.params.unknown_after_s
+        expired = []
+        for badge, track in self._tracks.items():
+            place = track.place
+            if place is None or track.reported_unknown or n - place.as_of <= limit:
+                continue
+            track.reported_unknown = True
+            expired.append(self._location(badge, track, n))
+        return expired
+
+    def forget(self, badge: str) -> None:
+        """Drop everything known about a badge (it was unassigned or retired)."""
+        self._tracks.pop(badge, None)
+
+
+def _ir_confidence(score: float) -> float:
+    """0.82 after one hit, 0.93 after two quick hits, at most 0.99."""
+    return min(0.99, 1.0 - 0.5 * math.exp(-score))
+
+
+def _zone_level(site: Site, area_id: str) -> str:
+    """The zone-level place of an area: a room or corridor itself; a bay's room or open zone."""
+    areas = site.facility.areas
+    area = areas.get(area_id)
+    seen = 0
+    while area is not None and seen < 16:
+        if level_of(area.kind) > 0:
+            return area.id
+        area = areas.get(area.parent) if area.parent else None
+        seen += 1
+    return area_id
+
+
+def _room_level(site: Site, area_id: str) -> str | None:
+    """The room-level area of an area: itself, or the enclosing room of a bay (None in a zone)."""
+    areas = site.facility.areas
+    area = areas.get(area_id)
+    seen = 0
+    while area is not None and seen < 16:
+        level = level_of(area.kind)
+        if level == 1:
+            return area.id
+        if level == 2:
+            return None
+        area = areas.get(area.parent) if area.parent else None
+        seen += 1
+    return None

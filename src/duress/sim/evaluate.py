@@ -1,0 +1,281 @@
+"""Score located badges against ground truth.
+
+:func:`track` replays received records through a :class:`LocationEngine` and yields a location row
+whenever a badge's place changes (or it times out to ``unknown``). :func:`evaluate` compares those
+rows with the simulator's truth rows; the location in force at a truth row is the newest location
+row at or before it. Each truth row stands for the time until the badge's next truth row.
+
+Metrics (shares are of truth time):
+
+- ``room_accuracy``: truth in a room, located in that room; ``room_accuracy_ir`` only in rooms
+  with IR coverage; ``bay_accuracy``: truth in a bay, located in that bay; ``zone_accuracy``: the
+  located zone (room, or corridor/zone) equals truth's; ``floor_accuracy``; ``unknown_share``.
+- ``required_met``: the location is right at the precision the truth area requires (bed: bay, room:
+  room, zone: zone, floor: floor); ``required_claimed``: the engine says it meets it.
+- ``transition_delay_s``: for each truth change of zone, the time until the location shows the new
+  zone (p50/p95/max over detected ones); ``transitions_missed``: never shown before the badge left.
+- ``flaps_per_badge_hour``: the location left a zone A for B and came back to A within
+  ``flap_window_s`` while truth was never in B during that time.
+- ``time_to_first_fix_s``: first located row minus first truth row, per badge (p50/p95/max).
+- ``by_area_kind``: seconds, zone accuracy, room accuracy and required-met share per area kind.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from duress.domain.location import Location, LocationEngine, LocationParams
+from duress.domain.observations import Sighting
+from duress.domain.precision import Precision
+from duress.domain.site import Site
+from duress.sim.scenario import Received, Record
+
+
+def location_row(location: Location, ts: datetime) -> dict[str, Any]:
+    return {
+        "ts": ts,
+        "badge": location.badge,
+        "floor": location.floor,
+        "unit": location.unit,
+        "room": location.room,
+        "bay": location.bay,
+        "zone": location.zone,
+        "precision": location.precision.value,
+        "confidence": round(location.confidence, 3),
+        "required": location.required.value if location.required else None,
+        "meets": location.meets_requirement,
+    }
+
+
+def track(
+    site: Site,
+    records: Iterable[Record],
+    params: LocationParams | None = None,
+    engine: LocationEngine | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Location rows from replaying ``records`` (truth rows only drive timeouts)."""
+    engine = engine or LocationEngine(site, params)
+    last_tick: datetime | None = None
+    for record in records:
+        if isinstance(record, Received):
+            observation = record.observation
+            if isinstance(observation, Sighting):
+                location = engine.observe(observation, record.at)
+                if location is not None:
+                    yield location_row(location, record.at)
+            continue
+        ts = record["ts"]
+        if last_tick is None or ts > last_tick:
+            last_tick = ts
+            for location in engine.expire(ts):
+                yield location_row(location, ts)
+
+
+def _pct(values: Sequence[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q
+    lo, hi = math.floor(k), math.ceil(k)
+    return round(ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo), 2)
+
+
+def _summary(values: Sequence[float]) -> dict[str, float | int | None]:
+    return {
+        "n": len(values),
+        "p50": _pct(values, 0.5),
+        "p95": _pct(values, 0.95),
+        "max": round(max(values), 2) if values else None,
+    }
+
+
+class _Share:
+    __slots__ = ("hit", "total")
+
+    def __init__(self) -> None:
+        self.hit = 0.0
+        self.total = 0.0
+
+    def add(self, ok: bool, weight: float) -> None:
+        self.total += weight
+        if ok:
+            self.hit += weight
+
+    def value(self) -> float | None:
+        return round(self.hit / self.total, 4) if self.total else None
+
+
+def _correct_at(
+    required: Precision, truth: Mapping[str, Any], loc: Mapping[str, Any] | None
+) -> bool:
+    if loc is None:
+        return False
+    if required is Precision.BED and truth["bay"] is not None:
+        return bool(loc["bay"] == truth["bay"])
+    if required in (Precision.BED, Precision.ROOM) and truth["room"] is not None:
+        return bool(loc["room"] == truth["room"])
+    if required is Precision.FLOOR:
+        return bool(loc["floor"] == truth["floor"])
+    return bool(loc["zone"] is not None and loc["zone"] == truth["zone"])
+
+
+def evaluate(
+    truth_rows: Iterable[Mapping[str, Any]],
+    location_rows: Iterable[Mapping[str, Any]],
+    site: Site,
+    flap_window_s: float = 30.0,
+) -> dict[str, Any]:
+    """The report described in the module docstring, as a JSON-ready dict."""
+    facility = site.facility
+    ir_rooms = set()
+    for device in site.devices.values():
+        if device.kind.is_ir and device.area is not None and device.area in facility.areas:
+            area = facility.areas[device.area]
+            ir_rooms.add(area.parent if area.kind.is_bed_level and area.parent else area.id)
+    truth_by: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for row in truth_rows:
+        truth_by[row["badge"]].append(row)
+    locs_by: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for row in location_rows:
+        locs_by[row["badge"]].append(row)
+
+    shares: dict[str, _Share] = defaultdict(_Share)
+    kinds: dict[str, dict[str, _Share]] = defaultdict(lambda: defaultdict(_Share))
+    delays: list[float] = []
+    missed = 0
+    flaps = 0
+    first_fix: list[float] = []
+    never_fixed = 0
+    hours = 0.0
+    for badge, truths in truth_by.items():
+        truths.sort(key=lambda r: r["ts"])
+        locs = sorted(locs_by.get(badge, ()), key=lambda r: r["ts"])
+        fix = next((r for r in locs if r["precision"] != Precision.UNKNOWN.value), None)
+        if fix is None:
+            never_fixed += 1
+        else:
+            first_fix.append(max(0.0, (fix["ts"] - truths[0]["ts"]).total_seconds()))
+        i = 0
+        current: Mapping[str, Any] | None = None
+        for n, truth in enumerate(truths):
+            ts = truth["ts"]
+            while i < len(locs) and locs[i]["ts"] <= ts:
+                current = locs[i]
+                i += 1
+            nxt = truths[n + 1]["ts"] if n + 1 < len(truths) else None
+            weight = (nxt - ts).total_seconds() if nxt is not None else 1.0
+            hours += weight / 3600.0
+            located = current is not None and current["precision"] != Precision.UNKNOWN.value
+            loc = current if located else None
+            shares["unknown"].add(not located, weight)
+            shares["floor"].add(loc is not None and loc["floor"] == truth["floor"], weight)
+            zone_ok = loc is not None and loc["zone"] is not None and loc["zone"] == truth["zone"]
+            shares["zone"].add(zone_ok, weight)
+            finest = truth["bay"] or truth["room"] or truth["zone"]
+            kind = facility.areas[finest].kind.value if finest in facility.areas else "outside"
+            kinds[kind]["zone"].add(zone_ok, weight)
+            if truth["room"] is not None:
+                room_ok = loc is not None and loc["room"] == truth["room"]
+                shares["room"].add(room_ok, weight)
+                kinds[kind]["room"].add(room_ok, weight)
+                if truth["room"] in ir_rooms:
+                    shares["room_ir"].add(room_ok, weight)
+            if truth["bay"] is not None:
+                shares["bay"].add(loc is not None and loc["bay"] == truth["bay"], weight)
+            if finest in facility.areas:
+                required = facility.required_precision(finest)
+                met = _correct_at(required, truth, loc)
+                shares["required_met"].add(met, weight)
+                shares["required_claimed"].add(bool(loc is not None and loc["meets"]), weight)
+                kinds[kind]["required_met"].add(met, weight)
+        d, m = _transitions(truths, locs)
+        delays.extend(d)
+        missed += m
+        flaps += _flaps(truths, locs, flap_window_s)
+
+    def share(name: str) -> float | None:
+        return shares[name].value() if name in shares else None
+
+    return {
+        "badges": len(truth_by),
+        "badge_hours": round(hours, 3),
+        "room_accuracy": share("room"),
+        "room_accuracy_ir": share("room_ir"),
+        "bay_accuracy": share("bay"),
+        "zone_accuracy": share("zone"),
+        "floor_accuracy": share("floor"),
+        "unknown_share": share("unknown"),
+        "required_met": share("required_met"),
+        "required_claimed": share("required_claimed"),
+        "transition_delay_s": _summary(delays),
+        "transitions_missed": missed,
+        "flaps": flaps,
+        "flaps_per_badge_hour": round(flaps / hours, 3) if hours else None,
+        "time_to_first_fix_s": _summary(first_fix),
+        "never_fixed": never_fixed,
+        "by_area_kind": {
+            kind: {
+                "seconds": round(values["zone"].total, 1),
+                "zone_accuracy": values["zone"].value(),
+                "room_accuracy": values["room"].value() if "room" in values else None,
+                "required_met": values["required_met"].value()
+                if "required_met" in values
+                else None,
+            }
+            for kind, values in sorted(kinds.items())
+        },
+    }
+
+
+def _transitions(
+    truths: Sequence[Mapping[str, Any]], locs: Sequence[Mapping[str, Any]]
+) -> tuple[list[float], int]:
+    """Delays until the location showed each new truth zone, and how many it never showed."""
+    stays: list[tuple[datetime, datetime | None, Any]] = []
+    for row in truths:
+        if not stays or stays[-1][2] != row["zone"]:
+            if stays:
+                stays[-1] = (stays[-1][0], row["ts"], stays[-1][2])
+            stays.append((row["ts"], None, row["zone"]))
+    delays: list[float] = []
+    missed = 0
+    times = [r["ts"] for r in locs]
+    for start, end, zone in stays[1:]:
+        if zone is None:
+            continue
+        k = bisect.bisect_right(times, start)
+        if k and locs[k - 1]["zone"] == zone:
+            delays.append(0.0)
+            continue
+        hit = None
+        while k < len(locs) and (end is None or times[k] < end):
+            if locs[k]["zone"] == zone:
+                hit = locs[k]
+                break
+            k += 1
+        if hit is None:
+            if end is not None:
+                missed += 1
+            continue
+        delays.append((hit["ts"] - start).total_seconds())
+    return delays, missed
+
+
+def _flaps(
+    truths: Sequence[Mapping[str, Any]], locs: Sequence[Mapping[str, Any]], window_s: float
+) -> int:
+    zones = [(r["ts"], r["zone"]) for r in locs]
+    changes = [zones[k] for k in range(len(zones)) if k == 0 or zones[k][1] != zones[k - 1][1]]
+    count = 0
+    for k in range(2, len(changes)):
+        (t0, a), (t1, b), (t2, c) = changes[k - 2], changes[k - 1], changes[k]
+        if a != c or b is None or (t2 - t1).total_seconds() > window_s:
+            continue
+        if not any(t0 <= r["ts"] <= t2 and r["zone"] == b for r in truths):
+            count += 1
+    return count

@@ -1,0 +1,294 @@
+"""Radio models: what a badge at a point would report, with realistic imperfection.
+
+BLE (per beacon/locator and report interval)::
+
+    rssi = tx_power - 10 n log10(d) - walls * wall_loss_db - floors * floor_loss_db
+           + N(0, noise_sigma_db) [+ N(burst_mean_db, burst_sigma_db) with burst_prob]
+
+then lost with ``loss_prob`` or when below ``sensitivity_dbm``. Walls are the edges of room-level
+polygons (not corridors, zones or bay curtains) crossed by the line from badge to device, each
+counted once even when two rooms share it.
+
+IR: each monitor/emitter broadcasts every ``ir_period_s``; a badge inside the covered area sees a
+broadcast with ``ir_detect_prob`` (``ir_blind_detect_prob`` in a blind spot), a badge in the
+corridor within ``ir_door_leak_m`` of an open door with ``ir_door_leak_prob``; a badge in a bay's
+room but outside that bay sees its emitter with ``ir_bay_leak_prob``.
+
+Gateways delay every report by a log-normal latency, drop some and duplicate some (MQTT QoS 1
+redelivery). Sources for the defaults are in ``docs/location.md``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+from duress.domain.area_index import ZONE_KINDS, AreaIndex, contains
+from duress.domain.devices import DeviceKind
+from duress.domain.facility import AreaKind, Point
+from duress.domain.site import Site
+
+
+@dataclass(frozen=True, slots=True)
+class RadioParams:
+    path_loss_exponent: float = 2.5
+    wall_loss_db: float = 4.5
+    floor_loss_db: float = 18.0
+    noise_sigma_db: float = 5.0
+    burst_prob: float = 0.05
+    burst_mean_db: float = -12.0
+    burst_sigma_db: float = 4.0
+    loss_prob: float = 0.15
+    report_interval_s: float = 1.0
+    """A badge reports each BLE device it hears once per interval (its advertising/scan cycle)."""
+    sensitivity_dbm: float = -98.0
+    max_range_m: float = 30.0
+    default_tx_power: float = -59.0
+    ir_period_s: float = 1.0
+    ir_detect_prob: float = 0.85
+    ir_blind_spot_share: float = 0.1
+    """Share of dwell spots that are IR blind spots (behind a curtain, a bathroom corner, ...)."""
+    ir_blind_detect_prob: float = 0.02
+    ir_door_leak_prob: float = 0.15
+    ir_door_leak_m: float = 1.5
+    door_open_prob: float = 0.6
+    """Each door is open with this probability, redrawn every ``door_redraw_s``."""
+    door_redraw_s: float = 60.0
+    ir_bay_leak_prob: float = 0.03
+    gateway_latency_median_s: float = 0.2
+    gateway_latency_sigma: float = 0.6
+    """Log-normal shape: p95 ≈ median * e^(1.645 sigma) ≈ 0.54 s for the defaults."""
+    gateway_drop_prob: float = 0.01
+    gateway_duplicate_prob: float = 0.01
+
+
+Segment = tuple[float, float, float, float]
+
+
+def _walls(site: Site) -> dict[str, list[Segment]]:
+    seen: set[tuple[str, float, float, float, float]] = set()
+    walls: dict[str, list[Segment]] = {}
+    for area in site.facility.areas.values():
+        if area.kind in ZONE_KINDS or area.kind is AreaKind.BAY or len(area.polygon) < 3:
+            continue
+        pts = area.polygon
+        for i in range(len(pts)):
+            (x1, y1), (x2, y2) = pts[i - 1], pts[i]
+            a, b = sorted(((round(x1, 2), round(y1, 2)), (round(x2, 2), round(y2, 2))))
+            key = (area.floor, a[0], a[1], b[0], b[1])
+            if key in seen:
+                continue
+            seen.add(key)
+            walls.setdefault(area.floor, []).append((a[0], a[1], b[0], b[1]))
+    return walls
+
+
+def _crosses(ax: float, ay: float, bx: float, by: float, w: Segment) -> bool:
+    cx, cy, dx, dy = w
+
+    def orient(px: float, py: float, qx: float, qy: float, rx: float, ry: float) -> float:
+        return (qx - px) * (ry - py) - (qy - py) * (rx - px)
+
+    d1 = orient(cx, cy, dx, dy, ax, ay)
+    d2 = orient(cx, cy, dx, dy, bx, by)
+    d3 = orient(ax, ay, bx, by, cx, cy)
+    d4 = orient(ax, ay, bx, by, dx, dy)
+    return (d1 > 0) != (d2 > 0) and (d3 > 0) != (d4 > 0) and d1 != 0 and d2 != 0
+
+
+class Walls:
+    """The walls of a site, per floor, and how many a straight line crosses."""
+
+    def __init__(self, site: Site) -> None:
+        self._walls = _walls(site)
+
+    def count(self, floor: str, a: Point, b: Point) -> int:
+        ax, ay = a
+        bx, by = b
+        lo_x, hi_x = min(ax, bx), max(ax, bx)
+        lo_y, hi_y = min(ay, by), max(ay, by)
+        n = 0
+        for w in self._walls.get(floor, ()):
+            if max(w[0], w[2]) < lo_x or min(w[0], w[2]) > hi_x:
+                continue
+            if max(w[1], w[3]) < lo_y or min(w[1], w[3]) > hi_y:
+                continue
+            if _crosses(ax, ay, bx, by, w):
+                n += 1
+        return n
+
+
+@dataclass(frozen=True, slots=True)
+class _Ble:
+    id: str
+    floor: str
+    level: int
+    x: float
+    y: float
+    tx_power: float
+
+
+class BleModel:
+    """BLE RSSI of every beacon/locator a badge at a point hears in one report interval."""
+
+    def __init__(self, site: Site, params: RadioParams) -> None:
+        self.params = params
+        self.walls = Walls(site)
+        levels = {f.id: f.level for f in site.facility.floors.values()}
+        self._levels = levels
+        self._devices: list[_Ble] = []
+        for d in site.devices.values():
+            if d.kind.is_ble and d.position is not None:
+                tx = d.tx_power if d.tx_power is not None else params.default_tx_power
+                self._devices.append(
+                    _Ble(d.id, d.floor, levels.get(d.floor, 0), d.position[0], d.position[1], tx)
+                )
+        self._by_floor: dict[str, list[_Ble]] = {}
+        for f, level in levels.items():
+            self._by_floor[f] = [b for b in self._devices if abs(b.level - level) <= 1]
+        self._cache: dict[tuple[str, int, int, str], float] = {}
+
+    def mean_rssi(self, floor: str, x: float, y: float, device: str) -> float | None:
+        """The deterministic part of the RSSI (path loss, walls, floors); None for an unknown id."""
+        for b in self._devices:
+            if b.id == device:
+                return self._mean(floor, x, y, b)
+        return None
+
+    def _mean(self, floor: str, x: float, y: float, b: _Ble) -> float:
+        key = (floor, round(x * 2), round(y * 2), b.id)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        p = self.params
+        floors = abs(b.level - self._levels.get(floor, 0))
+        d = math.hypot(x - b.x, y - b.y)
+        if floors:
+            d = math.hypot(d, 4.0 * floors)  # 4 m storey height
+        walls = self.walls.count(floor, (x, y), (b.x, b.y)) if floors == 0 else 0
+        value = (
+            b.tx_power
+            - 10.0 * p.path_loss_exponent * math.log10(max(0.5, d))
+            - walls * p.wall_loss_db
+            - floors * p.floor_loss_db
+        )
+        if len(self._cache) > 500_000:
+            self._cache.clear()
+        self._cache[key] = value
+        return value
+
+    def sample(self, mean: float, rng: random.Random) -> float | None:
+        """One noisy report around ``mean``, or None when the advertisement is lost or too weak."""
+        p = self.params
+        if rng.random() < p.loss_prob:
+            return None
+        value = mean + rng.gauss(0.0, p.noise_sigma_db)
+        if rng.random() < p.burst_prob:
+            value += rng.gauss(p.burst_mean_db, p.burst_sigma_db)
+        if value < p.sensitivity_dbm:
+            return None
+        return min(0.0, value)
+
+    def heard(self, floor: str, x: float, y: float, rng: random.Random) -> list[tuple[str, float]]:
+        """``(device, rssi)`` for each device heard from ``(x, y)`` on ``floor`` in one interval."""
+        r2 = self.params.max_range_m**2
+        out = []
+        for b in self._by_floor.get(floor, ()):
+            if (x - b.x) ** 2 + (y - b.y) ** 2 > r2:
+                continue
+            rssi = self.sample(self._mean(floor, x, y, b), rng)
+            if rssi is not None:
+                out.append((b.id, round(rssi, 1)))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Door:
+    """A room's door: ``point`` on its wall, ``entry`` just inside the corridor it opens onto."""
+
+    room: str
+    floor: str
+    point: Point
+    entry: Point
+    corridor: str
+
+
+class IrModel:
+    """IR detections of a badge at a point during one second."""
+
+    def __init__(self, site: Site, params: RadioParams, doors: dict[str, Door]) -> None:
+        self.params = params
+        self.index = AreaIndex(site.facility)
+        self._covering: dict[str, list[str]] = {}
+        for d in site.devices.values():
+            if d.kind.is_ir and d.area is not None:
+                self._covering.setdefault(d.area, []).append(d.id)
+        self._emitters_in: dict[str, list[tuple[str, str]]] = {}
+        for d in site.devices.values():
+            if d.kind is DeviceKind.BAY_EMITTER and d.area is not None:
+                bay = site.facility.areas.get(d.area)
+                if bay is not None and bay.parent:
+                    self._emitters_in.setdefault(bay.parent, []).append((d.area, d.id))
+        self._leaky: dict[str, list[tuple[Door, list[str]]]] = {}
+        for door in doors.values():
+            monitors = self._covering.get(door.room)
+            if monitors:
+                self._leaky.setdefault(door.floor, []).append((door, monitors))
+        self._polygons = {a.id: a.polygon for a in site.facility.areas.values()}
+
+    def door_open(self, room: str, t: float, seed: int) -> bool:
+        """Whether ``room``'s door is open at ``t`` (a deterministic draw per door and period)."""
+        period = int(t // self.params.door_redraw_s)
+        return random.Random(f"{seed}:{room}:{period}").random() < self.params.door_open_prob
+
+    def detections(
+        self,
+        floor: str,
+        x: float,
+        y: float,
+        blind: bool,
+        t: float,
+        rng: random.Random,
+        seed: int,
+    ) -> list[tuple[str, float]]:
+        """``(device, offset_s)`` for each IR broadcast seen during ``[t, t + 1)``."""
+        p = self.params
+        hit = self.index.locate(floor, x, y)
+        out: list[tuple[str, float]] = []
+        broadcasts = max(1, round(1.0 / p.ir_period_s))
+
+        def tries(device: str, prob: float) -> None:
+            for k in range(broadcasts):
+                if rng.random() < prob:
+                    out.append((device, (k + rng.random()) / broadcasts))
+
+        if hit.room is not None:
+            detect = p.ir_blind_detect_prob if blind else p.ir_detect_prob
+            for device in self._covering.get(hit.room, ()):
+                tries(device, detect)
+            for bay, device in self._emitters_in.get(hit.room, ()):
+                tries(device, detect if bay == hit.bay else p.ir_bay_leak_prob)
+        elif hit.zone is not None:
+            leak_m2 = p.ir_door_leak_m**2
+            for door, monitors in self._leaky.get(floor, ()):
+                dx, dy = x - door.point[0], y - door.point[1]
+                if dx * dx + dy * dy <= leak_m2 and self.door_open(door.room, t, seed):
+                    for device in monitors:
+                        tries(device, p.ir_door_leak_prob)
+        return out
+
+    def covered(self, area: str) -> bool:
+        """True when ``area`` has an IR monitor or emitter."""
+        return area in self._covering
+
+    def inside(self, area: str, x: float, y: float) -> bool:
+        polygon = self._polygons.get(area)
+        return polygon is not None and contains(polygon, x, y)
+
+
+def gateway_delay(params: RadioParams, rng: random.Random) -> float | None:
+    """Seconds from measurement to arrival at the server, or None when the gateway drops it."""
+    if rng.random() < params.gateway_drop_prob:
+        return None
+    return params.gateway_latency_median_s * math.exp(rng.gauss(0.0, params.gateway_latency_sigma))

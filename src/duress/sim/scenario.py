@@ -1,0 +1,208 @@
+"""Run a simulated shift: people move, radios report, gateways deliver; ground truth every second.
+
+:func:`simulate` yields, in the order the server would see them, :class:`Received` records (a
+:class:`Sighting` or :class:`ButtonEvent` and when it reached the server) interleaved with one
+:class:`TruthRow` per badge per second. The same seed gives the same records.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypedDict
+
+from duress.domain.area_index import AreaIndex
+from duress.domain.observations import ButtonEvent, Sighting, SightingKind
+from duress.domain.people import BadgeKind
+from duress.domain.site import Site
+from duress.sim.movement import Movement, MovementParams, Walker
+from duress.sim.radio import BleModel, IrModel, RadioParams, gateway_delay
+
+DEFAULT_START = datetime(2025, 3, 3, 7, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class SimParams:
+    radio: RadioParams = field(default_factory=RadioParams)
+    movement: MovementParams = field(default_factory=MovementParams)
+    start: datetime = DEFAULT_START
+    accidental_press_per_badge_hour: float = 0.2
+    """Single presses by accident (brushing the badge); rates are illustrative, not measured."""
+    real_press_per_badge_hour: float = 0.02
+    """Triple presses meaning "help"."""
+    press_resends: int = 3
+    """Badges send each press this many times, 0.5 s apart, with the same ``seq``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """``observation`` reached the server at ``at`` (its own ``ts`` is when it was measured)."""
+
+    at: datetime
+    observation: Sighting | ButtonEvent
+
+
+class TruthRow(TypedDict):
+    ts: datetime
+    badge: str
+    floor: str
+    unit: str | None
+    room: str | None
+    bay: str | None
+    zone: str | None
+    activity: str
+
+
+Record = Received | TruthRow
+
+
+def simulated_badges(site: Site, badges: int | None) -> list[str]:
+    """The staff badges to simulate: the first ``badges`` by id (all when None)."""
+    staff = sorted(b.id for b in site.badges.values() if b.kind is BadgeKind.STAFF)
+    if badges is None:
+        return staff
+    if badges > len(staff):
+        raise ValueError(
+            f"the site has {len(staff)} staff badges, {badges} asked: "
+            "add some with duress.sim.layout.with_badges(site, n)"
+        )
+    return staff[:badges]
+
+
+def simulate(
+    site: Site,
+    minutes: float,
+    badges: int | None = None,
+    seed: int = 0,
+    params: SimParams | None = None,
+) -> Iterator[Record]:
+    """Simulate ``minutes`` of ``badges`` staff moving through ``site`` (see the module doc)."""
+    p = params or SimParams()
+    rng = random.Random(seed)
+    movement = Movement(site, p.movement, blind_spot_share=p.radio.ir_blind_spot_share)
+    ble = BleModel(site, p.radio)
+    ir = IrModel(site, p.radio, movement.graph.doors)
+    index = AreaIndex(site.facility)
+    facility = site.facility
+    start = p.start
+    t0 = start.timestamp()
+    ids = simulated_badges(site, badges)
+    walkers: list[Walker] = []
+    phases: dict[str, float] = {}
+    for badge_id in ids:
+        wearer = site.wearer(badge_id)
+        unit = facility.units.get(wearer.home_unit) if wearer and wearer.home_unit else None
+        home = unit.floor if unit is not None else None
+        walkers.append(movement.spawn(badge_id, home, rng, 0.0))
+        phases[badge_id] = rng.random()
+    seqs = dict.fromkeys(ids, 0)
+    gateways = {d.id: d.gateway for d in site.devices.values()}
+    pending: list[tuple[float, int, Sighting | ButtonEvent]] = []
+    counter = 0
+    press_accident = p.accidental_press_per_badge_hour / 3600.0
+    press_real = p.real_press_per_badge_hour / 3600.0
+
+    def deliver(ts: float, observation: Sighting | ButtonEvent) -> None:
+        nonlocal counter
+        delay = gateway_delay(p.radio, rng)
+        if delay is None:
+            return
+        counter += 1
+        heapq.heappush(pending, (ts + delay, counter, observation))
+        if rng.random() < p.radio.gateway_duplicate_prob:
+            counter += 1
+            heapq.heappush(pending, (ts + delay + rng.uniform(0.05, 2.0), counter, observation))
+
+    def when(ts: float) -> datetime:
+        return start + timedelta(seconds=ts)
+
+    total = int(minutes * 60)
+    for s in range(total + 1):
+        while pending and pending[0][0] <= s:
+            at, _, observation = heapq.heappop(pending)
+            yield Received(when(at), observation)
+        now = float(s)
+        for w in walkers:
+            if s:
+                movement.step(w, rng, now)
+            hit = index.locate(w.floor, w.x, w.y)
+            finest = hit.finest
+            yield TruthRow(
+                ts=when(now),
+                badge=w.badge,
+                floor=w.floor,
+                unit=facility.unit_of(finest) if finest else None,
+                room=hit.room,
+                bay=hit.bay,
+                zone=hit.room or hit.zone,
+                activity=w.activity,
+            )
+            if s == total:
+                continue
+            phase = now + phases[w.badge]
+            for device, rssi in ble.heard(w.floor, w.x, w.y, rng):
+                sighting = Sighting(
+                    ts=when(phase),
+                    badge=w.badge,
+                    device=device,
+                    kind=SightingKind.BLE,
+                    rssi=rssi,
+                    gateway=gateways.get(device),
+                )
+                deliver(phase, sighting)
+            for device, offset in ir.detections(w.floor, w.x, w.y, w.blind, t0 + now, rng, seed):
+                ts = now + offset
+                sighting = Sighting(
+                    ts=when(ts),
+                    badge=w.badge,
+                    device=device,
+                    kind=SightingKind.IR,
+                    gateway=gateways.get(device),
+                )
+                deliver(ts, sighting)
+            u = rng.random()
+            if u < press_accident + press_real:
+                seqs[w.badge] += 1
+                presses = 1 if u < press_accident else 3
+                ts = now + rng.random()
+                for k in range(max(1, p.press_resends)):
+                    event = ButtonEvent(
+                        ts=when(ts), badge=w.badge, seq=seqs[w.badge], presses=presses
+                    )
+                    deliver(ts + 0.5 * k, event)
+    while pending:
+        at, _, observation = heapq.heappop(pending)
+        yield Received(when(at), observation)
+
+
+def record_to_json(record: Record) -> dict[str, Any]:
+    """A JSON-ready dict for a record (``type`` is ``sighting``, ``button`` or ``truth``)."""
+    if isinstance(record, Received):
+        o = record.observation
+        if isinstance(o, Sighting):
+            return {
+                "type": "sighting",
+                "received_at": record.at.isoformat(),
+                "ts": o.ts.isoformat(),
+                "badge": o.badge,
+                "device": o.device,
+                "kind": o.kind.value,
+                "rssi": o.rssi,
+                "gateway": o.gateway,
+            }
+        return {
+            "type": "button",
+            "received_at": record.at.isoformat(),
+            "ts": o.ts.isoformat(),
+            "badge": o.badge,
+            "seq": o.seq,
+            "presses": o.presses,
+            "hold_s": o.hold_s,
+            "gateway": o.gateway,
+        }
+    row: dict[str, Any] = dict(record)
+    row["ts"] = record["ts"].isoformat()
+    return {"type": "truth", **row}

@@ -1,0 +1,259 @@
+"""The location engine on a hand-built two-floor site, with fake time only."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import pytest
+from tests.sim.site_fixtures import at, ble, ir, two_floor_site
+
+from duress.domain.events import BadgeMoved
+from duress.domain.location import (
+    Location,
+    LocationEngine,
+    LocationParams,
+    RejectReason,
+)
+from duress.domain.observations import Sighting, SightingKind
+from duress.domain.precision import Precision
+
+
+@pytest.fixture
+def engine() -> LocationEngine:
+    return LocationEngine(two_floor_site())
+
+
+def feed(engine: LocationEngine, sightings: list[Sighting]) -> list[Location]:
+    """Observe each sighting as received at its own time; the changes."""
+    moved = []
+    for s in sightings:
+        loc = engine.observe(s, s.ts)
+        if loc is not None:
+            moved.append(loc)
+    return moved
+
+
+def corridor_ble(badge: str, start: float, end: float, near: float = 15) -> list[Sighting]:
+    """A badge standing in corridor c1 near x=``near``: the nearby beacons every second."""
+    out = []
+    for t in range(int(start), int(end)):
+        for i, x in enumerate((5, 15, 25, 35, 45, 55), start=1):
+            d = max(1.0, abs(x - near))
+            out.append(ble(badge, f"ble-f1-{i}", t + 0.1 * i, round(-59 - 25 * math.log10(d), 1)))
+    return out
+
+
+def test_ir_in_a_room_locates_the_room_with_high_confidence(engine: LocationEngine) -> None:
+    moved = feed(engine, [ir("b1", "ir-r1", 0), ir("b1", "ir-r1", 1)])
+    assert len(moved) == 1  # the first hit gives the first fix; the second confirms it
+    loc = engine.locate("b1", at(1))
+    assert (loc.floor, loc.unit, loc.room, loc.zone, loc.bay) == ("f1", "u1", "r1", "r1", None)
+    assert loc.precision is Precision.ROOM
+    assert loc.confidence >= 0.9
+    assert loc.required is Precision.ROOM
+    assert loc.meets_requirement
+    assert loc.source == "ir"
+    assert not loc.stale
+    assert loc.as_of == at(1)
+    assert loc.since == at(0)
+
+
+def test_bay_emitter_gives_bed_precision(engine: LocationEngine) -> None:
+    feed(engine, [ir("b1", "ir-r3", 0), ir("b1", "em-r3-b2", 0.2), ir("b1", "ir-r3", 1)])
+    loc = engine.locate("b1", at(1))
+    assert (loc.room, loc.bay, loc.zone) == ("r3", "r3-b2", "r3")
+    assert loc.precision is Precision.BED
+    assert loc.area == "r3-b2"
+
+
+def test_ble_only_gives_a_zone_and_shows_the_shortfall(engine: LocationEngine) -> None:
+    feed(engine, corridor_ble("b1", 0, 6, near=15))
+    loc = engine.locate("b1", at(6))
+    assert loc.zone == "c1"
+    assert loc.room is None
+    assert loc.bay is None
+    assert loc.precision is Precision.ZONE
+    assert loc.source == "ble"
+    assert 0 < loc.confidence <= 0.7
+    assert loc.required is Precision.ROOM
+    assert loc.meets_requirement is False
+
+
+def test_ble_in_a_room_without_ir_names_the_room_as_zone(engine: LocationEngine) -> None:
+    sightings = []
+    for t in range(6):
+        sightings.append(ble("b1", "ble-r4", t, -62))
+        sightings.append(ble("b1", "ble-f1-5", t + 0.3, -80))
+    feed(engine, sightings)
+    loc = engine.locate("b1", at(6))
+    assert (loc.zone, loc.room, loc.precision) == ("r4", None, Precision.ZONE)
+
+
+def test_doorway_lingering_with_ir_leaks_does_not_flap(engine: LocationEngine) -> None:
+    sightings = corridor_ble("b1", 0, 90, near=3)
+    # single IR leaks from room r1 through the open door, never two close together
+    sightings += [ir("b1", "ir-r1", t + 0.5) for t in (10, 20, 27, 40, 52, 61, 75)]
+    sightings.sort(key=lambda s: s.ts)
+    moved = feed(engine, sightings)
+    assert [m.zone for m in moved] == ["c1"]
+
+
+def test_ble_estimate_wobbling_across_a_zone_boundary_does_not_flap(engine: LocationEngine) -> None:
+    sightings = []
+    for t in range(120):
+        lead = 1.2 if (t // 5) % 2 else -1.2  # centroid at x ≈ 30.6 or 29.4
+        sightings.append(ble("b1", "ble-f1-3", t, -75 - lead / 2))
+        sightings.append(ble("b1", "ble-f1-4", t + 0.5, -75 + lead / 2))
+    moved = feed(engine, sightings)
+    assert len(moved) == 1
+
+
+def test_walking_into_a_room_is_detected_within_two_hits(engine: LocationEngine) -> None:
+    sightings = corridor_ble("b1", 0, 20, near=9)
+    sightings += [ir("b1", "ir-r2", t) for t in (20.0, 21.0, 22.0, 23.0)]
+    moved = feed(engine, sightings)
+    assert moved[-1].room == "r2"
+    assert moved[-1].as_of is not None
+    assert moved[-1].as_of <= at(21.0)
+    assert moved[-1].since == at(20.0)
+
+
+def test_walking_down_the_corridor_changes_zone_within_the_sustain_time(
+    engine: LocationEngine,
+) -> None:
+    p = engine.params
+    moved = feed(engine, corridor_ble("b1", 0, 20, near=10) + corridor_ble("b1", 20, 40, near=50))
+    assert [m.zone for m in moved] == ["c1", "c2"]
+    delay = (moved[-1].as_of - at(20)).total_seconds()  # type: ignore[operator]
+    assert delay <= p.ble_window_s / 2 + p.ble_sustain_s + 2 * p.ble_update_s
+
+
+def test_leaving_a_room_falls_back_to_ble_after_the_ir_hold(engine: LocationEngine) -> None:
+    p = engine.params
+    sightings = [ir("b1", "ir-r1", t) for t in range(10)] + corridor_ble("b1", 10, 30, near=3)
+    moved = feed(engine, sightings)
+    assert [m.zone for m in moved] == ["r1", "c1"]
+    assert moved[-1].as_of is not None
+    assert (moved[-1].as_of - at(9)).total_seconds() <= p.ir_hold_s + 2 * p.ble_update_s
+
+
+def test_stale_evidence_ages_then_turns_unknown(engine: LocationEngine) -> None:
+    p = engine.params
+    feed(engine, [ir("b1", "ir-r1", 0), ir("b1", "ir-r1", 1)])
+    fresh = engine.locate("b1", at(5))
+    assert fresh.age_s == pytest.approx(4)
+    assert not fresh.stale
+    old = engine.locate("b1", at(1 + p.stale_after_s + 1))
+    assert old.stale
+    assert old.room == "r1"
+    assert old.confidence < fresh.confidence
+    assert engine.expire(at(60)) == []
+    gone = engine.locate("b1", at(1 + p.unknown_after_s + 1))
+    assert gone.precision is Precision.UNKNOWN
+    assert gone.room is None
+    assert gone.floor is None
+    assert gone.last_known is not None
+    assert gone.last_known.room == "r1"
+    assert gone.as_of == at(1)
+    expired = engine.expire(at(1 + p.unknown_after_s + 1))
+    assert [e.badge for e in expired] == ["b1"]
+    assert engine.expire(at(1 + p.unknown_after_s + 2)) == []  # reported once
+    feed(engine, [ir("b1", "ir-r2", 200), ir("b1", "ir-r2", 201)])
+    assert engine.locate("b1", at(201)).room == "r2"
+
+
+def test_teleport_across_floors_is_held_back(engine: LocationEngine) -> None:
+    p = engine.params
+    feed(engine, [ir("b1", "ir-r1", 0), ir("b1", "ir-r1", 1)])
+    assert feed(engine, [ir("b1", "ir-r21", 2), ir("b1", "ir-r21", 3)]) == []
+    assert engine.locate("b1", at(3)).room == "r1"
+    assert engine.rejections[RejectReason.IMPLAUSIBLE_MOVE] >= 1
+    moved = feed(engine, [ir("b1", "ir-r21", t) for t in range(4, 12)])
+    assert [m.room for m in moved] == ["r21"]
+    assert moved[0].as_of is not None
+    assert (moved[0].as_of - at(1)).total_seconds() >= p.floor_change_s_per_level
+
+
+def test_fresh_ir_wins_over_ble(engine: LocationEngine) -> None:
+    sightings = [ir("b1", "ir-r2", t) for t in range(0, 30, 2)] + corridor_ble("b1", 0, 30, 50)
+    sightings.sort(key=lambda s: s.ts)
+    moved = feed(engine, sightings)
+    assert [m.zone for m in moved] == ["r2"]
+
+
+def test_moved_event_carries_the_location(engine: LocationEngine) -> None:
+    (loc,) = feed(engine, [ir("b1", "ir-r3", 0), ir("b1", "em-r3-b1", 0.1)])[-1:]
+    event = loc.moved_event()
+    assert isinstance(event, BadgeMoved)
+    assert (event.badge, event.area, event.floor, event.unit) == ("b1", "r3-b1", "f1", "u1")
+    assert event.precision == loc.precision.value
+    assert event.ts == loc.as_of
+    assert event.since == loc.since
+    assert event.to_record().subject.id == "b1"
+    assert engine.observe_move(ir("b1", "ir-r3", 0.5), at(0.5)) is None
+
+
+def test_snapshot_is_json_ready(engine: LocationEngine) -> None:
+    feed(engine, [ir("b1", "ir-r1", 0)])
+    snap = engine.snapshot(at(2))
+    assert snap["b1"]["area"] == "r1"
+    assert snap["b1"]["precision"] == "room"
+    assert snap["b1"]["as_of"] == at(0).isoformat()
+
+
+def test_unknown_badge_is_never_located(engine: LocationEngine) -> None:
+    assert engine.locate("nobody", at(0)).precision is Precision.UNKNOWN
+    feed(engine, [ir("nobody", "ir-r1", 0)])
+    assert engine.locate("nobody", at(0)).precision is Precision.UNKNOWN
+    assert list(engine.locations(at(0))) == []
+
+
+def test_unregistered_badges_can_be_accepted() -> None:
+    engine = LocationEngine(two_floor_site(), LocationParams(accept_unregistered_badges=True))
+    feed(engine, [ir("visitor", "ir-r1", 0)])
+    assert engine.locate("visitor", at(0)).room == "r1"
+
+
+NAIVE = datetime(2025, 3, 3, 8, 0)
+
+
+@pytest.mark.parametrize(
+    ("sighting", "now", "reason"),
+    [
+        (ir("ghost", "ir-r1", 0), 0, RejectReason.UNKNOWN_BADGE),
+        (ir("b1", "ir-mars", 0), 0, RejectReason.UNKNOWN_DEVICE),
+        (ir("b1", "gw1", 0), 0, RejectReason.NOT_A_LOCATOR),
+        (ir("b1", "ir-nowhere", 0), 0, RejectReason.NOT_A_LOCATOR),
+        (ir("b1", "ble-f1-1", 0), 0, RejectReason.KIND_MISMATCH),
+        (ble("b1", "ir-r1", 0, -60), 0, RejectReason.KIND_MISMATCH),
+        (Sighting(NAIVE, "b1", "ir-r1", SightingKind.IR), 0, RejectReason.NAIVE_TIMESTAMP),
+        (ir("b1", "ir-r1", 60), 0, RejectReason.FUTURE),
+        (ir("b1", "ir-r1", 0), 600, RejectReason.LATE),
+        (Sighting(at(0), "b1", "ble-f1-1", SightingKind.BLE), 0, RejectReason.MISSING_RSSI),
+        (ble("b1", "ble-f1-1", 0, -130), 0, RejectReason.RSSI_OUT_OF_RANGE),
+        (ble("b1", "ble-f1-1", 0, 5), 0, RejectReason.RSSI_OUT_OF_RANGE),
+        (ble("b1", "ble-f1-1", 0, math.nan), 0, RejectReason.RSSI_OUT_OF_RANGE),
+        (ble("b1", "ble-f1-1", 0, -math.inf), 0, RejectReason.RSSI_OUT_OF_RANGE),
+    ],
+)
+def test_each_bad_input_is_counted_and_locates_nobody(
+    engine: LocationEngine, sighting: Sighting, now: float, reason: RejectReason
+) -> None:
+    assert engine.observe(sighting, at(now)) is None
+    assert engine.rejections[reason] == 1
+    assert engine.rejections.total == 1
+    assert engine.locate(sighting.badge, at(now)).precision is Precision.UNKNOWN
+
+
+def test_out_of_order_and_duplicates_are_counted(engine: LocationEngine) -> None:
+    feed(engine, [ir("b1", "ir-r1", 10)])
+    assert engine.observe(ir("b1", "ir-r1", 10), at(10)) is None
+    assert engine.rejections[RejectReason.DUPLICATE] == 1
+    assert engine.observe(ir("b1", "ir-r2", 5), at(10)) is None
+    assert engine.rejections[RejectReason.OUT_OF_ORDER] == 1
+    # slightly out of order (within the tolerance) is accepted
+    engine.observe(ir("b1", "ir-r1", 9.5), at(10))
+    assert engine.rejections.total == 2
+    assert engine.rejections.as_dict()["duplicate"] == 1
+    assert engine.locate("b1", at(10)).room == "r1"

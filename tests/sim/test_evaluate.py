@@ -1,0 +1,97 @@
+"""Evaluation metrics on hand-made rows, and a short end-to-end run: simulate, locate, evaluate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from duress.domain.location import LocationEngine
+from duress.sim.evaluate import evaluate, track
+from duress.sim.layout import build_hospital
+from duress.sim.scenario import simulate
+from tests.sim.site_fixtures import at, two_floor_site
+
+
+def truth(t: float, zone: str, room: str | None = None, bay: str | None = None) -> dict[str, Any]:
+    return {
+        "ts": at(t),
+        "badge": "b1",
+        "floor": "f1",
+        "unit": "u1",
+        "room": room,
+        "bay": bay,
+        "zone": zone,
+    }
+
+
+def loc(
+    t: float, zone: str | None, room: str | None = None, precision: str = "zone"
+) -> dict[str, Any]:
+    return {
+        "ts": at(t),
+        "badge": "b1",
+        "floor": "f1" if zone else None,
+        "unit": "u1",
+        "room": room,
+        "bay": None,
+        "zone": zone,
+        "precision": precision,
+        "confidence": 0.9,
+        "required": "room",
+        "meets": precision in ("room", "bed"),
+    }
+
+
+def test_metrics_on_hand_made_rows() -> None:
+    site = two_floor_site()
+    truths = [truth(t, "c1") for t in range(10)] + [
+        truth(t, "r1", room="r1") for t in range(10, 20)
+    ]
+    locs = [loc(1, "c1"), loc(13, "r1", room="r1", precision="room")]
+    report = evaluate(truths, locs, site)
+    assert report["badges"] == 1
+    assert report["unknown_share"] == pytest.approx(0.05)  # t=0 before the first fix
+    assert report["zone_accuracy"] == pytest.approx(16 / 20)
+    assert report["room_accuracy"] == pytest.approx(7 / 10)
+    assert report["room_accuracy_ir"] == pytest.approx(7 / 10)
+    assert report["transition_delay_s"]["p50"] == pytest.approx(3.0)
+    assert report["time_to_first_fix_s"]["max"] == pytest.approx(1.0)
+    # in a corridor the finest place there is, the zone, counts as meeting a room requirement
+    assert report["required_met"] == pytest.approx(16 / 20)
+    assert report["required_claimed"] == pytest.approx(7 / 20)  # the engine claims only rooms
+    assert report["by_area_kind"]["room"]["room_accuracy"] == pytest.approx(0.7)
+    assert report["flaps"] == 0
+
+
+def test_a_flap_is_counted_when_truth_never_went_there() -> None:
+    site = two_floor_site()
+    truths = [truth(t, "c1") for t in range(60)]
+    locs = [loc(0, "c1"), loc(10, "c2"), loc(15, "c1")]
+    report = evaluate(truths, locs, site)
+    assert report["flaps"] == 1
+    assert report["flaps_per_badge_hour"] == pytest.approx(60.0)
+
+
+def test_missed_transition_is_counted() -> None:
+    site = two_floor_site()
+    truths = [truth(0, "c1"), truth(1, "r2", room="r2"), truth(2, "c1")]
+    report = evaluate(truths, [loc(0, "c1")], site)
+    assert report["transitions_missed"] == 1
+
+
+def test_end_to_end_small_site() -> None:
+    site = build_hospital(floors=2, rooms_per_side=6, badges=10)
+    records = list(simulate(site, 6, seed=7))
+    engine = LocationEngine(site)
+    rows = list(track(site, records, engine=engine))
+    report = evaluate([r for r in records if isinstance(r, dict)], rows, site)
+    assert report["room_accuracy_ir"] >= 0.85
+    assert report["bay_accuracy"] is None or report["bay_accuracy"] >= 0.75
+    assert report["zone_accuracy"] >= 0.7
+    assert report["floor_accuracy"] >= 0.95
+    assert report["time_to_first_fix_s"]["p95"] <= 5.0
+    assert report["never_fixed"] == 0
+    assert report["flaps_per_badge_hour"] <= 5.0
+    assert report["transition_delay_s"]["p50"] <= 10.0
+    assert engine.rejections["duplicate"] > 0  # the gateways' redeliveries were caught

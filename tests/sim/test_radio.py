@@ -1,0 +1,107 @@
+"""The radio models behave as configured: loss, noise, walls, IR detection and leakage, latency."""
+
+from __future__ import annotations
+
+import random
+import statistics
+
+import pytest
+
+from duress.sim.movement import find_doors
+from duress.sim.radio import BleModel, IrModel, RadioParams, Walls, gateway_delay
+from tests.sim.site_fixtures import two_floor_site
+
+SITE = two_floor_site()
+
+
+def test_loss_rate_is_about_the_configured_one() -> None:
+    params = RadioParams(loss_prob=0.2, burst_prob=0.0)
+    model = BleModel(SITE, params)
+    rng = random.Random(1)
+    n = 20_000
+    lost = sum(1 for _ in range(n) if model.sample(-60.0, rng) is None)
+    assert lost / n == pytest.approx(0.2, abs=0.015)
+
+
+def test_noise_sigma_is_about_the_configured_one() -> None:
+    params = RadioParams(loss_prob=0.0, burst_prob=0.0, noise_sigma_db=6.0)
+    model = BleModel(SITE, params)
+    rng = random.Random(2)
+    values = [model.sample(-60.0, rng) for _ in range(20_000)]
+    got = [v for v in values if v is not None]
+    assert statistics.mean(got) == pytest.approx(-60.0, abs=0.2)
+    assert statistics.stdev(got) == pytest.approx(6.0, abs=0.2)
+
+
+def test_multipath_bursts_pull_some_readings_down() -> None:
+    bursty = RadioParams(loss_prob=0.0, burst_prob=0.2, noise_sigma_db=4.0)
+    rng = random.Random(3)
+    model = BleModel(SITE, bursty)
+    values = [v for v in (model.sample(-60.0, rng) for _ in range(10_000)) if v is not None]
+    assert sum(1 for v in values if v < -60 - 3 * 4.0) / len(values) > 0.05
+
+
+def test_walls_are_counted_once_and_lower_rssi() -> None:
+    walls = Walls(SITE)
+    assert walls.count("f1", (3, 7), (3, 11.5)) == 1  # r1 -> corridor: r1's north wall
+    assert walls.count("f1", (3, 7), (9, 7)) == 1  # r1 -> r2: one shared wall, counted once
+    # x = 6, 12 and 18; the bay curtain at x = 15 is no wall
+    assert walls.count("f1", (3, 7), (21, 7)) == 3
+    assert walls.count("f1", (5, 11.5), (25, 11.5)) == 0  # along the corridor
+    params = RadioParams(wall_loss_db=5.0)
+    model = BleModel(SITE, params)
+    # same 4.5 m from the beacon at (5, 11.5): along the corridor vs. behind r1's wall
+    open_air = model.mean_rssi("f1", 9.5, 11.5, "ble-f1-1")
+    behind_wall = model.mean_rssi("f1", 5, 7, "ble-f1-1")
+    assert open_air is not None
+    assert behind_wall is not None
+    assert open_air - behind_wall == pytest.approx(5.0)
+    other_floor = model.mean_rssi("f2", 5, 11.5, "ble-f1-1")
+    assert other_floor is not None
+    assert other_floor < open_air - params.floor_loss_db + 10
+    assert model.mean_rssi("f1", 0, 0, "nope") is None
+
+
+def test_ble_heard_respects_range_and_sensitivity() -> None:
+    model = BleModel(SITE, RadioParams(loss_prob=0.0))
+    heard = dict(model.heard("f1", 15, 11.5, random.Random(4)))
+    assert "ble-f1-2" in heard
+    assert all(-98 <= v <= 0 for v in heard.values())
+    assert "ble-f1-6" not in heard  # 40 m away: out of range
+
+
+def test_ir_detection_leakage_and_blind_spots() -> None:
+    params = RadioParams(ir_detect_prob=0.8, ir_door_leak_prob=0.3, door_open_prob=1.0)
+    model = IrModel(SITE, params, find_doors(SITE))
+    rng = random.Random(5)
+    n = 5_000
+
+    def rate(x: float, y: float, blind: bool = False, floor: str = "f1") -> float:
+        seen = 0
+        for t in range(n):
+            seen += any(d == "ir-r1" for d, _ in model.detections(floor, x, y, blind, t, rng, 0))
+        return seen / n
+
+    assert rate(3, 7) == pytest.approx(0.8, abs=0.03)
+    assert rate(3, 7, blind=True) == pytest.approx(params.ir_blind_detect_prob, abs=0.01)
+    assert rate(3, 10.5) == pytest.approx(0.3, abs=0.03)  # corridor side of r1's door
+    assert rate(3, 12.8) == 0.0  # across the corridor: too far for a leak
+    assert rate(9, 7) == 0.0  # in r2: walls stop IR
+    assert model.covered("r1")
+    assert not model.covered("r4")
+
+
+def test_closed_doors_do_not_leak() -> None:
+    params = RadioParams(ir_door_leak_prob=1.0, door_open_prob=0.0)
+    model = IrModel(SITE, params, find_doors(SITE))
+    assert model.detections("f1", 3, 10.5, False, 0.0, random.Random(6), 0) == []
+
+
+def test_gateway_latency_and_drops() -> None:
+    params = RadioParams(gateway_drop_prob=0.1)
+    rng = random.Random(7)
+    delays = [gateway_delay(params, rng) for _ in range(20_000)]
+    kept = [d for d in delays if d is not None]
+    assert 1 - len(kept) / len(delays) == pytest.approx(0.1, abs=0.01)
+    assert statistics.median(kept) == pytest.approx(params.gateway_latency_median_s, rel=0.05)
+    assert min(kept) > 0
