@@ -14,7 +14,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT.parent / "shared" / "vectors"
-POSTGRES_URL = os.environ.get("DURESS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "DURESS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 MQTT_HOST, MQTT_PORT = "127.0.0.1", 1883
 
 

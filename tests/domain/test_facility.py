@@ -1,5 +1,6 @@
-from duress.domain.precision import Precision
 from tests.sites import small_site
+
+from duress.domain.precision import Precision
 
 
 def test_a_bay_inherits_the_precision_of_its_parents_unit() -> None:

@@ -6,12 +6,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from tests.sites import small_site
 
 from duress.domain.events import BadgeMoved, StoredEvent
 from duress.domain.observations import ButtonEvent, Heartbeat, Sighting, SightingKind
 from duress.service.runtime import Runtime
 from duress.testing import FakeClock, MemoryStore
-from tests.sites import small_site
 
 
 class RecordingLocator:
@@ -28,8 +28,14 @@ class RecordingLocator:
             return None
         self.areas[sighting.badge] = area
         return BadgeMoved(
-            ts=sighting.ts, badge=sighting.badge, floor="f1", unit="icu", area=area,
-            precision="room", confidence=0.99, since=sighting.ts,
+            ts=sighting.ts,
+            badge=sighting.badge,
+            floor="f1",
+            unit="icu",
+            area=area,
+            precision="room",
+            confidence=0.99,
+            since=sighting.ts,
         )
 
     def snapshot(self, now: datetime) -> Mapping[str, Mapping[str, Any]]:
@@ -80,7 +86,9 @@ async def test_a_press_is_stored_before_ingest_returns(runtime: Runtime, store, 
     assert outcome.stored[0].seq == stored.seq
 
 
-async def test_a_resent_press_is_acknowledged_but_stored_once(runtime: Runtime, store, clock) -> None:
+async def test_a_resent_press_is_acknowledged_but_stored_once(
+    runtime: Runtime, store, clock
+) -> None:
     await runtime.ingest([(0, press(clock))])
     outcome = await runtime.ingest([(0, press(clock)), (1, press(clock, seq=2))])
     assert outcome.accepted == 2
@@ -113,7 +121,8 @@ async def test_presses_are_committed_before_the_sightings_of_the_same_batch(
     runtime, store, clock
 ) -> None:
     await runtime.ingest([(0, ir(clock, "ir-icu-1")), (1, press(clock))])
-    assert [e.type for e in store.read()] == ["button.pressed", "device.online", "badge.moved"]
+    types = [e.type for e in store.read()]
+    assert types.index("button.pressed") < types.index("device.online") < types.index("badge.moved")
 
 
 async def test_bad_messages_are_rejected_with_reasons_and_good_ones_kept(runtime, clock) -> None:
@@ -183,7 +192,10 @@ async def test_readiness_names_what_is_down(clock, store) -> None:
         raise OSError("MQTT broker at 127.0.0.1:1 is not reachable")
 
     rt = Runtime(
-        site=small_site(), store=store, clock=clock, locator=RecordingLocator(),
+        site=small_site(),
+        store=store,
+        clock=clock,
+        locator=RecordingLocator(),
         probes={"broker": broker_down},
     )
     checks = await rt.readiness()

@@ -28,4 +28,4 @@ async def test_sleepers_wake_in_order_as_time_moves() -> None:
 
 def test_a_naive_start_time_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        FakeClock(datetime(2026, 1, 1))  # noqa: DTZ001
+        FakeClock(datetime(2026, 1, 1))

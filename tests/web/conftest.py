@@ -4,12 +4,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from tests.sites import small_site
 
 from duress.service.bootstrap import build_runtime
 from duress.service.runtime import Runtime
 from duress.testing import FakeClock, MemoryStore
 from duress.web.app import create_app
-from tests.sites import small_site
 
 
 @pytest.fixture

@@ -6,7 +6,13 @@ async def test_the_board_names_the_site_and_shows_a_press(client: httpx.AsyncCli
     assert page.status_code == 200
     assert "Test Hospital" in page.text
     assert "No presses yet." in page.text
-    press = {"type": "button", "ts": clock.now().isoformat(), "badge": "b-1", "seq": 1, "presses": 3}
+    press = {
+        "type": "button",
+        "ts": clock.now().isoformat(),
+        "badge": "b-1",
+        "seq": 1,
+        "presses": 3,
+    }
     await client.post("/api/v1/ingest", json={"messages": [press]})
     board = (await client.get("/dashboard/board")).text
     assert "Ana Reyes (rn)" in board

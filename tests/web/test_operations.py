@@ -1,9 +1,9 @@
 import httpx
+from tests.sites import small_site
 
 from duress.service.bootstrap import build_runtime
 from duress.testing import FakeClock, MemoryStore
 from duress.web.app import create_app
-from tests.sites import small_site
 
 
 async def test_healthz_says_the_process_is_up(client: httpx.AsyncClient) -> None:

@@ -39,8 +39,25 @@ async def read_events(response: httpx.Response, count: int) -> list[dict]:
     return events
 
 
+async def read_until_live(response: httpx.Response) -> list[dict]:
+    """The catch-up the stream sends before it says ``: connected`` and goes live."""
+    events: list[dict] = []
+    async for line in response.aiter_lines():
+        if line.startswith("data: "):
+            events.append(json.loads(line.removeprefix("data: ")))
+        elif line == ": connected":
+            return events
+    return events
+
+
 async def test_a_press_reaches_a_stream_listener(base_url: str, clock) -> None:
-    press = {"type": "button", "ts": clock.now().isoformat(), "badge": "b-1", "seq": 1, "presses": 3}
+    press = {
+        "type": "button",
+        "ts": clock.now().isoformat(),
+        "badge": "b-1",
+        "seq": 1,
+        "presses": 3,
+    }
     async with (
         httpx.AsyncClient(base_url=base_url, timeout=5) as client,
         client.stream("GET", "/api/v1/stream") as stream,
@@ -62,7 +79,13 @@ async def test_a_reconnecting_client_gets_what_it_missed(base_url: str, clock) -
     ]
     async with httpx.AsyncClient(base_url=base_url, timeout=5) as client:
         await client.post("/api/v1/ingest", json={"messages": presses})
-        headers = {"Last-Event-ID": "1"}
+        presses_stored = (
+            await client.get("/api/v1/events", params={"type": "button.pressed"})
+        ).json()
+        first = presses_stored[0]["seq"]
+        headers = {"Last-Event-ID": str(first)}
         async with client.stream("GET", "/api/v1/stream", headers=headers) as stream:
-            events = await asyncio.wait_for(read_events(stream, 2), 5)
-    assert [e["payload"]["seq"] for e in events] == [2, 3]
+            events = await asyncio.wait_for(read_until_live(stream), 5)
+    missed = [e["payload"]["seq"] for e in events if e["type"] == "button.pressed"]
+    assert missed == [2, 3]
+    assert all(e["seq"] > first for e in events)

@@ -51,9 +51,7 @@ def serve(
 
 
 def demo(
-    site: Annotated[
-        Path, typer.Option("--site", help="The site to simulate.")
-    ] = DEMO_SITE,
+    site: Annotated[Path, typer.Option("--site", help="The site to simulate.")] = DEMO_SITE,
     db: Annotated[str, typer.Option("--db", help="Event store URL.")] = "sqlite:///var/demo.db",
     port: Annotated[int, typer.Option(help="Port for the dashboard and API.")] = 8000,
     badges: Annotated[int, typer.Option(help="How many staff badges walk the hospital.")] = 60,

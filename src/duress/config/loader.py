@@ -23,17 +23,19 @@ from pathlib import Path
 from shapely.geometry import Polygon as ShapelyPolygon
 
 from duress.config import geometry
+from duress.config.ingest_mapping import read_ingest_section
 from duress.config.reader import Problems, Reader, one_of, show, suggest
 from duress.config.source import Node, SourceError, read_source
 from duress.domain.devices import DEFAULT_HEARTBEAT_S, Device, DeviceKind
 from duress.domain.errors import ConfigError
 from duress.domain.facility import Area, AreaKind, Building, Facility, Floor, Unit, UnitKind
+from duress.domain.ingest_mapping import IngestMapping
 from duress.domain.people import Badge, BadgeKind, Contact, CoverageRule, Staff, Team
 from duress.domain.precision import Precision
-from duress.domain.routing import Policy, StopOn, Target, TargetKind, Tier, Window
+from duress.domain.routing import HOLIDAY, Policy, StopOn, Target, TargetKind, Tier, Window
 from duress.domain.site import Site
 
-SECTIONS = ("site", "facility", "devices", "people", "routing", "server")
+SECTIONS = ("site", "facility", "devices", "people", "routing", "server", "ingest")
 SITE_KEYS = ("id", "name", "timezone")
 BUILDING_KEYS = ("id", "name")
 FLOOR_KEYS = ("id", "name", "building", "level", "outline", "units", "areas")
@@ -66,9 +68,9 @@ CHANNELS = frozenset(
 )
 """Contact channels a staff member or team may list (``contacts[].channel``)."""
 
-DAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
+DAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7, "holiday": HOLIDAY}
 DAY_GROUPS = {
-    "all": frozenset(range(1, 8)),
+    "all": frozenset(range(1, 9)),
     "weekdays": frozenset(range(1, 6)),
     "weekends": frozenset({6, 7}),
 }
@@ -191,6 +193,10 @@ class _Builder:
             from duress.config.settings import check_server_section
 
             check_server_section(top["server"], self.r)
+        # The `ingest:` section (gateway signing, wild-format id mappings): duress.config.ingest_mapping.
+        ingest = IngestMapping()
+        if top.get("ingest") is not None:
+            ingest = read_ingest_section(top["ingest"], self.r, self.ref) or ingest
         self.check_refs()
         self.check_area_tree(areas)
         self.check_geometry(areas, devices)
@@ -214,6 +220,7 @@ class _Builder:
             coverage=tuple(coverage),
             policies=tuple(policies),
             holidays=frozenset(holidays),
+            ingest=ingest,
         )
 
     # -- site -----------------------------------------------------------------------------------
@@ -687,7 +694,7 @@ class _Builder:
                         item,
                         item_path,
                         f"{value!r} is not a day{suggest(key, choices)}; "
-                        f"use mon, tue, wed, thu, fri, sat, sun, weekdays, weekends or all",
+                        f"use mon, tue, wed, thu, fri, sat, sun, holiday, weekdays, weekends or all",
                     )
         start = self.clock_time(wm.get("start"), f"{path}.start")
         end = self.clock_time(wm.get("end"), f"{path}.end")

@@ -35,7 +35,9 @@ class DeviceState:
 class DeviceHealth:
     """Current health of every supervised device, keyed by id; ``intervals`` gives heartbeat seconds."""
 
-    def __init__(self, intervals: Mapping[str, float], tolerance: float = SILENCE_TOLERANCE) -> None:
+    def __init__(
+        self, intervals: Mapping[str, float], tolerance: float = SILENCE_TOLERANCE
+    ) -> None:
         self._intervals = dict(intervals)
         self._tolerance = tolerance
         self._states = {device: DeviceState(device) for device in intervals}
@@ -80,7 +82,9 @@ class DeviceHealth:
             return []
         self._states[device] = replace(state, status=DeviceStatus.SILENT)
         silent_s = (now - state.last_seen).total_seconds()
-        return [DeviceWentSilent(ts=now, device=device, last_seen=state.last_seen, silent_s=silent_s)]
+        return [
+            DeviceWentSilent(ts=now, device=device, last_seen=state.last_seen, silent_s=silent_s)
+        ]
 
     def apply(self, event: Event) -> None:
         """Fold a stored event back in (used to rebuild state at start-up)."""

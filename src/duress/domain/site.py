@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from duress.domain.activation import Activation
 from duress.domain.devices import Device
 from duress.domain.facility import Facility
+from duress.domain.ingest_mapping import IngestMapping
 from duress.domain.people import Badge, CoverageRule, Staff, Team
-from duress.domain.routing import Policy
+from duress.domain.routing import Policy, Rotation
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +24,11 @@ class Site:
     policies: tuple[Policy, ...] = ()
     holidays: frozenset[str] = frozenset()
     """ISO dates (``YYYY-MM-DD``) on which holiday schedules apply."""
+    rotations: Mapping[str, Rotation] = field(default_factory=dict)
+    activation: Activation = field(default_factory=Activation)
+    """Press patterns per unit (``activation:`` section; defaults when absent)."""
+    ingest: IngestMapping = field(default_factory=IngestMapping)
+    """The ``ingest:`` section: gateway signing and the wild formats' id mappings."""
 
     @property
     def id(self) -> str:

@@ -21,6 +21,7 @@ from duress.domain.device_health import DeviceHealth, DeviceStatus
 from duress.domain.errors import StoreUnavailable
 from duress.domain.events import (
     BadgeMoved,
+    BadgeSignalled,
     ButtonPressed,
     DeviceCameOnline,
     DeviceWentSilent,
@@ -29,9 +30,12 @@ from duress.domain.events import (
     Subject,
     decode,
 )
+from duress.domain.notification import DeliveryUpdate, Notifier
 from duress.domain.observations import ButtonEvent, Heartbeat, Observation, Sighting
 from duress.domain.site import Site
+from duress.service.alerts import ALERT_EVENT_TYPES, AlertDesk
 from duress.service.clock import Clock
+from duress.service.delivery import Delivery, DeliveryPolicy
 from duress.service.hub import EventHub
 from duress.service.locating import BadgeLocator
 from duress.service.metrics import Metrics
@@ -73,6 +77,10 @@ class Runtime:
         clock: Clock,
         locator: BadgeLocator,
         probes: Mapping[str, Probe] | None = None,
+        notifiers: Iterable[Notifier] = (),
+        delivery_policy: DeliveryPolicy | None = None,
+        new_alert_id: Callable[[], str] | None = None,
+        reply_url: str | None = None,
     ) -> None:
         self.site = site
         self.store = store
@@ -90,6 +98,20 @@ class Runtime:
         """The latest presses, newest last (for the board until alerts own this)."""
         self._write_lock = asyncio.Lock()
         self.started = False
+        self.delivery = Delivery(notifiers, self._on_delivery_update, clock, policy=delivery_policy)
+        self.alerts = AlertDesk(
+            site=site,
+            clock=clock,
+            locator=locator,
+            scheduler=self.scheduler,
+            record=self.record,
+            dispatch=self.delivery.dispatch,
+            new_id=new_alert_id,
+            reply_url=reply_url,
+        )
+
+    async def _on_delivery_update(self, update: DeliveryUpdate) -> None:
+        await self.alerts.on_update(update)
 
     # --- life cycle -------------------------------------------------------------------------
 
@@ -97,6 +119,7 @@ class Runtime:
         """Rebuild projections from the store, then start the scheduler."""
         await self._replay()
         self.scheduler.start()
+        await self.alerts.watchdog()
         self.started = True
         log.info("runtime.started", site=self.site.id, store=self.store.url)
 
@@ -110,12 +133,17 @@ class Runtime:
 
     async def _replay(self) -> None:
         types = [ButtonPressed.type, DeviceCameOnline.type, DeviceWentSilent.type]
+        types += ALERT_EVENT_TYPES
         after = 0
+        alert_records: list[StoredEvent] = []
         while True:
             page = await self.read(after=after, limit=5000, types=types)
             if not page:
                 break
             for record in page:
+                if record.type in ALERT_EVENT_TYPES:
+                    alert_records.append(record)
+                    continue
                 event = decode(record)
                 if isinstance(event, ButtonPressed):
                     self._remember_press(event.badge, event.seq)
@@ -123,6 +151,7 @@ class Runtime:
                 else:
                     self.health.apply(event)
             after = page[-1].seq
+        await self.alerts.replay(alert_records)
         now = self.clock.now()
         for state in self.health.states():
             self._arm_supervision(state.device, now)
@@ -158,10 +187,18 @@ class Runtime:
                 sightings.append((index, message))
 
         if presses:
-            outcome.stored += await self.record(presses)
+            scratch = dict(self.alerts.alerts)
+            press_events: list[Event] = []
+            for press in presses:
+                press_events.append(press)
+                press_events.append(BadgeSignalled(ts=now, badge=press.badge, signal="sent"))
+                press_events += self.alerts.decide_press(press, scratch)
+            stored = await self.record(press_events)
+            outcome.stored += stored
             self.recent_presses.extend(presses)
             outcome.accepted += len(presses)
             self.metrics.ingested.labels("button").inc(len(presses))
+            await self.alerts.commit(stored)
 
         events: list[Event] = []
         for index, beat in heartbeats:
@@ -182,11 +219,14 @@ class Runtime:
             moved = self.locator.observe(sighting, now)
             if moved is not None:
                 events.append(moved)
+                events += self.alerts.relocation_events(moved)
             outcome.accepted += 1
             self.metrics.ingested.labels("sighting").inc()
 
         if events:
-            outcome.stored += await self.record(events)
+            stored = await self.record(events)
+            outcome.stored += stored
+            await self.alerts.commit(stored)
         outcome.rejected.sort(key=lambda r: r.index)
         return outcome
 

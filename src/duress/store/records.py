@@ -24,7 +24,7 @@ from duress.domain.events import NewEvent, StoredEvent, Subject, SubjectKind
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
-class InvalidEvent(ValueError):  # noqa: N818 - named like the domain's errors (InvalidMessage)
+class InvalidEvent(ValueError):
     """An event cannot be stored as given (a programming error upstream, never retried)."""
 
 

@@ -31,7 +31,12 @@ def _batch_schema() -> dict[str, Any]:
         if isinstance(node, dict):
             ref = node.get("$ref", "")
             if ref.startswith("#/$defs/"):
-                return inline({**defs[ref.removeprefix("#/$defs/")], **{k: v for k, v in node.items() if k != "$ref"}})
+                return inline(
+                    {
+                        **defs[ref.removeprefix("#/$defs/")],
+                        **{k: v for k, v in node.items() if k != "$ref"},
+                    }
+                )
             return {k: inline(v) for k, v in node.items() if k not in ("$schema", "$id")}
         if isinstance(node, list):
             return [inline(v) for v in node]
@@ -94,7 +99,10 @@ async def ingest(request: Request, runtime: RuntimeDep) -> IngestResponse:
         runtime.metrics.rejected.labels(r.reason).inc()
     rejected = sorted(
         [RejectedMessage(index=r.index, reason=r.reason, detail=r.detail) for r in batch.rejections]
-        + [RejectedMessage(index=r.index, reason=r.reason, detail=r.detail) for r in outcome.rejected],
+        + [
+            RejectedMessage(index=r.index, reason=r.reason, detail=r.detail)
+            for r in outcome.rejected
+        ],
         key=lambda r: r.index,
     )
     return IngestResponse(
@@ -129,7 +137,9 @@ async def events(
 async def stream(
     runtime: RuntimeDep,
     last_event_id: Annotated[int | None, Header()] = None,
-    after: Annotated[int | None, Query(ge=0, description="Replay events after this seq first")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, description="Replay events after this seq first")
+    ] = None,
 ) -> StreamingResponse:
     start = last_event_id if last_event_id is not None else after
     return StreamingResponse(

@@ -1,0 +1,633 @@
+"""The alert desk: presses become alerts, alerts escalate in seconds, actions move them along.
+
+Decisions are the domain's (activation, routing, escalation, the transition table); this module
+sequences them with the store and the outside world:
+
+1. *Decide* (no side effect): a press yields ``alert.raised`` + the first ``alert.notified`` (or a join
+   of an open alert), appended in the same transaction as the press itself, so that one fsync covers
+   both and the press is durable before anybody is paged.
+2. *Commit*: the runtime appends the events.
+3. *Adopt*: the committed events are folded into the open alerts, timers are armed at each alert's
+   ``next_at``, and notices go to the delivery layer.
+
+After a restart, :meth:`AlertDesk.replay` folds every alert's events back, re-arms the timers (a due
+step runs at once) and re-sends the notices of the latest step that have no recorded status, under
+the same idempotency keys.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from duress.domain.activation import TEST_KIND
+from duress.domain.alert import Action, Alert, AlertState, apply, next_state
+from duress.domain.errors import IllegalTransition, InvalidMessage, NotFound
+from duress.domain.escalation import Step, first_step, next_step
+from duress.domain.events import (
+    AlertAccepted,
+    AlertAcknowledged,
+    AlertCancelled,
+    AlertDeclined,
+    AlertJoined,
+    AlertNotified,
+    AlertOnScene,
+    AlertRaised,
+    AlertRelocated,
+    AlertResolved,
+    AlertUndelivered,
+    AlertWatchdogFired,
+    BadgeMoved,
+    BadgeSignalled,
+    ButtonPressed,
+    Event,
+    NoticeStatusChanged,
+    PressUnmatched,
+    StoredEvent,
+    decode,
+)
+from duress.domain.notification import DeliveryStatus, DeliveryUpdate, EventPhase, Notice, Reply
+from duress.domain.people import BadgeKind
+from duress.domain.recipients import AlertPlace, Position, position_of_area, resolve_tier
+from duress.domain.routing import Tier, policy_to_json, select_policy
+from duress.domain.site import Site
+from duress.service.clock import Clock
+from duress.service.locating import BadgeLocator
+from duress.service.notices import build_notices, recipients_of
+from duress.service.scheduler import Scheduler
+
+log = structlog.get_logger(__name__)
+
+GROUPING_WINDOW = timedelta(seconds=60)
+"""Presses by different people in the same room within this time are one incident."""
+WATCHDOG_INTERVAL = timedelta(seconds=10)
+
+Record = Callable[[Sequence[Event]], Awaitable[list[StoredEvent]]]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    alert: Alert
+    events: list[StoredEvent]
+
+
+class AlertDesk:
+    def __init__(
+        self,
+        *,
+        site: Site,
+        clock: Clock,
+        locator: BadgeLocator,
+        scheduler: Scheduler,
+        record: Record,
+        dispatch: Callable[[Sequence[Notice]], object],
+        new_id: Callable[[], str] | None = None,
+        reply_url: str | None = None,
+    ) -> None:
+        self.site = site
+        self.clock = clock
+        self.locator = locator
+        self.scheduler = scheduler
+        self._record = record
+        self._dispatch = dispatch
+        self._new_id = new_id or (lambda: "a-" + uuid.uuid4().hex[:12])
+        self._reply_url = reply_url
+        self._zone = ZoneInfo(site.facility.timezone)
+        self.alerts: dict[str, Alert] = {}
+        """Open alerts, and closed ones until the next restart (the board shows recent history)."""
+        self._by_notice: dict[str, str] = {}
+
+    # --- queries ----------------------------------------------------------------------------
+
+    def open_alerts(self) -> list[Alert]:
+        """Open alerts, most urgent first, then oldest first."""
+        found = [a for a in self.alerts.values() if a.is_open]
+        return sorted(found, key=lambda a: (a.priority, a.raised_at))
+
+    def get(self, alert_id: str) -> Alert:
+        alert = self.alerts.get(alert_id)
+        if alert is None:
+            raise NotFound("alert", alert_id)
+        return alert
+
+    def open_for_badge(self, badge: str) -> Alert | None:
+        for alert in self.alerts.values():
+            if alert.is_open and badge in alert.parties:
+                return alert
+        return None
+
+    # --- presses ----------------------------------------------------------------------------
+
+    def decide_press(self, press: ButtonPressed, scratch: dict[str, Alert]) -> list[Event]:
+        """The events a stored press leads to, folded into ``scratch`` (a working copy of the open
+        alerts, so several presses in one batch see each other)."""
+        now = self.clock.now()
+        badge = self.site.badges.get(press.badge)
+        wearer = self.site.wearer(press.badge)
+        located = dict(self.locator.snapshot(now).get(press.badge, {}))
+        unit = located.get("unit") or (wearer.home_unit if wearer else None)
+        rules = self.site.activation.rules_for(unit)
+        pattern = rules.classify(press.presses, press.hold_s)
+        if pattern is None:
+            return [
+                PressUnmatched(
+                    ts=now,
+                    badge=press.badge,
+                    seq=press.seq,
+                    presses=press.presses,
+                    hold_s=press.hold_s,
+                    unit=unit,
+                )
+            ]
+        is_test = badge is not None and badge.kind is BadgeKind.TEST
+        kind = TEST_KIND if is_test else pattern.kind
+        existing = self._joinable(
+            press.badge, located.get("room") or located.get("area"), scratch, now
+        )
+        if existing is not None:
+            upgrade = pattern.priority < existing.priority and not is_test
+            events: list[Event] = [
+                AlertJoined(
+                    ts=now,
+                    alert=existing.id,
+                    badge=press.badge,
+                    press_seq=press.seq,
+                    staff=wearer.id if wearer else None,
+                    kind=kind if upgrade else existing.kind,
+                    priority=pattern.priority if upgrade else existing.priority,
+                ),
+                BadgeSignalled(ts=now, badge=press.badge, signal="received", alert=existing.id),
+            ]
+            _fold_into(scratch, events)
+            return events
+        location = _location_fields(located)
+        area_chain = self._area_chain(location.get("area"))
+        policy = select_policy(
+            self.site.policies,
+            unit=unit,
+            areas=area_chain,
+            kind=kind,
+            local=now.astimezone(self._zone),
+            holidays=self.site.holidays,
+        )
+        notify_at = now + timedelta(seconds=rules.cancel_window_s)
+        alert_id = self._new_id()
+        raised = AlertRaised(
+            ts=now,
+            alert=alert_id,
+            kind=kind,
+            priority=pattern.priority,
+            mode="test" if is_test else "real",
+            badge=press.badge,
+            press_seq=press.seq,
+            staff=wearer.id if wearer else None,
+            staff_name=wearer.name if wearer else None,
+            role=wearer.role if wearer else None,
+            unit=unit,
+            location=location,
+            policy=policy_to_json(policy) if policy else None,
+            notify_at=notify_at,
+            received_at=press.received_at,
+        )
+        events = [
+            raised,
+            BadgeSignalled(ts=now, badge=press.badge, signal="received", alert=alert_id),
+        ]
+        _fold_into(scratch, events)
+        if notify_at <= now:
+            events += self._step_events(scratch[alert_id], now, first=True, scratch=scratch)
+        return events
+
+    def _joinable(
+        self, badge: str, room: Any, scratch: Mapping[str, Alert], now: datetime
+    ) -> Alert | None:
+        for alert in scratch.values():
+            if alert.is_open and badge in alert.parties:
+                return alert
+        if room is None:
+            return None
+        for alert in scratch.values():
+            same_room = alert.location.get("room") == room or alert.location.get("area") == room
+            if alert.is_open and same_room and now - alert.raised_at <= GROUPING_WINDOW:
+                return alert
+        return None
+
+    def _area_chain(self, area: Any) -> list[str]:
+        chain: list[str] = []
+        areas = self.site.facility.areas
+        current = areas.get(str(area)) if area is not None else None
+        while current is not None and current.id not in chain:
+            chain.append(current.id)
+            current = areas.get(current.parent) if current.parent else None
+        return chain
+
+    # --- escalation -------------------------------------------------------------------------
+
+    def _step_events(
+        self, alert: Alert, now: datetime, *, first: bool, scratch: dict[str, Alert]
+    ) -> list[Event]:
+        resolve = self._resolver(alert, now, scratch)
+        step = first_step(alert, resolve, now) if first else next_step(alert, resolve, now)
+        events = _events_of_step(alert, step, now)
+        _fold_into(scratch, events)
+        return events
+
+    def _resolver(
+        self, alert: Alert, now: datetime, alerts: Mapping[str, Alert]
+    ) -> Callable[[Tier], list[Any]]:
+        place = AlertPlace(alert.unit, position_of_area(self.site, alert.area))
+        responders = self._responder_positions(now)
+        busy = {
+            person
+            for other in alerts.values()
+            if other.is_open and other.id != alert.id
+            for person in (*other.accepted_by, *other.on_scene_by)
+        }
+        exclude = {alert.staff} if alert.staff else set()
+
+        def resolve(tier: Tier) -> list[Any]:
+            return resolve_tier(
+                tier,
+                site=self.site,
+                place=place,
+                at=now,
+                responders=responders,
+                busy=busy,
+                exclude=exclude,
+            )
+
+        return resolve
+
+    def _responder_positions(self, now: datetime) -> dict[str, Position]:
+        positions: dict[str, Position] = {}
+        snapshot = self.locator.snapshot(now)
+        for badge in self.site.badges.values():
+            if badge.staff is None or badge.id not in snapshot:
+                continue
+            fields = snapshot[badge.id]
+            if fields.get("stale"):
+                continue
+            position = position_of_area(self.site, fields.get("area"))
+            if position is not None:
+                positions[badge.staff] = position
+        return positions
+
+    async def escalate(self, alert_id: str) -> None:
+        """The timer job: take the alert's next step if it is still due."""
+        alert = self.alerts.get(alert_id)
+        if alert is None or alert.next_at is None or alert.escalation_stopped:
+            return
+        now = self.clock.now()
+        if now < alert.next_at:
+            self._arm(alert)
+            return
+        scratch = dict(self.alerts)
+        events = self._step_events(alert, now, first=alert.tier < 0, scratch=scratch)
+        await self.commit(await self._record(events))
+
+    def _arm(self, alert: Alert) -> None:
+        key = f"escalate:{alert.id}"
+        if alert.next_at is None or alert.escalation_stopped:
+            self.scheduler.cancel(key)
+            return
+        if self.scheduler.due_at(key) != alert.next_at:
+            self.scheduler.schedule(key, alert.next_at, lambda: self.escalate(alert.id))
+
+    async def watchdog(self) -> None:
+        """Every open alert that should still escalate must have its next step armed."""
+        now = self.clock.now()
+        fired: list[Event] = []
+        for alert in self.open_alerts():
+            if alert.escalation_stopped or alert.undelivered:
+                continue
+            key = f"escalate:{alert.id}"
+            if alert.next_at is None or self.scheduler.due_at(key) is None:
+                fired.append(
+                    AlertWatchdogFired(
+                        ts=now,
+                        alert=alert.id,
+                        detail="no next step was armed; re-armed now"
+                        if alert.next_at
+                        else "no next step was planned; escalating now",
+                    )
+                )
+                if alert.next_at is None:
+                    self.alerts[alert.id] = replace(alert, next_at=now)
+                self._arm(self.alerts[alert.id])
+        if fired:
+            await self.commit(await self._record(fired))
+        self.scheduler.schedule("alerts:watchdog", now + WATCHDOG_INTERVAL, self.watchdog)
+
+    # --- actions ----------------------------------------------------------------------------
+
+    async def act(
+        self,
+        alert_id: str,
+        action: Action,
+        *,
+        by: str,
+        via: str = "api",
+        code: str | None = None,
+        severity: str | None = None,
+        note: str = "",
+    ) -> ActionResult:
+        """Accept, decline, acknowledge, mark on scene, resolve or cancel an alert.
+
+        Raises NotFound, IllegalTransition (closed alert, or not allowed now; nothing changes) or
+        InvalidMessage (a bad resolution code)."""
+        alert = self.get(alert_id)
+        next_state(alert.state, action)  # raises IllegalTransition, changing nothing
+        now = self.clock.now()
+        events = self._action_events(
+            alert, action, now, by=by, via=via, code=code, severity=severity, note=note
+        )
+        stored = await self._record(events)
+        await self.commit(stored)
+        return ActionResult(self.alerts[alert_id], stored)
+
+    def _action_events(
+        self,
+        alert: Alert,
+        action: Action,
+        now: datetime,
+        *,
+        by: str,
+        via: str,
+        code: str | None,
+        severity: str | None,
+        note: str,
+    ) -> list[Event]:
+        from duress.domain.alert import RESOLUTION_CODES, SEVERITIES
+
+        if action is Action.ACCEPT:
+            events: list[Event] = [AlertAccepted(ts=now, alert=alert.id, by=by, via=via)]
+            if not alert.accepted_by:
+                events += [
+                    BadgeSignalled(ts=now, badge=b, signal="responder_coming", alert=alert.id)
+                    for b in alert.parties
+                ]
+            return events
+        if action is Action.DECLINE:
+            return [AlertDeclined(ts=now, alert=alert.id, by=by, via=via)]
+        if action is Action.ACKNOWLEDGE:
+            return [AlertAcknowledged(ts=now, alert=alert.id, by=by)]
+        if action is Action.ARRIVE:
+            return [AlertOnScene(ts=now, alert=alert.id, by=by, via=via)]
+        if action is Action.RESOLVE:
+            if code not in RESOLUTION_CODES:
+                raise InvalidMessage(
+                    "bad_resolution",
+                    f"resolution code {code!r} is not one of {', '.join(RESOLUTION_CODES)}",
+                )
+            if code == "event" and severity not in SEVERITIES:
+                raise InvalidMessage(
+                    "bad_severity",
+                    f"a real event needs a severity: one of {', '.join(SEVERITIES)}",
+                )
+            return [
+                AlertResolved(
+                    ts=now,
+                    alert=alert.id,
+                    by=by,
+                    code=code,
+                    severity=severity if code == "event" else None,
+                    note=note,
+                )
+            ]
+        if action is Action.CANCEL:
+            if not note.strip():
+                raise InvalidMessage("missing_reason", "say why the alert is cancelled (note)")
+            return [
+                AlertCancelled(
+                    ts=now, alert=alert.id, by=by, reason=note, notified=bool(alert.notified)
+                )
+            ]
+        raise IllegalTransition(f"{action.value} is not an action people take on an alert")
+
+    def relocation_events(self, moved: BadgeMoved) -> list[Event]:
+        """A located badge of an open alert moved: the alert follows it."""
+        alert = self.open_for_badge(moved.badge)
+        if alert is None or alert.badge != moved.badge:
+            return []
+        fields = dict(self.locator.snapshot(self.clock.now()).get(moved.badge, {}))
+        location = (
+            _location_fields(fields)
+            if fields
+            else {
+                "floor": moved.floor,
+                "unit": moved.unit,
+                "area": moved.area,
+                "precision": moved.precision,
+                "confidence": moved.confidence,
+            }
+        )
+        if location.get("area") == alert.location.get("area") and location.get(
+            "precision"
+        ) == alert.location.get("precision"):
+            return []
+        return [AlertRelocated(ts=moved.ts, alert=alert.id, location=location)]
+
+    # --- adopting committed events ----------------------------------------------------------
+
+    async def commit(self, stored: Iterable[StoredEvent]) -> None:
+        """Fold committed events into the alerts, arm timers and send what they call for."""
+        for record in stored:
+            if not record.type.startswith("alert.") and record.type != "notice.status":
+                continue
+            event = decode(record)
+            if isinstance(event, NoticeStatusChanged):
+                continue
+            before = self.alerts.get(record.subject.id)
+            after = apply(before, event)
+            if after is None:
+                continue
+            self.alerts[after.id] = after
+            self._send_for(before, after, event)
+            self._arm(after)
+
+    def _send_for(self, before: Alert | None, alert: Alert, event: Event) -> None:
+        if isinstance(event, AlertNotified):
+            for recipient in event.recipients:
+                self._send(
+                    alert, recipient, event.tier, event.round, EventPhase.START, event.reason
+                )
+        elif isinstance(event, AlertRelocated | AlertJoined):
+            reason = (
+                "location changed" if isinstance(event, AlertRelocated) else "another press joined"
+            )
+            self._update_all(alert, EventPhase.UPDATE, reason, event)
+        elif isinstance(event, AlertResolved | AlertCancelled):
+            reason = "resolved" if isinstance(event, AlertResolved) else "cancelled"
+            if before is not None and before.notified:
+                self._update_all(alert, EventPhase.END, reason, event)
+
+    def _update_all(self, alert: Alert, phase: EventPhase, reason: str, event: Event) -> None:
+        n = sum(1 for _ in alert.notified)  # a per-alert counter keeps update keys distinct
+        for recipient in recipients_of(alert):
+            self._send(alert, recipient, max(alert.tier, 0), alert.round, phase, reason, n=n)
+
+    def _send(
+        self,
+        alert: Alert,
+        recipient: Mapping[str, Any],
+        tier: int,
+        round_: int,
+        phase: EventPhase,
+        reason: str,
+        n: int = 0,
+    ) -> None:
+        notices = build_notices(
+            alert,
+            recipient,
+            site=self.site,
+            tier=tier,
+            round_=round_,
+            phase=phase,
+            reason=reason,
+            n=n,
+            reply_url=self._reply_url,
+        )
+        if notices:
+            self._by_notice[notices[0].key] = alert.id
+            self._dispatch(notices)
+
+    # --- channel reports --------------------------------------------------------------------
+
+    async def on_update(self, update: DeliveryUpdate) -> None:
+        """A delivery update: recorded on the alert's timeline; a reply accepts or declines."""
+        alert_id = update.alert or (self._by_notice.get(update.key) if update.key else None)
+        if alert_id is None or alert_id not in self.alerts:
+            log.warning("notice.unmatched", key=update.key, provider_id=update.provider_id)
+            return
+        events: list[Event] = [
+            NoticeStatusChanged(
+                ts=update.ts,
+                alert=alert_id,
+                key=update.key or update.provider_id or "",
+                recipient=update.recipient or update.responder or "",
+                channel=update.channel,
+                status=update.status.value,
+                detail=update.detail or update.reply_text,
+            )
+        ]
+        await self._record(events)
+        if update.status is DeliveryStatus.REPLIED and update.reply is not None:
+            who = update.responder or update.recipient or "unknown"
+            action = Action.ACCEPT if update.reply is Reply.ACCEPT else Action.DECLINE
+            alert = self.alerts[alert_id]
+            if alert.allows(action):
+                await self.act(alert_id, action, by=who, via=update.channel or "channel")
+
+    # --- start-up ---------------------------------------------------------------------------
+
+    async def replay(self, records: Iterable[StoredEvent]) -> None:
+        """Rebuild alerts from their events; re-arm timers; re-send unconfirmed notices."""
+        statuses: set[str] = set()
+        latest: dict[str, AlertNotified] = {}
+        for record in records:
+            event = decode(record)
+            if isinstance(event, NoticeStatusChanged):
+                statuses.add(event.key)
+                continue
+            if isinstance(event, AlertNotified):
+                latest[event.alert] = event
+            alert = apply(self.alerts.get(record.subject.id), event)
+            if alert is not None:
+                self.alerts[alert.id] = alert
+        for alert in self.alerts.values():
+            if not alert.is_open:
+                continue
+            step = latest.get(alert.id)
+            if step is not None and not alert.escalation_stopped:
+                for recipient in step.recipients:
+                    notices = build_notices(
+                        alert,
+                        recipient,
+                        site=self.site,
+                        tier=step.tier,
+                        round_=step.round,
+                        phase=EventPhase.START,
+                        reply_url=self._reply_url,
+                    )
+                    if notices and notices[0].key not in statuses:
+                        log.info("alert.resend_after_restart", alert=alert.id, key=notices[0].key)
+                        self._by_notice[notices[0].key] = alert.id
+                        self._dispatch(notices)
+            self._arm(alert)
+
+
+ALERT_EVENT_TYPES = (
+    "alert.raised",
+    "alert.notified",
+    "alert.undelivered",
+    "alert.accepted",
+    "alert.declined",
+    "alert.acknowledged",
+    "alert.on_scene",
+    "alert.resolved",
+    "alert.cancelled",
+    "alert.joined",
+    "alert.relocated",
+    "notice.status",
+)
+
+
+def _events_of_step(alert: Alert, step: Step, now: datetime) -> list[Event]:
+    if step.delivered_to_nobody:
+        events: list[Event] = [AlertUndelivered(ts=now, alert=alert.id, reason=step.reason)]
+        if alert.undelivered is None:
+            events += [
+                BadgeSignalled(ts=now, badge=b, signal="undelivered", alert=alert.id)
+                for b in alert.parties
+            ]
+        return events
+    return [
+        AlertNotified(
+            ts=now,
+            alert=alert.id,
+            tier=step.tier,
+            round=step.round,
+            recipients=tuple(r.as_json() for r in step.recipients),
+            skipped=step.skipped,
+            next_at=step.next_at,
+            reason=step.reason,
+        )
+    ]
+
+
+def _fold_into(scratch: dict[str, Alert], events: Iterable[Event]) -> None:
+    for event in events:
+        alert_id = event.subject.id
+        if event.subject.kind.value != "alert":
+            continue
+        folded = apply(scratch.get(alert_id), event)
+        if folded is not None:
+            scratch[alert_id] = folded
+
+
+def _location_fields(located: Mapping[str, Any]) -> dict[str, Any]:
+    if not located:
+        return {"precision": "unknown", "area": None}
+    keys = (
+        "floor",
+        "unit",
+        "room",
+        "bay",
+        "zone",
+        "area",
+        "precision",
+        "confidence",
+        "age_s",
+        "as_of",
+        "stale",
+    )
+    return {k: located.get(k) for k in keys}
+
+
+__all__ = ["ALERT_EVENT_TYPES", "ActionResult", "AlertDesk", "AlertState"]

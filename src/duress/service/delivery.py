@@ -1,0 +1,448 @@
+"""The delivery layer: turns "tell this person" into attempts on channels, and every attempt into updates.
+
+One place owns retries, timeouts, circuit breakers, failover and idempotency, so channels stay simple
+(``send(notice) -> Receipt``). For one target the caller hands an ordered list of notices, one per
+contact method (pager first, then SMS, then email, ...):
+
+- Each method gets attempts with exponential backoff and jitter (``RetryPolicy``), each attempt bounded
+  by the channel's timeout (``ChannelPolicy.timeout_s``).
+- A method that has not succeeded ``failover_after_s`` seconds (default 2 s) after its first attempt,
+  or fails for good, or whose endpoint's circuit is open, is abandoned and the next method is tried.
+- With ``confirm_within_s`` set for a channel, a method that was sent but not confirmed (delivered,
+  read or replied) in that time is kept and the next method is tried as well.
+- A circuit breaker per endpoint opens after ``BreakerPolicy.failures`` consecutive failures and lets one
+  probe through (half-open) after ``cooldown_s``; while open, attempts fail at once.
+- The same notice key is never sent twice to the same endpoint (channel + address) once it succeeded,
+  nor concurrently.
+- Every attempt is reported through the ``on_update`` callback: ``queued``, then ``sent`` (or better)
+  or ``failed`` with the reason. Far-end reports enter through :meth:`Delivery.inbound`, which matches
+  them to what was sent and forwards them to the same callback.
+
+Every delivery runs as its own task and every call into a channel is bounded by a timer on the injected
+clock, so one stalled endpoint never blocks other channels or other alerts; a channel that hangs and
+ignores cancellation is abandoned, never awaited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+import structlog
+
+from duress.domain.notification import (
+    DeliveryStatus,
+    DeliveryUpdate,
+    Notice,
+    Notifier,
+    Receipt,
+    UpdateCallback,
+)
+from duress.service.clock import Clock
+
+log = structlog.get_logger(__name__)
+
+_CONFIRMED = frozenset({DeliveryStatus.DELIVERED, DeliveryStatus.READ, DeliveryStatus.REPLIED})
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """``attempts`` per contact method; the n-th retry waits ``base_s * factor**(n-1)`` (at most
+    ``max_s``), spread by ``±jitter`` (a fraction) so many senders do not retry in step."""
+
+    attempts: int = 3
+    base_s: float = 0.1
+    factor: float = 2.0
+    max_s: float = 2.0
+    jitter: float = 0.25
+
+    def delay(self, retry: int, rng: random.Random) -> float:
+        """Seconds to wait before retry number ``retry`` (1 = the first retry)."""
+        raw = min(self.max_s, self.base_s * self.factor ** max(0, retry - 1))
+        return max(0.0, raw * (1.0 + self.jitter * (2.0 * rng.random() - 1.0)))
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerPolicy:
+    failures: int = 3
+    """Consecutive failures that open an endpoint's circuit."""
+    cooldown_s: float = 30.0
+    """How long the circuit stays open before one probe is let through."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelPolicy:
+    timeout_s: float = 2.0
+    """One attempt's limit."""
+    failover_after_s: float = 2.0
+    """Try the next contact method when this one has not succeeded this long after its first attempt."""
+    confirm_within_s: float | None = None
+    """When set, also try the next method if this one is not delivered/read/replied in this time."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
+    default: ChannelPolicy = field(default_factory=ChannelPolicy)
+    channels: Mapping[str, ChannelPolicy] = field(default_factory=dict)
+
+    def for_channel(self, channel: str) -> ChannelPolicy:
+        return self.channels.get(channel, self.default)
+
+
+class BreakerState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class CircuitBreaker:
+    """Counts consecutive failures of one endpoint; open after ``failures``, one probe after cool-down."""
+
+    def __init__(self, policy: BreakerPolicy, clock: Clock) -> None:
+        self._policy = policy
+        self._clock = clock
+        self._failures = 0
+        self._opened_at: float | None = None
+        self._probing = False
+
+    @property
+    def state(self) -> BreakerState:
+        if self._opened_at is None:
+            return BreakerState.CLOSED
+        if self._clock.monotonic() - self._opened_at >= self._policy.cooldown_s:
+            return BreakerState.HALF_OPEN
+        return BreakerState.OPEN
+
+    @property
+    def retry_in_s(self) -> float:
+        if self._opened_at is None:
+            return 0.0
+        return max(0.0, self._opened_at + self._policy.cooldown_s - self._clock.monotonic())
+
+    def allow(self) -> bool:
+        state = self.state
+        if state is BreakerState.CLOSED:
+            return True
+        if state is BreakerState.HALF_OPEN and not self._probing:
+            self._probing = True
+            return True
+        return False
+
+    def success(self) -> None:
+        self._failures = 0
+        self._opened_at = None
+        self._probing = False
+
+    def failure(self) -> None:
+        self._failures += 1
+        if self._probing or self._failures >= self._policy.failures:
+            self._opened_at = self._clock.monotonic()
+        self._probing = False
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a delivery ended: ``notice`` is the contact method that succeeded (``None`` if none did)."""
+
+    status: DeliveryStatus
+    notice: Notice | None = None
+    tried: tuple[str, ...] = ()
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not DeliveryStatus.FAILED
+
+
+@dataclass(slots=True)
+class _MethodResult:
+    ok: bool
+    receipt: Receipt | None = None
+    detail: str = ""
+
+
+def _endpoint_name(notifier: Notifier) -> str:
+    endpoint = getattr(notifier, "endpoint", None)
+    return str(endpoint) if endpoint else notifier.channel
+
+
+def _swallow(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+class Delivery:
+    """Delivers notices through ``notifiers`` (one per channel name) and reports to ``on_update``."""
+
+    def __init__(
+        self,
+        notifiers: Iterable[Notifier],
+        on_update: UpdateCallback,
+        clock: Clock,
+        *,
+        policy: DeliveryPolicy | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._notifiers: dict[str, Notifier] = {n.channel: n for n in notifiers}
+        self._on_update = on_update
+        self._clock = clock
+        self.policy = policy or DeliveryPolicy()
+        self._rng = rng or random.Random()
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._done: set[tuple[str, str, str]] = set()
+        self._inflight: set[tuple[str, str, str]] = set()
+        self._by_key: dict[tuple[str, str], Notice] = {}
+        self._by_provider: dict[str, Notice] = {}
+        self._waiters: dict[tuple[str, str], asyncio.Future[DeliveryUpdate]] = {}
+        self._tasks: set[asyncio.Task[Outcome]] = set()
+
+    # -- public API ------------------------------------------------------------------------------
+
+    def dispatch(self, methods: Sequence[Notice]) -> asyncio.Task[Outcome]:
+        """Start delivering to one target in the background; returns the task (awaiting is optional)."""
+        task = asyncio.get_running_loop().create_task(
+            self.deliver(methods), name=f"delivery:{methods[0].key if methods else '-'}"
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def deliver(self, methods: Sequence[Notice]) -> Outcome:
+        """Try ``methods`` (one target's contact methods, in order) until one succeeds."""
+        tried: list[str] = []
+        pending_confirm: list[asyncio.Future[DeliveryUpdate]] = []
+        last_detail = "no contact method"
+        best: Outcome | None = None
+        for index, notice in enumerate(methods):
+            tried.append(f"{notice.channel}:{notice.address}")
+            following = methods[index + 1] if index + 1 < len(methods) else None
+            result = await self._try_method(notice, following)
+            if not result.ok:
+                last_detail = result.detail
+                continue
+            status = result.receipt.status if result.receipt else DeliveryStatus.SENT
+            best = best or Outcome(status, notice, (), result.detail)
+            wait_s = self.policy.for_channel(notice.channel).confirm_within_s
+            if wait_s is None or status in _CONFIRMED or result.receipt is None:
+                return Outcome(status, notice, tuple(tried), result.detail)
+            waiter = self._waiters.get((notice.key, notice.channel))
+            if waiter is None:
+                return Outcome(status, notice, tuple(tried), result.detail)
+            pending_confirm.append(waiter)
+            update = await self._wait_any(pending_confirm, wait_s)
+            if update is not None:
+                return Outcome(update.status, notice, tuple(tried), "confirmed")
+            if following is not None:
+                await self._report(
+                    notice,
+                    DeliveryStatus.FAILED,
+                    detail=f"not confirmed within {wait_s:g} s; also trying "
+                    f"{following.channel}:{following.address}",
+                )
+        if best is not None:
+            return Outcome(best.status, best.notice, tuple(tried), "sent, not confirmed")
+        return Outcome(DeliveryStatus.FAILED, None, tuple(tried), last_detail)
+
+    async def inbound(self, update: DeliveryUpdate) -> None:
+        """A far end's report (status, reply): matched to what was sent, then handed to ``on_update``.
+
+        Give this (not the runtime's callback) to channel routers and listeners.
+        """
+        notice = None
+        if update.key is not None and update.channel:
+            notice = self._by_key.get((update.key, update.channel))
+        if notice is None and update.provider_id is not None:
+            notice = self._by_provider.get(update.provider_id)
+        if notice is not None:
+            update = replace(
+                update,
+                key=update.key or notice.key,
+                alert=update.alert or notice.alert,
+                recipient=update.recipient or notice.recipient,
+                channel=update.channel or notice.channel,
+                address=update.address or notice.address,
+            )
+            if update.status in _CONFIRMED:
+                waiter = self._waiters.get((notice.key, notice.channel))
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(update)
+        await self._emit(update)
+
+    def breaker(self, endpoint: str) -> CircuitBreaker:
+        """The circuit breaker of one endpoint (a notifier's ``endpoint``, else its channel name)."""
+        if endpoint not in self._breakers:
+            self._breakers[endpoint] = CircuitBreaker(self.policy.breaker, self._clock)
+        return self._breakers[endpoint]
+
+    async def aclose(self) -> None:
+        """Cancel every delivery still running."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for waiter in self._waiters.values():
+            waiter.cancel()
+
+    # -- one contact method ------------------------------------------------------------------------
+
+    async def _try_method(self, notice: Notice, following: Notice | None) -> _MethodResult:
+        ident = (notice.key, notice.channel, notice.address)
+        if ident in self._done or ident in self._inflight:
+            return _MethodResult(True, None, "already sent to this endpoint; not sent again")
+        notifier = self._notifiers.get(notice.channel)
+        then = f"; trying {following.channel}:{following.address}" if following else ""
+        if notifier is None:
+            await self._report(
+                notice, DeliveryStatus.FAILED, detail=f"no channel {notice.channel!r}{then}"
+            )
+            return _MethodResult(False, None, f"no channel {notice.channel!r}")
+        self._inflight.add(ident)
+        try:
+            return await self._attempts(notice, notifier, then, ident)
+        finally:
+            self._inflight.discard(ident)
+
+    async def _attempts(
+        self, notice: Notice, notifier: Notifier, then: str, ident: tuple[str, str, str]
+    ) -> _MethodResult:
+        policy = self.policy.for_channel(notice.channel)
+        retry = self.policy.retry
+        breaker = self.breaker(_endpoint_name(notifier))
+        deadline = self._clock.monotonic() + policy.failover_after_s
+        self._by_key[(notice.key, notice.channel)] = notice
+        await self._report(notice, DeliveryStatus.QUEUED)
+        reason = "not attempted"
+        for attempt in range(1, max(1, retry.attempts) + 1):
+            if not breaker.allow():
+                reason = (
+                    f"circuit open for {_endpoint_name(notifier)} "
+                    f"(retry in {breaker.retry_in_s:.0f} s)"
+                )
+                await self._report(
+                    notice, DeliveryStatus.FAILED, detail=reason + then, attempt=attempt
+                )
+                return _MethodResult(False, None, reason)
+            remaining = deadline - self._clock.monotonic()
+            timeout = min(policy.timeout_s, remaining)
+            retryable = True
+            try:
+                receipt = await self._bounded(notifier.send(notice), timeout)
+            except TimeoutError:
+                reason = f"no answer within {timeout:.1f} s"
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a channel bug must not stop delivery; it is reported instead
+                reason = f"{type(exc).__name__}: {exc}"
+            else:
+                if receipt.status is not DeliveryStatus.FAILED:
+                    breaker.success()
+                    self._done.add(ident)
+                    if receipt.provider_id:
+                        self._by_provider[receipt.provider_id] = notice
+                    loop = asyncio.get_running_loop()
+                    self._waiters[(notice.key, notice.channel)] = loop.create_future()
+                    await self._report(
+                        notice,
+                        receipt.status,
+                        detail=receipt.detail,
+                        attempt=attempt,
+                        provider_id=receipt.provider_id,
+                    )
+                    return _MethodResult(True, receipt, receipt.detail)
+                reason = receipt.detail or "failed"
+                retryable = receipt.retryable
+            last = attempt >= retry.attempts or not retryable
+            delay = 0.0 if last else retry.delay(attempt, self._rng)
+            if not last and self._clock.monotonic() + delay >= deadline:
+                last = True
+                reason += f"; no success within {policy.failover_after_s:g} s"
+            if retryable:
+                breaker.failure()
+            await self._report(
+                notice,
+                DeliveryStatus.FAILED,
+                detail=reason + (then if last else f"; retrying in {delay:.2f} s"),
+                attempt=attempt,
+            )
+            if last:
+                return _MethodResult(False, None, reason)
+            await self._clock.sleep(delay)
+        return _MethodResult(False, None, reason)
+
+    async def _bounded(self, call: Awaitable[Receipt], seconds: float) -> Receipt:
+        """``await call`` for at most ``seconds`` on the injected clock; a late call is abandoned."""
+        task: asyncio.Future[Receipt] = asyncio.ensure_future(call)
+        if seconds <= 0:
+            task.cancel()
+            task.add_done_callback(_swallow)
+            raise TimeoutError
+        timer = asyncio.ensure_future(self._clock.sleep(seconds))
+        racers: set[asyncio.Future[Any]] = {task, timer}
+        try:
+            await asyncio.wait(racers, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            task.cancel()
+            task.add_done_callback(_swallow)
+            raise
+        finally:
+            timer.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        task.add_done_callback(_swallow)
+        raise TimeoutError
+
+    async def _wait_any(
+        self, futures: list[asyncio.Future[DeliveryUpdate]], seconds: float
+    ) -> DeliveryUpdate | None:
+        done = [f for f in futures if f.done() and not f.cancelled()]
+        if done:
+            return done[0].result()
+        timer = asyncio.ensure_future(self._clock.sleep(seconds))
+        racers: set[asyncio.Future[Any]] = {timer, *futures}
+        try:
+            await asyncio.wait(racers, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timer.cancel()
+        done = [f for f in futures if f.done() and not f.cancelled()]
+        return done[0].result() if done else None
+
+    # -- reporting ------------------------------------------------------------------------------------
+
+    async def _report(
+        self,
+        notice: Notice,
+        status: DeliveryStatus,
+        *,
+        detail: str = "",
+        attempt: int = 0,
+        provider_id: str | None = None,
+    ) -> None:
+        await self._emit(
+            DeliveryUpdate(
+                status=status,
+                ts=self._clock.now(),
+                key=notice.key,
+                provider_id=provider_id,
+                alert=notice.alert,
+                recipient=notice.recipient,
+                channel=notice.channel,
+                address=notice.address,
+                detail=detail,
+                attempt=attempt,
+            )
+        )
+
+    async def _emit(self, update: DeliveryUpdate) -> None:
+        try:
+            await self._on_update(update)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the runtime's callback failing must not stop delivery
+            log.exception("delivery.callback_failed", key=update.key, status=update.status)
