@@ -533,7 +533,8 @@ class AlertDesk:
         for record in records:
             event = decode(record)
             if isinstance(event, NoticeStatusChanged):
-                statuses.add(event.key)
+                if event.status in _HANDED_OVER:
+                    statuses.add(event.key)
                 continue
             if isinstance(event, AlertNotified):
                 latest[event.alert] = event
@@ -561,6 +562,11 @@ class AlertDesk:
                         self._dispatch(notices)
             self._arm(alert)
 
+
+_HANDED_OVER = frozenset(
+    {DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ, DeliveryStatus.REPLIED}
+)
+"""A notice with one of these statuses reached its channel; others are re-sent after a restart."""
 
 ALERT_EVENT_TYPES = (
     "alert.raised",

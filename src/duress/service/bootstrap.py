@@ -7,11 +7,14 @@ store and clock instead.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from duress.domain.errors import ConfigError
+from duress.domain.notification import Notifier
 from duress.domain.site import Site
 from duress.service.clock import Clock, SystemClock
+from duress.service.delivery import DeliveryPolicy
 from duress.service.locating import BadgeLocator
 from duress.service.runtime import Probe, Runtime
 from duress.store import open_store
@@ -26,6 +29,11 @@ def build_runtime(
     clock: Clock | None = None,
     mqtt_url: str | None = None,
     locator: BadgeLocator | None = None,
+    notifiers: Iterable[Notifier] = (),
+    delivery_policy: DeliveryPolicy | None = None,
+    new_alert_id: Callable[[], str] | None = None,
+    reply_url: str | None = None,
+    inline_store: bool = False,
 ) -> Runtime:
     """Wire a runtime for ``site``: give ``store`` (tests) or ``store_url`` (the server)."""
     if store is None:
@@ -40,7 +48,16 @@ def build_runtime(
 
         locator = EngineLocator(site)
     return Runtime(
-        site=site, store=store, clock=clock or SystemClock(), locator=locator, probes=probes
+        site=site,
+        store=store,
+        clock=clock or SystemClock(),
+        locator=locator,
+        probes=probes,
+        notifiers=notifiers,
+        delivery_policy=delivery_policy,
+        new_alert_id=new_alert_id,
+        reply_url=reply_url,
+        inline_store=inline_store,
     )
 
 

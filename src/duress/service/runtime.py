@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import structlog
 
@@ -43,6 +44,7 @@ from duress.service.scheduler import Scheduler
 from duress.store.base import EventStore
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 FUTURE_TOLERANCE = timedelta(seconds=30)
 """A message stamped further ahead than this is rejected: the sender's clock is wrong."""
@@ -81,8 +83,12 @@ class Runtime:
         delivery_policy: DeliveryPolicy | None = None,
         new_alert_id: Callable[[], str] | None = None,
         reply_url: str | None = None,
+        inline_store: bool = False,
     ) -> None:
+        """``inline_store`` calls the store on the event loop instead of the writer thread: only for
+        an in-memory store in tests, where it makes every step deterministic."""
         self.site = site
+        self._inline = inline_store
         self.store = store
         self.clock = clock
         self.locator = locator
@@ -126,7 +132,7 @@ class Runtime:
     async def stop(self) -> None:
         await self.scheduler.stop()
         self.hub.close()
-        await asyncio.get_running_loop().run_in_executor(self._writer, self.store.close)
+        await self._on_writer(self.store.close)
         self._writer.shutdown(wait=True)
         self.started = False
         log.info("runtime.stopped", site=self.site.id)
@@ -305,10 +311,9 @@ class Runtime:
         records = [e.to_record() for e in events]
         if not records:
             return []
-        loop = asyncio.get_running_loop()
         async with self._write_lock:
             started = self.clock.monotonic()
-            stored = await loop.run_in_executor(self._writer, self.store.append, records)
+            stored = await self._on_writer(self.store.append, records)
             self.metrics.append_seconds.observe(self.clock.monotonic() - started)
         for record in stored:
             self.metrics.appended.labels(record.type).inc()
@@ -316,6 +321,11 @@ class Runtime:
             self._update_device_gauges()
         self.hub.publish(stored)
         return stored
+
+    async def _on_writer(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._inline:
+            return fn(*args)
+        return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
 
     async def read(
         self,
@@ -327,6 +337,8 @@ class Runtime:
     ) -> list[StoredEvent]:
         """Read from the store off the event loop, and off the writer thread (presses never queue
         behind a reader)."""
+        if self._inline:
+            return self.store.read(after=after, limit=limit, subject=subject, types=types)
         return await asyncio.to_thread(
             self.store.read, after=after, limit=limit, subject=subject, types=types
         )
@@ -337,7 +349,10 @@ class Runtime:
         """Each dependency's state: ``ok`` or the reason it is not reachable."""
         checks: dict[str, str] = {}
         try:
-            await asyncio.wait_for(asyncio.to_thread(self.store.ping), 2.0)
+            if self._inline:
+                self.store.ping()
+            else:
+                await asyncio.wait_for(asyncio.to_thread(self.store.ping), 2.0)
             checks["store"] = "ok"
         except (StoreUnavailable, TimeoutError) as error:
             checks["store"] = str(error) or "no answer within 2 s"
