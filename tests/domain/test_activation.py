@@ -5,11 +5,14 @@ def test_default_patterns_ignore_single_presses() -> None:
     assert DEFAULT_RULES.classify(1, 0.0) is None
     assert DEFAULT_RULES.classify(2, 0.0) is None
     assist = DEFAULT_RULES.classify(3, 0.0)
-    assert assist is not None and (assist.kind, assist.priority) == ("assist", 2)
+    assert assist is not None
+    assert (assist.kind, assist.priority) == ("assist", 2)
     security = DEFAULT_RULES.classify(8, 0.0)
-    assert security is not None and security.kind == "security"
+    assert security is not None
+    assert security.kind == "security"
     hold = DEFAULT_RULES.classify(1, 2.5)
-    assert hold is not None and hold.kind == "security"
+    assert hold is not None
+    assert hold.kind == "security"
 
 
 def test_the_most_urgent_matching_pattern_wins() -> None:
@@ -17,7 +20,8 @@ def test_the_most_urgent_matching_pattern_wins() -> None:
         (Pattern("assist", 2, min_presses=2), Pattern("lockdown", 1, min_presses=8))
     )
     matched = rules.classify(9, 0.0)
-    assert matched is not None and matched.kind == "lockdown"
+    assert matched is not None
+    assert matched.kind == "lockdown"
 
 
 def test_units_override_the_default() -> None:

@@ -75,7 +75,7 @@ def test_the_lifecycle_runs_from_raised_to_resolved() -> None:
 
 
 def test_an_illegal_action_names_what_is_allowed() -> None:
-    with pytest.raises(IllegalTransition, match="allowed: .*resolve"):
+    with pytest.raises(IllegalTransition, match=r"allowed: .*resolve"):
         next_state(AlertState.ON_SCENE, Action.CANCEL)
     with pytest.raises(IllegalTransition, match="closed"):
         next_state(AlertState.RESOLVED, Action.ACCEPT)

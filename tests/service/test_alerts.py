@@ -104,7 +104,8 @@ async def test_a_press_pages_tier_one_within_the_same_commit(hospital: Hospital)
     [alert] = hospital.desk.open_alerts()
     assert alert.state is AlertState.NOTIFIED
     assert alert.unit == "icu"
-    assert alert.policy is not None and alert.policy.id == "icu"
+    assert alert.policy is not None
+    assert alert.policy.id == "icu"
     assert sorted(hospital.paged()) == ["n-2@wctp", "s-1@wctp"]
     types = hospital.types()
     # press, "sent", raised, "received" and tier 1 are one transaction: consecutive events
@@ -307,7 +308,8 @@ async def test_the_alert_follows_the_person(hospital: Hospital) -> None:
     [alert] = hospital.desk.open_alerts()
     assert alert.location["room"] == "icu-2"
     updates = [n for n in hospital.channels["wctp"].sent if n.phase.value == "update"]
-    assert updates and updates[-1].update_reason == "location changed"
+    assert updates
+    assert updates[-1].update_reason == "location changed"
 
 
 async def test_an_unknown_wearer_is_still_an_alert(hospital: Hospital) -> None:
