@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from duress import __version__
 from duress.service.runtime import Runtime
-from duress.web import api, dashboard, operations, problems
+from duress.web import alerts, api, dashboard, operations, problems
 
 
 def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
@@ -39,6 +39,7 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     problems.install(app)
     app.include_router(operations.router)
     app.include_router(api.router)
+    app.include_router(alerts.router)
     app.include_router(dashboard.router)
     dashboard.mount_static(app)
     return app

@@ -1,4 +1,4 @@
-"""The first security-desk page: recent presses, badge locations and device health, live.
+"""The security desk's live board: open alerts, device health and badge locations.
 
 Server-rendered HTML; a few lines of script listen to the event stream and re-fetch the board
 fragment when something changes (at most a few times a second). No front-end build step.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -40,20 +41,46 @@ def _age(now: datetime, then: datetime | None) -> str:
     return f"{seconds / 3600:.1f} h ago"
 
 
+def _where(runtime: Runtime, location: Mapping[str, Any]) -> str:
+    areas = runtime.site.facility.areas
+    parts = []
+    for key in ("floor", "unit"):
+        value = location.get(key)
+        if value:
+            parts.append(str(value))
+    area = location.get("bay") or location.get("room") or location.get("zone") or location.get("area")
+    if area:
+        parts.append(areas[area].name if area in areas else str(area))
+    return " · ".join(parts) if parts else "location unknown"
+
+
 def board_context(runtime: Runtime) -> dict[str, Any]:
     now = runtime.clock.now()
     site = runtime.site
-    presses = []
-    for press in reversed(runtime.recent_presses):
-        staff = site.staff.get(press.staff) if press.staff else None
-        located = runtime.locator.snapshot(now).get(press.badge, {})
-        presses.append(
+    alerts = []
+    for alert in runtime.alerts.open_alerts():
+        loc = alert.location
+        age = loc.get("age_s")
+        alerts.append(
             {
-                "badge": press.badge,
-                "who": f"{staff.name} ({staff.role})" if staff else "unknown wearer",
-                "what": f"hold {press.hold_s:.1f} s" if press.hold_s else f"{press.presses} press",
-                "where": located.get("area") or "location unknown",
-                "age": _age(now, press.ts),
+                "id": alert.id,
+                "kind": alert.kind,
+                "priority": alert.priority,
+                "mode": alert.mode,
+                "state": alert.state.value.replace("_", " "),
+                "who": f"{alert.staff_name} ({alert.role})" if alert.staff_name else "unknown wearer",
+                "where": _where(runtime, loc),
+                "precision": loc.get("precision") or "unknown",
+                "confidence": loc.get("confidence"),
+                "stale": bool(loc.get("stale")) or (age is not None and age > 30),
+                "location_age": f"{age:.0f} s old" if age is not None else "",
+                "elapsed": _age(now, alert.raised_at).removesuffix(" ago"),
+                "tier": alert.tier + 1,
+                "notified": len({str(r["id"]) for r in alert.notified}),
+                "accepted": ", ".join(alert.accepted_by),
+                "on_scene": ", ".join(alert.on_scene_by),
+                "undelivered": alert.undelivered,
+                "parties": len(alert.parties),
             }
         )
     snapshot = runtime.locator.snapshot(now)
@@ -72,7 +99,7 @@ def board_context(runtime: Runtime) -> dict[str, Any]:
     return {
         "site": site,
         "now": now,
-        "presses": presses,
+        "alerts": alerts,
         "badges": badges,
         "located": len(snapshot),
         "device_counts": counts,

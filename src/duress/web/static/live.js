@@ -19,7 +19,11 @@
   source.onopen = () => { live.textContent = "live"; live.className = "live on"; schedule(); };
   source.onerror = () => { live.textContent = "reconnecting…"; live.className = "live off"; };
   source.onmessage = schedule;
-  ["button.pressed", "badge.moved", "device.online", "device.silent"].forEach(
+  [
+    "button.pressed", "badge.moved", "device.online", "device.silent", "alert.raised",
+    "alert.notified", "alert.accepted", "alert.declined", "alert.on_scene", "alert.resolved",
+    "alert.cancelled", "alert.joined", "alert.relocated", "alert.undelivered", "notice.status",
+  ].forEach(
     (type) => source.addEventListener(type, schedule)
   );
   setInterval(schedule, 5000); // ages keep moving even when nothing happens
