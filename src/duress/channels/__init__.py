@@ -1,0 +1,13 @@
+"""Notification channels: each turns a :class:`~duress.domain.notification.Notice` into a message on the
+wire and reports back (``send(notice) -> Receipt``; far-end reports as ``DeliveryUpdate``).
+
+- :mod:`~duress.channels.text`: message text for every channel (limits, names, drill prefix).
+- :mod:`~duress.channels.wctp`: WCTP 1.3 client and inbound endpoint (Spok, Vocera, Ascom, pagers).
+- :mod:`~duress.channels.hl7_acm`: IHE PCD ACM Alert Reporter (ORU^R40 over MLLP, ORA^R41 back).
+- :mod:`~duress.channels.hl7_source`: MLLP listener taking ORU^R40 from other systems as alerts.
+- :mod:`~duress.channels.mllp`: MLLP framing over asyncio streams.
+- :mod:`~duress.channels.email`, :mod:`~duress.channels.sms`, :mod:`~duress.channels.webhook`,
+  :mod:`~duress.channels.cap`.
+
+Retries, timeouts, failover and circuit breakers are not here: see ``duress.service.delivery``.
+"""

@@ -1,0 +1,194 @@
+"""A small WCTP gateway for tests and the demo: an HTTP server on 127.0.0.1 that accepts
+``wctp-SubmitRequest``, answers ``wctp-Confirmation``, then (after ``delay_s`` on the injected clock)
+POSTs ``wctp-StatusInfo`` DELIVERED and READ and a ``wctp-MessageReply`` (``reply``, default Accept) to
+the request's ``sendResponsesToID`` (or ``reply_url``).
+
+``mode`` makes it misbehave: ``ok`` (default), ``refuse`` (``wctp-Failure`` ``error_code``),
+``http500`` (HTTP 500), ``hang`` (never answers), ``garbage`` (not XML).
+
+The HTTP server is a deliberately tiny HTTP/1.1 implementation (one request per connection) so it runs
+anywhere without an ASGI server; replies go out through ``client`` (an ``httpx.AsyncClient``; pass one
+with an ``ASGITransport`` to hit an app in-process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+
+import httpx
+
+from duress.channels.wctp import (
+    CONTENT_TYPE,
+    SubmitRequest,
+    build_confirmation,
+    build_message_reply,
+    build_status_info,
+    parse_submit_request,
+)
+from duress.domain.errors import InvalidMessage
+from duress.service.clock import Clock, SystemClock
+
+
+class WctpGatewayPeer:
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        client: httpx.AsyncClient | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        mode: str = "ok",
+        error_code: str = "403",
+        delay_s: float = 0.0,
+        statuses: tuple[str, ...] = ("DELIVERED", "READ"),
+        reply: str | None = "Accept",
+        reply_url: str | None = None,
+    ) -> None:
+        self.clock = clock or SystemClock()
+        self.client = client
+        self.host = host
+        self._port = port
+        self.mode = mode
+        self.error_code = error_code
+        self.delay_s = delay_s
+        self.statuses = statuses
+        self.reply = reply
+        self.reply_url = reply_url
+        self.received: list[SubmitRequest] = []
+        self.raw: list[bytes] = []
+        self.posted: list[tuple[str, int]] = []
+        """(what, HTTP status) for each report posted back."""
+        self.got_request = asyncio.Event()
+        self.reported = asyncio.Event()
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._ids = itertools.count(1)
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() the peer first"
+        port = self._server.sockets[0].getsockname()[1]
+        return f"http://{self.host}:{port}/wctp"
+
+    async def start(self) -> WctpGatewayPeer:
+        self._server = await asyncio.start_server(self._serve, self.host, self._port)
+        return self
+
+    async def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+        self._server = None
+
+    async def __aenter__(self) -> WctpGatewayPeer:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.decode("latin-1").split("\r\n")[1:]:
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value.strip())
+            body = await reader.readexactly(length)
+            status, answer = self._answer(body)
+            if status == 0:
+                await asyncio.Event().wait()  # hang until cancelled
+            writer.write(
+                f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\n"
+                f"Content-Type: {CONTENT_TYPE}\r\nContent-Length: {len(answer)}\r\n"
+                "Connection: close\r\n\r\n".encode("latin-1")
+                + answer
+            )
+            await writer.drain()
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError, ValueError):
+            pass
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+    def _answer(self, body: bytes) -> tuple[int, bytes]:
+        self.raw.append(body)
+        try:
+            request = parse_submit_request(body)
+        except InvalidMessage as exc:
+            return 200, build_confirmation(False, "301", str(exc))
+        self.received.append(request)
+        self.got_request.set()
+        if self.mode == "hang":
+            return 0, b""
+        if self.mode == "http500":
+            return 500, b"internal error"
+        if self.mode == "garbage":
+            return 200, b"<html>oops"
+        if self.mode == "refuse":
+            return 200, build_confirmation(False, self.error_code, "invalid recipientID")
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(self._report(request))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return 200, build_confirmation(True, "200", "Accepted")
+
+    async def _report(self, request: SubmitRequest) -> None:
+        target = request.reply_to or self.reply_url
+        if target is None:
+            self.reported.set()
+            return
+        client = self.client or httpx.AsyncClient()
+        try:
+            for status in self.statuses:
+                await self.clock.sleep(self.delay_s)
+                await self._post(
+                    client,
+                    target,
+                    status,
+                    build_status_info(
+                        request.message_id,
+                        sender_id="peer-gateway",
+                        recipient_id=request.recipient_id,
+                        status=status,
+                        status_message_id=f"gw-{next(self._ids)}",
+                        responded=self.clock.now(),
+                    ),
+                )
+            if self.reply is not None and request.choices:
+                await self.clock.sleep(self.delay_s)
+                await self._post(
+                    client,
+                    target,
+                    f"reply:{self.reply}",
+                    build_message_reply(
+                        request.message_id,
+                        sender_id="peer-gateway",
+                        recipient_id=request.recipient_id,
+                        text=self.reply,
+                        reply_message_id=f"gw-{next(self._ids)}",
+                        responded=self.clock.now(),
+                    ),
+                )
+        finally:
+            if self.client is None:
+                await client.aclose()
+            self.reported.set()
+
+    async def _post(self, client: httpx.AsyncClient, url: str, what: str, body: bytes) -> None:
+        try:
+            response = await client.post(url, content=body, headers={"Content-Type": CONTENT_TYPE})
+            self.posted.append((what, response.status_code))
+        except httpx.HTTPError:
+            self.posted.append((what, 0))
