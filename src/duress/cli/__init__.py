@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from duress.cli import server, site
+from duress.cli import routes, server, site
 
 app = typer.Typer(
     name="duress",
@@ -14,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(site.config_app, name="config")
+app.add_typer(routes.routes_app, name="routes")
 server.register(app)
 
 

@@ -26,16 +26,26 @@ from duress.config import geometry
 from duress.config.ingest_mapping import read_ingest_section
 from duress.config.reader import Problems, Reader, one_of, show, suggest
 from duress.config.source import Node, SourceError, read_source
+from duress.domain.activation import DEFAULT_RULES, Activation, ActivationRules, Pattern
 from duress.domain.devices import DEFAULT_HEARTBEAT_S, Device, DeviceKind
 from duress.domain.errors import ConfigError
 from duress.domain.facility import Area, AreaKind, Building, Facility, Floor, Unit, UnitKind
 from duress.domain.ingest_mapping import IngestMapping
 from duress.domain.people import Badge, BadgeKind, Contact, CoverageRule, Staff, Team
 from duress.domain.precision import Precision
-from duress.domain.routing import HOLIDAY, Policy, StopOn, Target, TargetKind, Tier, Window
+from duress.domain.routing import (
+    HOLIDAY,
+    Policy,
+    Rotation,
+    StopOn,
+    Target,
+    TargetKind,
+    Tier,
+    Window,
+)
 from duress.domain.site import Site
 
-SECTIONS = ("site", "facility", "devices", "people", "routing", "server", "ingest")
+SECTIONS = ("site", "facility", "devices", "people", "routing", "activation", "server", "ingest")
 SITE_KEYS = ("id", "name", "timezone")
 BUILDING_KEYS = ("id", "name")
 FLOOR_KEYS = ("id", "name", "building", "level", "outline", "units", "areas")
@@ -57,7 +67,11 @@ CONTACT_KEYS = ("channel", "address")
 BADGE_KEYS = ("id", "kind", "staff")
 TEAM_KEYS = ("id", "name", "members", "contacts")
 COVERAGE_KEYS = ("unit", "roles")
-ROUTING_KEYS = ("holidays", "policies")
+ROUTING_KEYS = ("holidays", "rotations", "policies")
+ROTATION_KEYS = ("id", "name", "members", "shift_h", "start")
+ACTIVATION_KEYS = ("default", "units")
+RULES_KEYS = ("patterns", "cancel_window_s")
+PATTERN_KEYS = ("kind", "priority", "min_presses", "max_presses", "hold_s")
 POLICY_KEYS = ("id", "name", "priority", "units", "areas", "kinds", "schedule", "stop_on", "tiers")
 WINDOW_KEYS = ("days", "start", "end")
 TIER_KEYS = ("targets", "escalate_after_s", "repeat")
@@ -86,6 +100,7 @@ _WHERE = {
     "badge": "people.badges",
     "team": "people.teams",
     "policy": "routing.policies",
+    "rotation": "routing.rotations",
 }
 
 
@@ -185,10 +200,12 @@ class _Builder:
         if top is None:
             return None
         site_id, site_name, timezone = self.site_section(top.get("site"))
+        self.site_zone = zoneinfo.ZoneInfo(timezone) if timezone else dt.UTC
         buildings, floors, units, areas = self.facility_section(top.get("facility"))
         devices = self.devices_section(top.get("devices"))
         staff, badges, teams, coverage = self.people_section(top.get("people"))
-        holidays, policies = self.routing_section(top.get("routing"))
+        holidays, rotations, policies = self.routing_section(top.get("routing"))
+        activation = self.activation_section(top.get("activation"))
         if top.get("server") is not None:
             from duress.config.settings import check_server_section
 
@@ -220,6 +237,8 @@ class _Builder:
             coverage=tuple(coverage),
             policies=tuple(policies),
             holidays=frozenset(holidays),
+            rotations={r.id: r for r in rotations},
+            activation=activation,
             ingest=ingest,
         )
 
@@ -601,12 +620,17 @@ class _Builder:
 
     # -- routing --------------------------------------------------------------------------------
 
-    def routing_section(self, node: Node | None) -> tuple[list[str], list[Policy]]:
+    def routing_section(self, node: Node | None) -> tuple[list[str], list[Rotation], list[Policy]]:
         holidays: list[str] = []
+        rotations: list[Rotation] = []
         policies: list[Policy] = []
         m = self.r.mapping(node, "routing", ROUTING_KEYS)
         if m is None:
-            return holidays, policies
+            return holidays, rotations, policies
+        for i, r in enumerate(self.r.sequence(m.get("rotations"), "routing.rotations")):
+            rotation = self.rotation(r, f"routing.rotations[{i}]")
+            if rotation is not None:
+                rotations.append(rotation)
         for value, item, item_path in self.r.texts(m.get("holidays"), "routing.holidays"):
             try:
                 holidays.append(dt.date.fromisoformat(value).isoformat())
@@ -616,7 +640,139 @@ class _Builder:
             policy = self.policy(p, f"routing.policies[{i}]")
             if policy is not None:
                 policies.append(policy)
-        return holidays, policies
+        return holidays, rotations, policies
+
+    def rotation(self, node: Node, path: str) -> Rotation | None:
+        rm = self.r.mapping(
+            node, path, ROTATION_KEYS, required=("id", "members", "shift_h", "start")
+        )
+        if rm is None:
+            return None
+        rid = self.r.ident(rm.get("id"), f"{path}.id")
+        name = self.r.text(rm.get("name"), f"{path}.name") if "name" in rm else rid
+        members = self.refs_list("staff", rm.get("members"), f"{path}.members")
+        shift_h = self.r.number(
+            rm.get("shift_h"),
+            f"{path}.shift_h",
+            minimum=0,
+            exclusive_min=True,
+            maximum=24 * 28,
+            unit=" of hours",
+        )
+        start: dt.datetime | None = None
+        start_text = self.r.text(rm.get("start"), f"{path}.start")
+        if start_text is not None:
+            try:
+                start = dt.datetime.fromisoformat(start_text)
+            except ValueError:
+                self.r.fail(
+                    rm["start"],
+                    f"{path}.start",
+                    f'{start_text!r} is not a date and time; write it as "YYYY-MM-DDTHH:MM" '
+                    "(site time) or with an offset",
+                )
+        if "members" in rm and not members:
+            self.r.fail(
+                rm["members"], f"{path}.members", "is empty; list the staff ids taking turns"
+            )
+        if rid is None or shift_h is None or start is None or not members:
+            return None
+        if not self.declare("rotation", rid, rm["id"], f"{path}.id"):
+            return None
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=self.site_zone)
+        return Rotation(rid, name or rid, tuple(members), shift_h, start)
+
+    # -- activation -----------------------------------------------------------------------------
+
+    def activation_section(self, node: Node | None) -> Activation:
+        m = self.r.mapping(node, "activation", ACTIVATION_KEYS)
+        if m is None:
+            return Activation()
+        default = DEFAULT_RULES
+        if "default" in m:
+            default = self.rules(m["default"], "activation.default") or DEFAULT_RULES
+        units: dict[str, ActivationRules] = {}
+        units_node = m.get("units")
+        entries: dict[str, Node] = {}
+        if units_node is not None:
+            if isinstance(units_node.value, dict):
+                entries = {k: v for k, v in units_node.value.items() if not k.startswith("\x00")}
+            else:
+                self.r.fail(
+                    units_node,
+                    "activation.units",
+                    "is not a mapping; write `unit-id: {patterns: [...]}` lines",
+                )
+        for unit, rules_node in entries.items():
+            path = f"activation.units.{unit}"
+            self.ref("unit", unit, rules_node, path)
+            rules = self.rules(rules_node, path)
+            if rules is not None:
+                units[unit] = rules
+        return Activation(default=default, units=units)
+
+    def rules(self, node: Node, path: str) -> ActivationRules | None:
+        rm = self.r.mapping(node, path, RULES_KEYS, required=("patterns",))
+        if rm is None:
+            return None
+        window = self.r.number(
+            rm.get("cancel_window_s"),
+            f"{path}.cancel_window_s",
+            minimum=0,
+            maximum=30,
+            unit=" of seconds (at most 30: help must not wait long)",
+        )
+        patterns = []
+        for i, pn in enumerate(self.r.sequence(rm.get("patterns"), f"{path}.patterns")):
+            pattern = self.pattern(pn, f"{path}.patterns[{i}]")
+            if pattern is not None:
+                patterns.append(pattern)
+        if not patterns:
+            if "patterns" in rm:
+                self.r.fail(
+                    rm["patterns"],
+                    f"{path}.patterns",
+                    "is empty; give at least one pattern, e.g. {kind: assist, priority: 2, min_presses: 3}",
+                )
+            return None
+        return ActivationRules(tuple(patterns), cancel_window_s=window or 0.0)
+
+    def pattern(self, node: Node, path: str) -> Pattern | None:
+        pm = self.r.mapping(node, path, PATTERN_KEYS, required=("kind", "priority"))
+        if pm is None:
+            return None
+        kind = self.r.text(pm.get("kind"), f"{path}.kind")
+        if kind is not None and not self.r.name(pm["kind"], f"{path}.kind", "alert kind"):
+            kind = None
+        priority = self.r.integer(pm.get("priority"), f"{path}.priority", minimum=1, maximum=9)
+        low = self.r.integer(pm.get("min_presses"), f"{path}.min_presses", minimum=1, maximum=1000)
+        high = self.r.integer(pm.get("max_presses"), f"{path}.max_presses", minimum=1, maximum=1000)
+        hold = self.r.number(
+            pm.get("hold_s"),
+            f"{path}.hold_s",
+            minimum=0,
+            exclusive_min=True,
+            maximum=60,
+            unit=" of seconds",
+        )
+        if low is None and hold is None and "min_presses" not in pm and "hold_s" not in pm:
+            self.r.fail(
+                node, path, "give min_presses (and optionally max_presses), hold_s, or both"
+            )
+            return None
+        if low is not None and high is not None and high < low:
+            self.r.fail(
+                pm["max_presses"],
+                f"{path}.max_presses",
+                f"{high} is below min_presses {low}; make max_presses at least min_presses",
+            )
+            return None
+        if kind is None or priority is None:
+            return None
+        return Pattern(
+            kind=kind, priority=priority, min_presses=low, max_presses=high, min_hold_s=hold
+        )
 
     def policy(self, node: Node, path: str) -> Policy | None:
         pm = self.r.mapping(node, path, POLICY_KEYS, required=("id", "tiers"))
@@ -786,7 +942,7 @@ class _Builder:
                 self.role_refs.append((role, value, tpath))
             return Target(kind=kind, ref=role) if role else None
         ref = self.r.ident(value, tpath)
-        if kind in (TargetKind.STAFF, TargetKind.TEAM):
+        if kind in (TargetKind.STAFF, TargetKind.TEAM, TargetKind.ROTATION):
             self.ref(kind.value, ref, value, tpath)
         return Target(kind=kind, ref=ref) if ref else None
 

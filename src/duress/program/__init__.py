@@ -1,0 +1,1 @@
+"""The duress program around the system: routing previews and diagrams, surveys, drills, audits."""

@@ -1,0 +1,74 @@
+"""The docs keep up with the code: every command, event type, API route and link is documented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+import pytest
+import typer.main
+from tests.sites import small_site
+
+from duress.cli import app as cli_app
+from duress.domain.events import event_types
+from duress.service.bootstrap import build_runtime
+from duress.testing import FakeClock, MemoryStore
+from duress.web.app import create_app
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+
+
+def command_paths(command: click.Command, prefix: str = "duress") -> list[str]:
+    if isinstance(command, click.Group):
+        paths = []
+        for name, sub in command.commands.items():
+            paths += command_paths(sub, f"{prefix} {name}")
+        return paths
+    return [prefix]
+
+
+def test_every_cli_command_is_documented() -> None:
+    text = (DOCS / "cli.md").read_text()
+    paths = command_paths(typer.main.get_command(cli_app))
+    assert len(paths) >= 4
+    missing = [p for p in paths if f"`{p}" not in text]
+    assert not missing, f"add a section for each of these to docs/cli.md: {missing}"
+
+
+def test_every_event_type_is_documented() -> None:
+    text = (DOCS / "events.md").read_text()
+    missing = [t for t in event_types() if f"### `{t}`" not in text]
+    assert not missing, f"add a '### `type`' section to docs/events.md for: {missing}"
+
+
+def test_every_api_route_is_documented() -> None:
+    app = create_app(build_runtime(small_site(), store=MemoryStore(), clock=FakeClock()))
+    text = (DOCS / "api.md").read_text()
+    paths = set(app.openapi()["paths"])
+    assert "/api/v1/ingest" in paths
+    missing = sorted(p for p in paths if f"`{p}`" not in text and f" {p}`" not in text)
+    assert not missing, f"document these routes in docs/api.md: {missing}"
+
+
+MARKDOWN = sorted([ROOT / "README.md", *DOCS.rglob("*.md")])
+
+
+@pytest.mark.parametrize("page", MARKDOWN, ids=lambda p: str(p.relative_to(ROOT)))
+def test_relative_links_resolve(page: Path) -> None:
+    broken = []
+    for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+        if "://" in target or target.startswith("mailto:"):
+            continue
+        if not (page.parent / target).exists():
+            broken.append(target)
+    assert not broken, f"{page.name} links to missing files: {broken}"
+
+
+def test_the_lifecycle_diagram_is_generated_from_the_table() -> None:
+    from duress.domain.alert import mermaid, transition_table_markdown
+
+    text = (DOCS / "alerts.md").read_text()
+    assert mermaid().rstrip() in text, "regenerate the diagram in docs/alerts.md from mermaid()"
+    assert transition_table_markdown().rstrip() in text
