@@ -1,7 +1,8 @@
 from datetime import datetime
 
-from duress.domain.routing_preview import preview
 from tests.sites import routed_site
+
+from duress.domain.routing_preview import preview
 
 NIGHT = datetime(2026, 3, 1, 3, 0)
 

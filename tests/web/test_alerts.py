@@ -5,11 +5,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from tests.sites import routed_site
 
 from duress.service.bootstrap import build_runtime
 from duress.testing import FakeClock, MemoryStore, RecordingNotifier
 from duress.web.app import create_app
-from tests.sites import routed_site
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
 import httpx
 
 
-async def test_the_board_names_the_site_and_shows_an_alert(client: httpx.AsyncClient, clock) -> None:
+async def test_the_board_names_the_site_and_shows_an_alert(
+    client: httpx.AsyncClient, clock
+) -> None:
     page = await client.get("/")
     assert page.status_code == 200
     assert "Test Hospital" in page.text

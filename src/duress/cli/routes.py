@@ -75,7 +75,7 @@ def parse_when(text: str | None, zone: ZoneInfo, now: datetime) -> datetime:
 
 
 @routes_app.command("test")
-def test(
+def try_routing(
     site: SiteOption,
     unit: Annotated[str, typer.Option("--unit", "-u", help="The unit of the press.")],
     kind: Annotated[

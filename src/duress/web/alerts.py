@@ -48,7 +48,9 @@ class AlertOut(BaseModel):
     note: str
     closed_at: str | None
     seconds_to_accept: float | None = Field(description="From raised to the first accept.")
-    seconds_to_scene: float | None = Field(description="From raised to the first responder on scene.")
+    seconds_to_scene: float | None = Field(
+        description="From raised to the first responder on scene."
+    )
 
     @classmethod
     def of(cls, alert: Alert) -> AlertOut:
@@ -143,7 +145,9 @@ async def get_alert(alert_id: str, runtime: RuntimeDep) -> AlertWithTimeline:
     )
 
 
-async def _act(runtime: Any, alert_id: str, action: Action, body: ActionIn, **extra: Any) -> AlertOut:
+async def _act(
+    runtime: Any, alert_id: str, action: Action, body: ActionIn, **extra: Any
+) -> AlertOut:
     result = await runtime.alerts.act(
         alert_id, action, by=body.by, via=body.via, note=body.note, **extra
     )

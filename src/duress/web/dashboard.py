@@ -6,9 +6,9 @@ fragment when something changes (at most a few times a second). No front-end bui
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -48,7 +48,9 @@ def _where(runtime: Runtime, location: Mapping[str, Any]) -> str:
         value = location.get(key)
         if value:
             parts.append(str(value))
-    area = location.get("bay") or location.get("room") or location.get("zone") or location.get("area")
+    area = (
+        location.get("bay") or location.get("room") or location.get("zone") or location.get("area")
+    )
     if area:
         parts.append(areas[area].name if area in areas else str(area))
     return " · ".join(parts) if parts else "location unknown"
@@ -68,7 +70,9 @@ def board_context(runtime: Runtime) -> dict[str, Any]:
                 "priority": alert.priority,
                 "mode": alert.mode,
                 "state": alert.state.value.replace("_", " "),
-                "who": f"{alert.staff_name} ({alert.role})" if alert.staff_name else "unknown wearer",
+                "who": f"{alert.staff_name} ({alert.role})"
+                if alert.staff_name
+                else "unknown wearer",
                 "where": _where(runtime, loc),
                 "precision": loc.get("precision") or "unknown",
                 "confidence": loc.get("confidence"),
