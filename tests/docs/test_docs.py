@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import click
 import pytest
 import typer.main
 from tests.sites import small_site
@@ -20,10 +19,11 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 
 
-def command_paths(command: click.Command, prefix: str = "duress") -> list[str]:
-    if isinstance(command, click.Group):
+def command_paths(command: object, prefix: str = "duress") -> list[str]:
+    subcommands = getattr(command, "commands", None)
+    if subcommands:
         paths = []
-        for name, sub in command.commands.items():
+        for name, sub in subcommands.items():
             paths += command_paths(sub, f"{prefix} {name}")
         return paths
     return [prefix]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from duress.cli import routes, server, site
+from duress.cli import location, mqtt, routes, server, site
 
 app = typer.Typer(
     name="duress",
@@ -16,6 +16,10 @@ app = typer.Typer(
 app.add_typer(site.config_app, name="config")
 app.add_typer(routes.routes_app, name="routes")
 server.register(app)
+mqtt.register(app)
+app.command()(location.simulate)
+app.command()(location.locate)
+app.command()(location.evaluate)
 
 
 def main() -> None:

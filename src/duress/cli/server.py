@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import socket
+from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Protocol
+from typing import Annotated, Any
 
 import typer
 import uvicorn
 from rich.console import Console
 
 from duress.config.loader import load_site
-from duress.config.settings import Settings, load_settings
+from duress.config.settings import Settings, load_settings, unknown_env
 from duress.domain.errors import ConfigError, StoreUnavailable
+from duress.domain.site import Site
 from duress.logs import configure_logging
 from duress.service.bootstrap import build_runtime
 from duress.service.runtime import Runtime
@@ -22,11 +27,8 @@ from duress.web.app import create_app
 console = Console(stderr=True)
 DEMO_SITE = Path("examples/mercy-general")
 
-
-class Driver(Protocol):
-    """Something that feeds the running server (the demo's simulated hospital)."""
-
-    async def run(self) -> None: ...
+Companion = Callable[[], Coroutine[Any, Any, None]]
+"""Work that runs beside the HTTP server once it has started (MQTT ingest, the demo's hospital)."""
 
 
 def register(app: typer.Typer) -> None:
@@ -44,10 +46,24 @@ def serve(
     ] = None,
     host: Annotated[str | None, typer.Option(help="Bind address; overrides server.host.")] = None,
     port: Annotated[int | None, typer.Option(help="Port; overrides server.port.")] = None,
+    mqtt: Annotated[
+        bool, typer.Option("--mqtt/--no-mqtt", help="Take gateway messages from the MQTT broker.")
+    ] = True,
 ) -> None:
     """Run the Duress server for a site."""
-    settings, runtime = _prepare(config, db, host, port)
-    asyncio.run(_serve(runtime, settings))
+    settings, site = _settings_and_site(config, db, host, port)
+    runtime = _runtime(site, settings, mqtt_url=settings.mqtt_url if mqtt else None)
+    companions: list[Companion] = []
+    if mqtt:
+        from duress.ingest.mqtt import MqttIngest
+
+        ingest = MqttIngest(runtime, url=settings.mqtt_url, prefix=settings.mqtt_topic_prefix)
+        companions.append(ingest.run)
+    console.print(
+        f"[bold]Duress[/bold] serving {site.facility.name} on http://{settings.host}:{settings.port}/"
+        f"  (store {runtime.store.url}{', MQTT ' + settings.mqtt_url if mqtt else ''})"
+    )
+    asyncio.run(_serve(runtime, settings, companions))
 
 
 def demo(
@@ -56,45 +72,71 @@ def demo(
     port: Annotated[int, typer.Option(help="Port for the dashboard and API.")] = 8000,
     badges: Annotated[int, typer.Option(help="How many staff badges walk the hospital.")] = 60,
     seed: Annotated[int, typer.Option(help="Seed of the simulation.")] = 7,
+    presses: Annotated[
+        float, typer.Option(help="Real presses per badge per hour (busy, for a demo).")
+    ] = 3.0,
+    keep: Annotated[
+        bool, typer.Option("--keep/--fresh", help="Keep the events of earlier demo runs.")
+    ] = False,
 ) -> None:
     """Run a simulated hospital: the server on an embedded SQLite store, staff walking and pressing."""
-    from duress.cli.demo import DemoDriver
+    from duress.sim.demo import DemoDriver, answers, demo_site
+    from duress.sim.peers.wctp_gateway import WctpGatewayPeer
 
-    settings, runtime = _prepare(site, db, "127.0.0.1", port)
-    driver = DemoDriver(runtime, badges=badges, seed=seed)
+    if not keep and db.startswith("sqlite:///"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(db.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+    settings, loaded = _settings_and_site(site, db, "127.0.0.1", port)
+    gateway_port = _free_port()
+    runtime = _runtime(demo_site(loaded, settings.port, gateway_port), settings, mqtt_url=None)
+    gateway = WctpGatewayPeer(port=gateway_port, delay_s=3.0, reply_for=answers)
+    driver = DemoDriver(
+        runtime, badges=badges, seed=seed, gateway=gateway, presses_per_badge_hour=presses
+    )
     console.print(
-        f"[bold]Duress demo[/bold]: {runtime.site.facility.name}, {badges} simulated badges\n"
+        f"[bold]Duress demo[/bold]: {loaded.facility.name}, {badges} simulated staff badges\n"
         f"  dashboard  http://{settings.host}:{settings.port}/\n"
         f"  API docs   http://{settings.host}:{settings.port}/docs\n"
         f"  store      {runtime.store.url}\n"
+        f"  pagers     a WCTP gateway on 127.0.0.1:{gateway_port} (one pager in three accepts, after ~10 s)\n"
         "  Ctrl-C stops it."
     )
-    asyncio.run(_serve(runtime, settings, driver=driver))
+    asyncio.run(_serve(runtime, settings, [driver.run]))
 
 
-def _prepare(
+def _settings_and_site(
     config: Path | None, db: str | None, host: str | None, port: int | None
-) -> tuple[Settings, Runtime]:
+) -> tuple[Settings, Site]:
     try:
         settings = load_settings(config, os.environ)
         overrides = {"store_url": db, "host": host, "port": port}
-        settings = _with(settings, {k: v for k, v in overrides.items() if v is not None})
+        settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]  # keys are Settings fields
         configure_logging(settings.log_level, settings.log_format)
-        site = load_site(settings.site)
-        runtime = build_runtime(site, store_url=settings.store_url, mqtt_url=settings.mqtt_url)
+        for warning in unknown_env(os.environ):
+            console.print(f"[yellow]warning:[/yellow] {warning}")
+        return settings, load_site(settings.site)
+    except ConfigError as error:
+        console.print(f"[red]error:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+def _runtime(site: Site, settings: Settings, *, mqtt_url: str | None) -> Runtime:
+    try:
+        return build_runtime(
+            site, store_url=settings.store_url, mqtt_url=mqtt_url, reply_url=settings.public_url
+        )
     except (ConfigError, StoreUnavailable) as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(2) from None
-    return settings, runtime
 
 
-def _with(settings: Settings, changes: dict[str, object]) -> Settings:
-    from dataclasses import replace
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
-    return replace(settings, **changes)  # type: ignore[arg-type]  # keys are Settings fields
 
-
-async def _serve(runtime: Runtime, settings: Settings, driver: Driver | None = None) -> None:
+async def _serve(runtime: Runtime, settings: Settings, companions: list[Companion]) -> None:
     app = create_app(runtime)
     config = uvicorn.Config(
         app,
@@ -105,18 +147,16 @@ async def _serve(runtime: Runtime, settings: Settings, driver: Driver | None = N
         timeout_graceful_shutdown=3,
     )
     server = uvicorn.Server(config)
-    tasks = [asyncio.create_task(server.serve(), name="http")]
-    if driver is not None:
-        tasks.append(asyncio.create_task(_drive_when_started(server, driver), name="demo"))
-    try:
-        await tasks[0]
-    finally:
-        for task in tasks[1:]:
-            task.cancel()
-        await asyncio.gather(*tasks[1:], return_exceptions=True)
-
-
-async def _drive_when_started(server: uvicorn.Server, driver: Driver) -> None:
-    while not server.started:
+    http = asyncio.create_task(server.serve(), name="http")
+    # Companions start once the server (and so the runtime, whose start-up replays the store) is up.
+    while not server.started and not http.done():
         await asyncio.sleep(0.05)
-    await driver.run()
+    tasks = [asyncio.create_task(run(), name="companion") for run in companions]
+    try:
+        await http
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

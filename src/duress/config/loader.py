@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
+from typing import Any
 
 from shapely.geometry import Polygon as ShapelyPolygon
 
@@ -45,7 +46,17 @@ from duress.domain.routing import (
 )
 from duress.domain.site import Site
 
-SECTIONS = ("site", "facility", "devices", "people", "routing", "activation", "server", "ingest")
+SECTIONS = (
+    "site",
+    "facility",
+    "devices",
+    "people",
+    "routing",
+    "activation",
+    "channels",
+    "server",
+    "ingest",
+)
 SITE_KEYS = ("id", "name", "timezone")
 BUILDING_KEYS = ("id", "name")
 FLOOR_KEYS = ("id", "name", "building", "level", "outline", "units", "areas")
@@ -77,10 +88,9 @@ WINDOW_KEYS = ("days", "start", "end")
 TIER_KEYS = ("targets", "escalate_after_s", "repeat")
 PROXIMITY_KEYS = ("count", "within_m", "same_floor")
 
-CHANNELS = frozenset(
-    {"wctp", "hl7", "sms", "email", "webhook", "cap", "dashboard", "pager", "phone"}
-)
-"""Contact channels a staff member or team may list (``contacts[].channel``)."""
+CHANNELS = frozenset({"wctp", "hl7_acm", "sms", "email", "cap", "dashboard"})
+"""Contact channels a staff member or team may list (``contacts[].channel``), besides
+``webhook:<name>`` for a webhook named under ``channels.webhooks``."""
 
 DAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7, "holiday": HOLIDAY}
 DAY_GROUPS = {
@@ -102,6 +112,20 @@ _WHERE = {
     "policy": "routing.policies",
     "rotation": "routing.rotations",
 }
+
+
+def _deepest(node: Node, path: str) -> Node:
+    """The node a dotted ``channels.a.b[2].c`` path points at, as far as it exists."""
+    current = node
+    for part in path.replace("[", ".").replace("]", "").split(".")[1:]:
+        child = current.get(part) if current.is_mapping else None
+        if child is None and current.is_sequence and part.isdigit():
+            items = current.children()
+            child = items[int(part)] if int(part) < len(items) else None
+        if child is None:
+            break
+        current = child
+    return current
 
 
 def load_site(path: Path) -> Site:
@@ -206,6 +230,7 @@ class _Builder:
         staff, badges, teams, coverage = self.people_section(top.get("people"))
         holidays, rotations, policies = self.routing_section(top.get("routing"))
         activation = self.activation_section(top.get("activation"))
+        channels = self.channels_section(top.get("channels"))
         if top.get("server") is not None:
             from duress.config.settings import check_server_section
 
@@ -239,6 +264,7 @@ class _Builder:
             holidays=frozenset(holidays),
             rotations={r.id: r for r in rotations},
             activation=activation,
+            channels=channels,
             ingest=ingest,
         )
 
@@ -606,12 +632,17 @@ class _Builder:
                 continue
             channel = self.r.text(cm.get("channel"), f"{cpath}.channel")
             address = self.r.text(cm.get("address"), f"{cpath}.address")
-            if channel is not None and channel not in CHANNELS:
+            if (
+                channel is not None
+                and channel not in CHANNELS
+                and not channel.startswith("webhook:")
+            ):
                 hint = suggest(channel, CHANNELS)
                 self.r.fail(
                     cm["channel"],
                     f"{cpath}.channel",
-                    f"{channel!r} is not a known channel{hint}; use one of: {one_of(CHANNELS)}",
+                    f"{channel!r} is not a known channel{hint}; use one of: {one_of(CHANNELS)} "
+                    "or webhook:<name>",
                 )
                 channel = None
             if channel and address:
@@ -682,6 +713,30 @@ class _Builder:
         if start.tzinfo is None:
             start = start.replace(tzinfo=self.site_zone)
         return Rotation(rid, name or rid, tuple(members), shift_h, start)
+
+    # -- channels -------------------------------------------------------------------------------
+
+    def channels_section(self, node: Node | None) -> dict[str, Any]:
+        """Checked by each channel's own settings reader; problems are placed at their line."""
+        if node is None:
+            return {}
+        if not node.is_mapping:
+            self.r.fail(
+                node, "channels", f"{show(node)} is not a mapping; write `wctp: {{...}}` lines"
+            )
+            return {}
+        data = node.plain()
+        assert isinstance(data, dict)  # a mapping node's plain value
+        from duress.channels.setup import read_channels
+
+        try:
+            read_channels(data)
+        except ConfigError as error:
+            for problem in error.problems:
+                path, _, message = problem.partition(": ")
+                self.r.fail(_deepest(node, path), path, message)
+            return {}
+        return data
 
     # -- activation -----------------------------------------------------------------------------
 

@@ -47,7 +47,6 @@ from duress.domain.area_index import AreaIndex, level_of
 from duress.domain.events import BadgeMoved
 from duress.domain.observations import Sighting, SightingKind
 from duress.domain.precision import Precision
-from duress.domain.rssi_filter import median
 from duress.domain.site import Site
 
 
@@ -72,9 +71,7 @@ class LocationParams:
     ir_margin: float = 0.5
     """Lead an IR challenger needs over a fresh IR incumbent."""
     ble_window_s: float = 5.0
-    """Window of the per-device RSSI median."""
-    ble_max_samples: int = 9
-    """Most samples kept per badge and BLE device."""
+    """Window of the per-device RSSI median (of the last three readings inside it)."""
     ble_update_s: float = 1.0
     """A badge's BLE position is re-estimated at most this often (the engine's main speed lever)."""
     ble_top_k: int = 4
@@ -89,6 +86,20 @@ class LocationParams:
     """A BLE estimate must be this far outside the incumbent's area to count against it."""
     ble_sustain_s: float = 3.0
     """A BLE challenger must persist this long before it replaces a BLE incumbent."""
+    ir_exit_db: float = 6.0
+    """BLE *exit cue*: mean rise (dB) of the three strongest devices' filtered RSSI over the room's
+    learnt BLE fingerprint above which the badge is taken to have left an IR room."""
+    ir_exit_min_s: float = 1.5
+    """The exit cue ends an IR stay early only once at least one IR broadcast was missed."""
+    ir_ref_fresh_s: float = 1.5
+    """The room's BLE fingerprint is learnt while its last IR hit is at most this old."""
+    ir_quiet_max_s: float = 600.0
+    """Longest an IR room is kept without IR hits while BLE shows no change (IR blind spots)."""
+    ir_reenter_score: float = 2.5
+    """IR score needed to go back into a room just left while BLE still says "not inside"
+    (a doorway IR leak is not a re-entry)."""
+    ir_reenter_window_s: float = 60.0
+    """How long after an exit the stricter re-entry score applies."""
     floor_change_s_per_level: float = 6.0
     """Fastest plausible stairs/elevator time per level; quicker floor changes are held back."""
     stale_after_s: float = 15.0
@@ -249,6 +260,7 @@ _IR, _BAY, _BLE = 0, 1, 2
 @dataclass(frozen=True, slots=True)
 class _Dev:
     code: int
+    kind: SightingKind
     floor: str
     room: str | None
     """IR: the zone-level place (room, or corridor for an IR monitor in a corridor)."""
@@ -276,6 +288,7 @@ class _Place:
         "bay",
         "confidence",
         "floor",
+        "ir_at",
         "precision",
         "room",
         "since",
@@ -304,6 +317,8 @@ class _Place:
         self.since = since
         self.as_of = as_of
         self.confidence = confidence
+        self.ir_at = as_of
+        """The newest IR hit supporting an IR place."""
 
 
 class _Estimate:
@@ -326,11 +341,17 @@ class _Track:
         "ble_at",
         "chal_key",
         "chal_since",
+        "change",
         "estimate",
+        "exited_at",
+        "exited_zone",
         "ir",
         "last_by_device",
         "latest",
         "place",
+        "ref",
+        "ref_n",
+        "ref_zone",
         "reported_unknown",
     )
 
@@ -339,8 +360,17 @@ class _Track:
         self.last_by_device: dict[str, float] = {}
         self.ir: dict[str, list[float]] = {}
         """IR area (room-level place or bay) -> [first hit of this run, last hit, decayed score]."""
-        self.ble: dict[str, list[tuple[float, float]]] = {}
+        self.ble: dict[str, list[Any]] = {}
+        """BLE device -> [newest ts, filtered RSSI, _Dev, last value, its ts, the one before, ts]."""
         self.ble_at = -math.inf
+        self.ref: dict[str, float] = {}
+        """The BLE fingerprint (filtered RSSI per device) learnt inside ``ref_zone``."""
+        self.ref_zone: str | None = None
+        self.ref_n = 0
+        self.change: float | None = None
+        """Mean dB change of the BLE picture from ``ref`` (None when unknown)."""
+        self.exited_zone: str | None = None
+        self.exited_at = -math.inf
         self.estimate: _Estimate | None = None
         self.place: _Place | None = None
         self.chal_key: str | None = None
@@ -396,8 +426,18 @@ class LocationEngine:
             if info is None or device.area is None:
                 return None
             if info.level == 0:
-                return _Dev(_BAY, info.floor, info.zone, device.area, 0.0, 0.0, 0.0, info.zone)
-            return _Dev(_IR, info.floor, info.zone, None, 0.0, 0.0, 0.0, info.zone)
+                return _Dev(
+                    _BAY,
+                    SightingKind.IR,
+                    info.floor,
+                    info.zone,
+                    device.area,
+                    0.0,
+                    0.0,
+                    0.0,
+                    info.zone,
+                )
+            return _Dev(_IR, SightingKind.IR, info.floor, info.zone, None, 0.0, 0.0, 0.0, info.zone)
         if device.kind.is_ble and device.position is not None:
             x, y = device.position
             if not (math.isfinite(x) and math.isfinite(y)):
@@ -406,15 +446,15 @@ class LocationEngine:
             if tx is None:
                 tx = self.params.ble_default_tx_power
             zone = self.index.area_at(device.floor, x, y)
-            return _Dev(_BLE, device.floor, None, None, x, y, tx, zone)
+            return _Dev(_BLE, SightingKind.BLE, device.floor, None, None, x, y, tx, zone)
         return None
 
     # --- Input ---------------------------------------------------------------------------------
 
     def observe(self, sighting: Sighting, now: datetime) -> Location | None:
         """Take one sighting received at ``now``; the badge's new location if its place changed."""
+        # The hot path (hundreds of thousands of calls a second on a large site): keep it flat.
         p = self.params
-        reject = self.rejections.add
         badge = sighting.badge
         track = self._tracks.get(badge)
         if (
@@ -422,67 +462,91 @@ class LocationEngine:
             and badge not in self._badges
             and not (p.accept_unregistered_badges and isinstance(badge, str) and badge)
         ):
-            reject(RejectReason.UNKNOWN_BADGE)
+            self.rejections.add(RejectReason.UNKNOWN_BADGE)
             return None
-        dev = self._devices.get(sighting.device)
+        device = sighting.device
+        dev = self._devices.get(device)
         if dev is None:
-            if sighting.device in self._not_locators:
-                reject(RejectReason.NOT_A_LOCATOR)
+            if device in self._not_locators:
+                self.rejections.add(RejectReason.NOT_A_LOCATOR)
             else:
-                reject(RejectReason.UNKNOWN_DEVICE)
+                self.rejections.add(RejectReason.UNKNOWN_DEVICE)
             return None
-        kind = sighting.kind
-        if (kind is SightingKind.IR) != (dev.code != _BLE):
-            reject(RejectReason.KIND_MISMATCH)
+        if sighting.kind is not dev.kind:
+            self.rejections.add(RejectReason.KIND_MISMATCH)
             return None
         dt = sighting.ts
         if dt.tzinfo is None:
-            reject(RejectReason.NAIVE_TIMESTAMP)
+            self.rejections.add(RejectReason.NAIVE_TIMESTAMP)
             return None
         t = dt.timestamp()
         n = now.timestamp()
         if t > n + p.future_tolerance_s:
-            reject(RejectReason.FUTURE)
+            self.rejections.add(RejectReason.FUTURE)
             return None
         if t < n - p.max_delay_s:
-            reject(RejectReason.LATE)
+            self.rejections.add(RejectReason.LATE)
             return None
-        rssi = sighting.rssi
-        value = 0.0
         if dev.code == _BLE:
-            if rssi is None:
-                reject(RejectReason.MISSING_RSSI)
+            value = sighting.rssi
+            if value is None:
+                self.rejections.add(RejectReason.MISSING_RSSI)
                 return None
-            if not (p.rssi_min_dbm <= rssi <= p.rssi_max_dbm):
-                reject(RejectReason.RSSI_OUT_OF_RANGE)
+            if not (p.rssi_min_dbm <= value <= p.rssi_max_dbm):
+                self.rejections.add(RejectReason.RSSI_OUT_OF_RANGE)
                 return None
-            value = float(rssi)
-        if track is None:
-            track = self._tracks[badge] = _Track()
-        if t < track.latest - p.reorder_tolerance_s:
-            reject(RejectReason.OUT_OF_ORDER)
-            return None
-        last = track.last_by_device.get(sighting.device)
-        if last == t:
-            reject(RejectReason.DUPLICATE)
-            return None
-        track.last_by_device[sighting.device] = t
-        if t > track.latest:
-            track.latest = t
-
-        if dev.code == _BLE:
-            samples = track.ble.get(sighting.device)
-            if samples is None:
-                track.ble[sighting.device] = [(t, value)]
+            if track is None:
+                track = self._tracks[badge] = _Track()
+            elif t < track.latest - p.reorder_tolerance_s:
+                self.rejections.add(RejectReason.OUT_OF_ORDER)
+                return None
+            state = track.ble.get(device)
+            if state is None:
+                track.ble[device] = [t, value, dev, value, t, value, -math.inf]
+            elif t == state[4] or t == state[6]:
+                self.rejections.add(RejectReason.DUPLICATE)
+                return None
             else:
-                samples.append((t, value))
-                if len(samples) > p.ble_max_samples:
-                    del samples[0]
+                # A running median of the device's last three readings inside the window,
+                # updated once per sample so that an estimate only reads the filtered values.
+                # state: [newest ts, filtered, _Dev, previous value, its ts, the one before, ts]
+                cutoff = t - p.ble_window_s
+                a = state[3]
+                if state[4] >= cutoff:
+                    b = state[5]
+                    if state[6] >= cutoff:
+                        lo, hi = (a, b) if a < b else (b, a)
+                        state[1] = lo if value < lo else (hi if value > hi else value)
+                    else:
+                        state[1] = (a + value) * 0.5
+                else:
+                    state[1] = value
+                state[5] = a
+                state[6] = state[4]
+                state[3] = value
+                state[4] = t
+                if t > state[0]:
+                    state[0] = t
+            if t > track.latest:
+                track.latest = t
             if t - track.ble_at < p.ble_update_s:
                 return None
             track.ble_at = t
             track.estimate = self._estimate(track, t)
+            if track.ref_zone is not None:
+                self._fingerprint(track, t)
         else:
+            if track is None:
+                track = self._tracks[badge] = _Track()
+            elif t < track.latest - p.reorder_tolerance_s:
+                self.rejections.add(RejectReason.OUT_OF_ORDER)
+                return None
+            if track.last_by_device.get(device) == t:
+                self.rejections.add(RejectReason.DUPLICATE)
+                return None
+            track.last_by_device[device] = t
+            if t > track.latest:
+                track.latest = t
             if dev.room is not None:
                 self._hit(track, dev.room, t)
             if dev.bay is not None:
@@ -532,39 +596,35 @@ class LocationEngine:
     def _estimate(self, track: _Track, t: float) -> _Estimate | None:
         p = self.params
         cutoff = t - p.ble_window_s
-        devices = self._devices
-        strongest: dict[str, float] = {}
-        values: list[tuple[float, str]] = []
-        for device_id in list(track.ble):
-            samples = track.ble[device_id]
-            if samples[0][0] < cutoff:
-                samples[:] = [s for s in samples if s[0] >= cutoff]
-                if not samples:
-                    del track.ble[device_id]
-                    continue
-            value = median([s[1] for s in samples]) if len(samples) > 1 else samples[0][1]
-            values.append((value, device_id))
-            floor = devices[device_id].floor
-            if value > strongest.get(floor, -math.inf):
-                strongest[floor] = value
-        if not values:
+        heard: list[tuple[float, _Dev]] = []
+        stale: list[str] = []
+        best = -math.inf
+        best_dev: _Dev | None = None
+        for device_id, state in track.ble.items():
+            if state[0] < cutoff:
+                stale.append(device_id)
+                continue
+            value = state[1]
+            heard.append((value, state[2]))
+            if value > best:
+                best = value
+                best_dev = state[2]
+        for device_id in stale:
+            del track.ble[device_id]
+        if best_dev is None:
             return None
-        floor = max(strongest, key=strongest.__getitem__)
+        floor = best_dev.floor
         current = track.place.floor if track.place is not None else None
-        if (
-            current is not None
-            and current != floor
-            and current in strongest
-            and strongest[current] >= strongest[floor] - p.ble_floor_margin_db
-        ):
-            floor = current
-        chosen = sorted((v for v in values if devices[v[1]].floor == floor), reverse=True)
-        chosen = chosen[: p.ble_top_k]
+        if current is not None and current != floor:
+            here = max((v for v, d in heard if d.floor == current), default=-math.inf)
+            if here >= best - p.ble_floor_margin_db:
+                floor = current
+        heard.sort(key=_first, reverse=True)
+        chosen = [h for h in heard if h[1].floor == floor][: p.ble_top_k]
         sx = sy = sw = 0.0
         zone_weight: dict[str | None, float] = {}
         exponent = 10.0 * p.ble_path_loss_exponent
-        for value, device_id in chosen:
-            dev = devices[device_id]
+        for value, dev in chosen:
             # weight 1/d² with d from the log-distance model: 10 ** (2 (rssi - tx) / (10 n))
             w = math.pow(10.0, 2.0 * (value - dev.tx_power) / exponent)
             sx += w * dev.x
@@ -574,7 +634,7 @@ class LocationEngine:
         x, y = sx / sw, sy / sw
         zone = self.index.area_at(floor, x, y)
         if zone is None:
-            zone = devices[chosen[0][1]].zone
+            zone = chosen[0][1].zone
         agreement = zone_weight.get(zone, 0.0) / sw if zone is not None else 0.0
         confidence = (0.35 + 0.35 * agreement) * (1.0 if len(chosen) >= 2 else 0.8)
         return _Estimate(t, floor, x, y, zone, confidence)
@@ -599,19 +659,75 @@ class LocationEngine:
             del track.ir[area]
         return best, best_score
 
+    def _fingerprint(self, track: _Track, t: float) -> None:
+        """Learn the BLE picture of the IR room the badge is certainly in, or measure the change.
+
+        While the room's IR was seen within ``ir_ref_fresh_s`` the filtered RSSI of every device
+        heard is averaged into ``track.ref``; otherwise ``track.change`` becomes the mean absolute
+        difference (dB, each capped at 15) between now and ``ref`` over the strongest three
+        devices of either. Walking out of a room changes it by 10 dB or more (a wall less, metres
+        closer to a corridor device); standing still in an IR blind spot changes it little.
+        """
+        p = self.params
+        zone = track.ref_zone
+        entry = track.ir.get(zone) if zone is not None else None
+        place = track.place
+        cutoff = t - p.ble_window_s
+        floor = self._areas[zone].floor if zone is not None else None
+        current = {d: s[1] for d, s in track.ble.items() if s[0] >= cutoff and s[2].floor == floor}
+        ref = track.ref
+        if (
+            entry is not None
+            and place is not None
+            and place.source == "ir"
+            and place.zone == zone
+            and t - entry[1] <= p.ir_ref_fresh_s
+        ):
+            a = max(0.3, 1.0 / (track.ref_n + 1))
+            for d, v in current.items():
+                old = ref.get(d)
+                ref[d] = v if old is None else old + a * (v - old)
+            track.ref_n += 1
+            track.change = 0.0
+            return
+        if track.ref_n < 2 or not current:
+            track.change = None
+            return
+        keys = sorted(current, key=current.__getitem__)[-3:]
+        lowest = p.rssi_min_dbm
+        total = 0.0
+        for d in keys:
+            total += max(-15.0, min(15.0, current[d] - ref.get(d, lowest)))
+        track.change = total / len(keys)
+
     def _decide(self, badge: str, track: _Track, t: float) -> bool:
         """Update the badge's place from its evidence at ``t``; True when the place changed."""
         p = self.params
         place = track.place
         room, score = self._ir_best(track, t, bays=False)
+        incumbent_ir = place is not None and place.source == "ir" and place.zone is not None
         incumbent_entry = (
-            track.ir.get(place.zone)
-            if place is not None and place.source == "ir" and place.zone is not None
-            else None
+            track.ir.get(place.zone) if place is not None and place.zone is not None else None
         )
+        if not incumbent_ir:
+            incumbent_entry = None
+        change = track.change
+        moved = change is not None and change >= p.ir_exit_db
+        if (
+            place is not None
+            and incumbent_entry is not None
+            and moved
+            and t - incumbent_entry[1] >= p.ir_exit_min_s
+        ):
+            # BLE exit cue: IR has missed a broadcast and the BLE picture is no longer the room's.
+            self._exit(track, place, t)
+            incumbent_entry = None
+            incumbent_ir = False
         incumbent_fresh = incumbent_entry is not None
-        if place is not None and incumbent_entry is not None and incumbent_entry[1] > place.as_of:
-            place.as_of = incumbent_entry[1]
+        if place is not None and incumbent_entry is not None and incumbent_entry[1] > place.ir_at:
+            place.ir_at = incumbent_entry[1]
+            if place.ir_at > place.as_of:
+                place.as_of = place.ir_at
         if room is not None:
             if place is not None and incumbent_entry is not None and room == place.zone:
                 return self._refresh_ir(track, place, incumbent_entry, t)
@@ -622,14 +738,49 @@ class LocationEngine:
                 if score >= p.ir_enter_score and score >= incumbent_score + p.ir_margin:
                     return self._move_ir(badge, track, room, t)
                 return False
-            if score >= p.ir_enter_score:
+            needed = p.ir_enter_score
+            if (
+                room == track.exited_zone
+                and t - track.exited_at < p.ir_reenter_window_s
+                and moved
+                and not (incumbent_ir and place.zone == room)
+            ):
+                needed = max(needed, p.ir_reenter_score)
+            if score >= needed:
                 return self._move_ir(badge, track, room, t)
         if incumbent_fresh:
             return False
+        if place is not None and incumbent_ir:
+            # The IR room went quiet. With a BLE picture unchanged since IR last confirmed the
+            # room (an IR blind spot: behind a curtain, a bathroom corner), keep the room.
+            if change is not None and not moved and t - place.ir_at < p.ir_quiet_max_s:
+                return self._hold_quiet(place, track.estimate)
+            self._exit(track, place, t)
         estimate = track.estimate
         if estimate is None or t - estimate.ts > p.ble_window_s:
             return False
         return self._consider_ble(track, estimate, t)
+
+    def _exit(self, track: _Track, place: _Place, t: float) -> None:
+        """The IR incumbent is over (hold expired or the BLE exit cue): BLE decides next."""
+        if place.source == "ir":
+            track.exited_zone = place.zone
+            track.exited_at = t
+            place.source = "ir-ended"
+
+    def _hold_quiet(self, place: _Place, estimate: _Estimate | None) -> bool:
+        """Keep a quiet IR room at room precision (the bay needs fresh IR), with less confidence.
+
+        The unchanged BLE picture is the supporting evidence: it advances ``as_of``.
+        """
+        if estimate is not None and estimate.ts > place.as_of:
+            place.as_of = estimate.ts
+        changed = place.bay is not None
+        if changed:
+            place.bay = None
+            place.precision = Precision.ROOM if place.room else Precision.ZONE
+        place.confidence = min(place.confidence, 0.7)
+        return changed
 
     def _refresh_ir(self, track: _Track, place: _Place, entry: list[float], t: float) -> bool:
         """The incumbent IR room is confirmed: update its bay and confidence."""
@@ -680,6 +831,11 @@ class LocationEngine:
             return False
         entry = track.ir[zone]
         bay, _ = self._best_bay(track, zone, t)
+        if track.ref_zone != zone:
+            track.ref_zone = zone
+            track.ref = {}
+            track.ref_n = 0
+            track.change = None
         track.place = _Place(
             floor=info.floor,
             room=info.room,
@@ -766,7 +922,7 @@ class LocationEngine:
             age_s=age,
             required=required,
             meets_requirement=required is not None and precision.meets(required),
-            source=place.source,
+            source="ir" if place.source == "ir-ended" else place.source,
             stale=age > p.stale_after_s,
         )
         if age <= p.unknown_after_s:
@@ -823,6 +979,10 @@ class LocationEngine:
     def forget(self, badge: str) -> None:
         """Drop everything known about a badge (it was unassigned or retired)."""
         self._tracks.pop(badge, None)
+
+
+def _first(item: tuple[float, _Dev]) -> float:
+    return item[0]
 
 
 def _ir_confidence(score: float) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from duress.domain.activation import Activation
 from duress.domain.devices import Device
@@ -27,6 +28,8 @@ class Site:
     rotations: Mapping[str, Rotation] = field(default_factory=dict)
     activation: Activation = field(default_factory=Activation)
     """Press patterns per unit (``activation:`` section; defaults when absent)."""
+    channels: Mapping[str, Any] = field(default_factory=dict)
+    """The ``channels:`` section as plain data (validated by ``duress.channels.setup`` at load)."""
     ingest: IngestMapping = field(default_factory=IngestMapping)
     """The ``ingest:`` section: gateway signing and the wild formats' id mappings."""
 

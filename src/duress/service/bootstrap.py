@@ -29,7 +29,7 @@ def build_runtime(
     clock: Clock | None = None,
     mqtt_url: str | None = None,
     locator: BadgeLocator | None = None,
-    notifiers: Iterable[Notifier] = (),
+    notifiers: Iterable[Notifier] | None = None,
     delivery_policy: DeliveryPolicy | None = None,
     new_alert_id: Callable[[], str] | None = None,
     reply_url: str | None = None,
@@ -43,6 +43,13 @@ def build_runtime(
     probes: dict[str, Probe] = {}
     if mqtt_url:
         probes["broker"] = broker_probe(mqtt_url)
+    clock = clock or SystemClock()
+    if notifiers is None:
+        from duress.channels.setup import build_notifiers, read_channels
+
+        channels = read_channels(site.channels)
+        notifiers = build_notifiers(channels, clock=clock)
+        delivery_policy = delivery_policy or channels.delivery
     if locator is None:
         from duress.service.engine_locator import EngineLocator
 
@@ -50,7 +57,7 @@ def build_runtime(
     return Runtime(
         site=site,
         store=store,
-        clock=clock or SystemClock(),
+        clock=clock,
         locator=locator,
         probes=probes,
         notifiers=notifiers,

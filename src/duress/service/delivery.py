@@ -204,6 +204,11 @@ class Delivery:
 
     # -- public API ------------------------------------------------------------------------------
 
+    @property
+    def notifiers(self) -> list[Notifier]:
+        """The channels this layer delivers through."""
+        return list(self._notifiers.values())
+
     def dispatch(self, methods: Sequence[Notice]) -> asyncio.Task[Outcome]:
         """Start delivering to one target in the background; returns the task (awaiting is optional)."""
         task = asyncio.get_running_loop().create_task(
@@ -264,7 +269,8 @@ class Delivery:
                 update,
                 key=update.key or notice.key,
                 alert=update.alert or notice.alert,
-                recipient=update.recipient or notice.recipient,
+                # Our person, not the far end's name for the device (a pager number).
+                recipient=notice.recipient,
                 channel=update.channel or notice.channel,
                 address=update.address or notice.address,
             )

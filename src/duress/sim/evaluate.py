@@ -13,7 +13,9 @@ Metrics (shares are of truth time):
 - ``required_met``: the location is right at the precision the truth area requires (bed: bay, room:
   room, zone: zone, floor: floor); ``required_claimed``: the engine says it meets it.
 - ``transition_delay_s``: for each truth change of zone, the time until the location shows the new
-  zone (p50/p95/max over detected ones); ``transitions_missed``: never shown before the badge left.
+  zone (p50/p95/max over detected ones); ``transition_delay_ir_s`` / ``transition_delay_ble_s``:
+  the same for transitions into an IR-covered room and into an area without IR (corridors,
+  BLE-only rooms); ``transitions_missed``: never shown before the badge left.
 - ``flaps_per_badge_hour``: the location left a zone A for B and came back to A within
   ``flap_window_s`` while truth was never in B during that time.
 - ``time_to_first_fix_s``: first located row minus first truth row, per badge (p50/p95/max).
@@ -127,15 +129,19 @@ def _correct_at(
 def evaluate(
     truth_rows: Iterable[Mapping[str, Any]],
     location_rows: Iterable[Mapping[str, Any]],
-    site: Site,
+    site: Site | None,
     flap_window_s: float = 30.0,
 ) -> dict[str, Any]:
-    """The report described in the module docstring, as a JSON-ready dict."""
-    facility = site.facility
+    """The report described in the module docstring, as a JSON-ready dict.
+
+    Without a site, area kinds, IR coverage and required precision are unknown: those figures
+    are None (or empty).
+    """
+    areas = site.facility.areas if site is not None else {}
     ir_rooms = set()
-    for device in site.devices.values():
-        if device.kind.is_ir and device.area is not None and device.area in facility.areas:
-            area = facility.areas[device.area]
+    for device in site.devices.values() if site is not None else ():
+        if device.kind.is_ir and device.area is not None and device.area in areas:
+            area = areas[device.area]
             ir_rooms.add(area.parent if area.kind.is_bed_level and area.parent else area.id)
     truth_by: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for row in truth_rows:
@@ -147,6 +153,7 @@ def evaluate(
     shares: dict[str, _Share] = defaultdict(_Share)
     kinds: dict[str, dict[str, _Share]] = defaultdict(lambda: defaultdict(_Share))
     delays: list[float] = []
+    delays_by: dict[str, list[float]] = {"ir": [], "ble": []}
     missed = 0
     flaps = 0
     first_fix: list[float] = []
@@ -177,7 +184,7 @@ def evaluate(
             zone_ok = loc is not None and loc["zone"] is not None and loc["zone"] == truth["zone"]
             shares["zone"].add(zone_ok, weight)
             finest = truth["bay"] or truth["room"] or truth["zone"]
-            kind = facility.areas[finest].kind.value if finest in facility.areas else "outside"
+            kind = areas[finest].kind.value if finest in areas else "outside"
             kinds[kind]["zone"].add(zone_ok, weight)
             if truth["room"] is not None:
                 room_ok = loc is not None and loc["room"] == truth["room"]
@@ -187,14 +194,17 @@ def evaluate(
                     shares["room_ir"].add(room_ok, weight)
             if truth["bay"] is not None:
                 shares["bay"].add(loc is not None and loc["bay"] == truth["bay"], weight)
-            if finest in facility.areas:
-                required = facility.required_precision(finest)
+            if site is not None and finest in areas:
+                required = site.facility.required_precision(finest)
                 met = _correct_at(required, truth, loc)
                 shares["required_met"].add(met, weight)
-                shares["required_claimed"].add(bool(loc is not None and loc["meets"]), weight)
+                claimed = loc is not None and loc.get("meets", _meets(loc, required))
+                shares["required_claimed"].add(bool(claimed), weight)
                 kinds[kind]["required_met"].add(met, weight)
         d, m = _transitions(truths, locs)
-        delays.extend(d)
+        for delay, zone in d:
+            delays.append(delay)
+            delays_by["ir" if zone in ir_rooms else "ble"].append(delay)
         missed += m
         flaps += _flaps(truths, locs, flap_window_s)
 
@@ -213,6 +223,8 @@ def evaluate(
         "required_met": share("required_met"),
         "required_claimed": share("required_claimed"),
         "transition_delay_s": _summary(delays),
+        "transition_delay_ir_s": _summary(delays_by["ir"]),
+        "transition_delay_ble_s": _summary(delays_by["ble"]),
         "transitions_missed": missed,
         "flaps": flaps,
         "flaps_per_badge_hour": round(flaps / hours, 3) if hours else None,
@@ -232,17 +244,24 @@ def evaluate(
     }
 
 
+def _meets(loc: Mapping[str, Any], required: Precision) -> bool:
+    try:
+        return Precision(loc["precision"]).meets(required)
+    except (KeyError, ValueError):
+        return False
+
+
 def _transitions(
     truths: Sequence[Mapping[str, Any]], locs: Sequence[Mapping[str, Any]]
-) -> tuple[list[float], int]:
-    """Delays until the location showed each new truth zone, and how many it never showed."""
+) -> tuple[list[tuple[float, Any]], int]:
+    """(delay, new zone) until the location showed each new truth zone; how many it never did."""
     stays: list[tuple[datetime, datetime | None, Any]] = []
     for row in truths:
         if not stays or stays[-1][2] != row["zone"]:
             if stays:
                 stays[-1] = (stays[-1][0], row["ts"], stays[-1][2])
             stays.append((row["ts"], None, row["zone"]))
-    delays: list[float] = []
+    delays: list[tuple[float, Any]] = []
     missed = 0
     times = [r["ts"] for r in locs]
     for start, end, zone in stays[1:]:
@@ -250,7 +269,7 @@ def _transitions(
             continue
         k = bisect.bisect_right(times, start)
         if k and locs[k - 1]["zone"] == zone:
-            delays.append(0.0)
+            delays.append((0.0, zone))
             continue
         hit = None
         while k < len(locs) and (end is None or times[k] < end):
@@ -262,7 +281,7 @@ def _transitions(
             if end is not None:
                 missed += 1
             continue
-        delays.append((hit["ts"] - start).total_seconds())
+        delays.append(((hit["ts"] - start).total_seconds(), zone))
     return delays, missed
 
 

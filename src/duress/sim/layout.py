@@ -60,8 +60,16 @@ def build_hospital(
     rooms_per_side: int = 6,
     badges: int = 10,
     site_id: str = "sim-hospital",
+    ble_only_every: int = 4,
+    bays_every: int = 3,
+    ir: bool = True,
 ) -> Site:
-    """A site of ``floors`` floors with ``2 * rooms_per_side`` rooms each and ``badges`` badges."""
+    """A site of ``floors`` floors with ``2 * rooms_per_side`` rooms each and ``badges`` badges.
+
+    Every ``ble_only_every``-th room has a BLE beacon instead of an IR monitor (0: none does);
+    every ``bays_every``-th north room is split into two bays with emitters (0: no bays); with
+    ``ir=False`` no room has IR: each has a BLE beacon in its middle (a BLE-only site).
+    """
     if floors < 1 or rooms_per_side < 1 or badges < 0:
         raise ValueError("floors and rooms_per_side must be >= 1 and badges >= 0")
     length = ROOM_W * (rooms_per_side + 1)
@@ -122,7 +130,7 @@ def build_hospital(
                         unit=unit,
                     )
                 )
-                if i % 4 == 0:
+                if not ir or (ble_only_every and i % ble_only_every == 0):
                     devices.append(
                         Device(
                             f"ble-{room}",
@@ -140,7 +148,7 @@ def build_hospital(
                         f"ir-{room}", DeviceKind.IR_MONITOR, f, 300.0, area=room, gateway=gateway
                     )
                 )
-                if side == "n" and i % 3 == 0:
+                if side == "n" and bays_every and i % bays_every == 0:
                     for k, bx in enumerate((x0, x0 + ROOM_W / 2), start=1):
                         bay = f"{room}-b{k}"
                         areas.append(

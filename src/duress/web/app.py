@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from duress import __version__
+from duress.channels.setup import inbound_routers
+from duress.ingest.omlox_http import omlox_router
 from duress.service.runtime import Runtime
 from duress.web import alerts, api, dashboard, operations, problems
 
@@ -40,6 +42,11 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
     app.include_router(operations.router)
     app.include_router(api.router)
     app.include_router(alerts.router)
+    app.include_router(omlox_router(runtime), prefix="/omlox/v2")
+    for router in inbound_routers(
+        runtime.delivery.notifiers, runtime.delivery.inbound, clock=runtime.clock
+    ):
+        app.include_router(router)
     app.include_router(dashboard.router)
     dashboard.mount_static(app)
     return app

@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from duress.domain.device_health import DeviceStatus
+from duress.domain.site import Site
 from duress.service.runtime import Runtime
 from duress.web.deps import RuntimeDep
 
@@ -56,6 +57,10 @@ def _where(runtime: Runtime, location: Mapping[str, Any]) -> str:
     return " · ".join(parts) if parts else "location unknown"
 
 
+def _names(site: Site, people: tuple[str, ...]) -> list[str]:
+    return [site.staff[p].name if p in site.staff else p for p in people]
+
+
 def board_context(runtime: Runtime) -> dict[str, Any]:
     now = runtime.clock.now()
     site = runtime.site
@@ -81,8 +86,8 @@ def board_context(runtime: Runtime) -> dict[str, Any]:
                 "elapsed": _age(now, alert.raised_at).removesuffix(" ago"),
                 "tier": alert.tier + 1,
                 "notified": len({str(r["id"]) for r in alert.notified}),
-                "accepted": ", ".join(alert.accepted_by),
-                "on_scene": ", ".join(alert.on_scene_by),
+                "accepted": ", ".join(_names(site, alert.accepted_by)),
+                "on_scene": ", ".join(_names(site, alert.on_scene_by)),
                 "undelivered": alert.undelivered,
                 "parties": len(alert.parties),
             }

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+from collections.abc import Callable
 
 import httpx
 
@@ -45,7 +46,10 @@ class WctpGatewayPeer:
         statuses: tuple[str, ...] = ("DELIVERED", "READ"),
         reply: str | None = "Accept",
         reply_url: str | None = None,
+        reply_for: Callable[[SubmitRequest], str | None] | None = None,
     ) -> None:
+        """``reply_for``, when given, decides each message's reply (None: the recipient never
+        answers); otherwise every message with choices gets ``reply``."""
         self.clock = clock or SystemClock()
         self.client = client
         self.host = host
@@ -56,6 +60,7 @@ class WctpGatewayPeer:
         self.statuses = statuses
         self.reply = reply
         self.reply_url = reply_url
+        self.reply_for = reply_for
         self.received: list[SubmitRequest] = []
         self.raw: list[bytes] = []
         self.posted: list[tuple[str, int]] = []
@@ -166,17 +171,18 @@ class WctpGatewayPeer:
                         responded=self.clock.now(),
                     ),
                 )
-            if self.reply is not None and request.choices:
+            reply = self.reply_for(request) if self.reply_for is not None else self.reply
+            if reply is not None and request.choices:
                 await self.clock.sleep(self.delay_s)
                 await self._post(
                     client,
                     target,
-                    f"reply:{self.reply}",
+                    f"reply:{reply}",
                     build_message_reply(
                         request.message_id,
                         sender_id="peer-gateway",
                         recipient_id=request.recipient_id,
-                        text=self.reply,
+                        text=reply,
                         reply_message_id=f"gw-{next(self._ids)}",
                         responded=self.clock.now(),
                     ),

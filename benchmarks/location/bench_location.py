@@ -1,0 +1,243 @@
+"""Location: accuracy per named scenario (engine vs a naive baseline), engine throughput, cost.
+
+Method (see docs/benchmarks.md, "Location"): each scenario simulates ``BADGES`` badges for
+``MINUTES`` minutes with the default (documented) radio and movement parameters unless the
+scenario says otherwise; the same records go through the engine and through the baseline
+(:mod:`duress.sim.baseline`: strongest single reading, no filter, no hysteresis); both are scored
+by :func:`duress.sim.evaluate.evaluate`.
+
+Throughput: a 10-floor, 500-room site; 500 badges are simulated for ``SPEED_SECONDS`` and the
+sightings replicated under 10 badge ids each (5,000 badges, same radio history per copy), generated
+once; only ``engine.observe`` is timed. ``cost_vs_json_decode``: the whole ``duress locate`` path
+per native JSON line (json.loads + native decode + engine) over the time of json.loads alone.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from duress.domain.devices import DeviceKind
+from duress.domain.location import LocationEngine
+from duress.domain.observations import Sighting
+from duress.domain.site import Site
+from duress.ingest.codecs import native
+from duress.sim.baseline import track_baseline
+from duress.sim.evaluate import evaluate, track
+from duress.sim.layout import build_hospital
+from duress.sim.movement import MovementParams
+from duress.sim.radio import RadioParams
+from duress.sim.scenario import Received, Record, SimParams, simulate
+
+SEED = 42
+BADGES = 24
+MINUTES = 20.0
+SPEED_BADGES = 500
+SPEED_COPIES = 10
+SPEED_SECONDS = 40
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    site: Callable[[], Site]
+    params: SimParams = field(default_factory=SimParams)
+    offline: Callable[[Site], set[str]] | None = None
+    """Devices whose sightings never arrive (a monitor offline)."""
+
+
+def _single_unit(**kw: Any) -> Callable[[], Site]:
+    return lambda: build_hospital(floors=1, badges=BADGES, **kw)
+
+
+def _every_other_ir_monitor(site: Site) -> set[str]:
+    monitors = sorted(d.id for d in site.devices.values() if d.kind is DeviceKind.IR_MONITOR)
+    return set(monitors[::4])
+
+
+def _stay_on_floor(**kw: Any) -> SimParams:
+    return SimParams(movement=replace(MovementParams(), other_floor_share=0.0, **kw))
+
+
+def _icu_bh() -> Site:
+    # behavioural health / ICU: every room has IR, every other north room has bays; the unit
+    # requires bed precision (layout unit kinds: floor 2 is behavioural health).
+    return build_hospital(floors=2, rooms_per_side=8, badges=BADGES, ble_only_every=0, bays_every=2)
+
+
+def _ed_open_bays() -> Site:
+    # open-bay ED: every north room split into two curtained bays with emitters
+    return build_hospital(floors=1, rooms_per_side=8, badges=BADGES, ble_only_every=0, bays_every=1)
+
+
+SCENARIOS = (
+    Scenario("icu_bh_ir_rich", _icu_bh, _stay_on_floor()),
+    Scenario("ed_open_bays", _ed_open_bays, _stay_on_floor()),
+    Scenario(
+        "ble_only_medsurg",
+        lambda: build_hospital(floors=1, rooms_per_side=8, badges=BADGES, ir=False),
+        _stay_on_floor(),
+    ),
+    Scenario(
+        "doorway_lingering",
+        lambda: build_hospital(floors=1, rooms_per_side=8, badges=BADGES),
+        _stay_on_floor(doorway_linger_prob=0.9, doorway_linger_s=(20.0, 60.0)),
+    ),
+    Scenario(
+        # two neighbouring BLE-only rooms (one wall between them), people walking back and
+        # forth with short stays: the ESPresense-companion "wall-crossing walk" situation
+        "wall_crossing_walk",
+        lambda: build_hospital(floors=1, rooms_per_side=1, badges=BADGES, ir=False),
+        _stay_on_floor(dwell_median_s=15.0, corridor_share=0.0, doorway_linger_prob=0.0),
+    ),
+    Scenario(
+        "degraded_monitor_offline",
+        lambda: build_hospital(floors=1, rooms_per_side=8, badges=BADGES),
+        _stay_on_floor(),
+        offline=_every_other_ir_monitor,
+    ),
+)
+
+
+def _records(scenario: Scenario, site: Site) -> list[Record]:
+    records = list(simulate(site, minutes=MINUTES, seed=SEED, params=scenario.params))
+    if scenario.offline is None:
+        return records
+    dead = scenario.offline(site)
+    return [
+        r
+        for r in records
+        if not (
+            isinstance(r, Received)
+            and isinstance(r.observation, Sighting)
+            and r.observation.device in dead
+        )
+    ]
+
+
+def _figures(report: dict[str, Any]) -> dict[str, Any]:
+    room_kind = report["by_area_kind"].get("room", {})
+    return {
+        "room_accuracy": report["room_accuracy"],
+        "room_accuracy_ir": report["room_accuracy_ir"],
+        "bay_accuracy": report["bay_accuracy"],
+        "zone_accuracy": report["zone_accuracy"],
+        "zone_accuracy_rooms": room_kind.get("zone_accuracy"),
+        "zone_accuracy_corridors": report["by_area_kind"].get("corridor", {}).get("zone_accuracy"),
+        "required_met": report["required_met"],
+        "transition_p50_s": report["transition_delay_s"]["p50"],
+        "transition_p95_s": report["transition_delay_s"]["p95"],
+        "transition_ir_p95_s": report["transition_delay_ir_s"]["p95"],
+        "transition_ble_p95_s": report["transition_delay_ble_s"]["p95"],
+        "flaps_per_badge_hour": report["flaps_per_badge_hour"],
+        "first_fix_p95_s": report["time_to_first_fix_s"]["p95"],
+    }
+
+
+def accuracy() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for scenario in SCENARIOS:
+        site = scenario.site()
+        records = _records(scenario, site)
+        truth = [r for r in records if not isinstance(r, Received)]
+        ours = evaluate(truth, list(track(site, records)), site)
+        naive = evaluate(truth, list(track_baseline(site, records)), site)
+        out[scenario.name] = {"engine": _figures(ours), "baseline": _figures(naive)}
+    return out
+
+
+def _speed_sightings() -> tuple[Site, list[tuple[Sighting, datetime]]]:
+    site = build_hospital(floors=10, rooms_per_side=25, badges=SPEED_BADGES * SPEED_COPIES)
+    ids = sorted(site.badges)
+    originals = ids[:SPEED_BADGES]
+    copies = {
+        b: [ids[i * SPEED_BADGES + k] for i in range(SPEED_COPIES)] for k, b in enumerate(originals)
+    }
+    params = SimParams(real_press_per_badge_hour=0.0, accidental_press_per_badge_hour=0.0)
+    pairs: list[tuple[Sighting, datetime]] = []
+    for r in simulate(
+        site, minutes=SPEED_SECONDS / 60, badges=SPEED_BADGES, seed=SEED, params=params
+    ):
+        if isinstance(r, Received) and isinstance(r.observation, Sighting):
+            o = r.observation
+            for badge in copies[o.badge]:
+                pairs.append((replace(o, badge=badge), r.at))
+    return site, pairs
+
+
+def throughput(site: Site, pairs: list[tuple[Sighting, datetime]]) -> dict[str, Any]:
+    best = 0.0
+    for _ in range(2):
+        engine = LocationEngine(site)
+        observe = engine.observe
+        started = time.perf_counter()
+        for sighting, at in pairs:
+            observe(sighting, at)
+        elapsed = time.perf_counter() - started
+        best = max(best, len(pairs) / elapsed)
+    return {
+        "engine_sightings_per_s": round(best),
+        "speed_badges": SPEED_BADGES * SPEED_COPIES,
+        "speed_sightings": len(pairs),
+    }
+
+
+def _native_lines(pairs: Iterable[tuple[Sighting, datetime]]) -> list[bytes]:
+    lines = []
+    for s, at in pairs:
+        msg = {
+            "type": "sighting",
+            "ts": s.ts.isoformat(),
+            "badge": s.badge,
+            "device": s.device,
+            "kind": s.kind.value,
+            "received_at": at.isoformat(),
+        }
+        if s.rssi is not None:
+            msg["rssi"] = s.rssi
+        lines.append(json.dumps(msg).encode())
+    return lines
+
+
+def cost_ratio(site: Site, pairs: list[tuple[Sighting, datetime]]) -> dict[str, Any]:
+    lines = _native_lines(pairs[:300_000])
+    loads = json.loads
+    started = time.perf_counter()
+    for line in lines:
+        loads(line)
+    json_s = time.perf_counter() - started
+    engine = LocationEngine(site)
+    observe = engine.observe
+    decode = native.decode_object
+    parse = datetime.fromisoformat
+    started = time.perf_counter()
+    for line in lines:
+        obj = loads(line)
+        sighting = decode(obj)
+        observe(sighting, parse(obj["received_at"]))  # type: ignore[arg-type]
+    path_s = time.perf_counter() - started
+    return {
+        "json_loads_per_s": round(len(lines) / json_s),
+        "locate_path_per_s": round(len(lines) / path_s),
+        "cost_vs_json_decode": round(path_s / json_s, 2),
+    }
+
+
+def run() -> dict[str, Any]:
+    started = time.perf_counter()
+    figures: dict[str, Any] = {"scenarios": accuracy()}
+    site, pairs = _speed_sightings()
+    figures.update(throughput(site, pairs))
+    figures.update(cost_ratio(site, pairs))
+    figures["bench_seconds"] = round(time.perf_counter() - started, 1)
+    figures["settings"] = {
+        "seed": SEED,
+        "badges_per_scenario": BADGES,
+        "minutes_per_scenario": MINUTES,
+        "radio": {k: v for k, v in asdict(RadioParams()).items() if isinstance(v, float | int)},
+    }
+    return figures

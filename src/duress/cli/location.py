@@ -1,0 +1,551 @@
+"""``duress simulate``, ``duress locate`` and ``duress evaluate``: the location engine offline.
+
+Registered by the main CLI as ``app.command()(location.simulate)``, ``app.command()(location.locate)``
+and ``app.command()(location.evaluate)``.
+
+- ``simulate`` runs the hospital radio simulator on a site and writes ``sightings.jsonl`` (native
+  messages, one a line, each with its ``received_at``), ``presses.jsonl`` and ``truth.jsonl``.
+- ``locate`` replays sightings (native, ESPresense, OpenMQTTGateway, mqtt_room or omlox lines)
+  through the engine and writes one location line per badge per second; bad input is counted per
+  reason and reported, never fatal, never located.
+- ``evaluate`` scores locations against truth (see :mod:`duress.sim.evaluate`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from duress.config.loader import load_site
+from duress.domain.errors import ConfigError, InvalidMessage
+from duress.domain.location import LocationEngine, LocationParams
+from duress.domain.observations import ButtonEvent, Sighting, SightingKind
+from duress.domain.site import Site
+from duress.ingest.codecs import espresense, mqtt_room, native, omlox, openmqttgateway
+from duress.ingest.codecs.fields import parse_timestamp
+from duress.sim.evaluate import evaluate as score
+from duress.sim.layout import build_hospital, with_badges
+from duress.sim.scenario import Received
+from duress.sim.scenario import simulate as run_simulation
+
+BUILTIN_PREFIX = "builtin:"
+"""``--site builtin:hospital[:FLOORSxROOMS]`` uses the simulator's synthetic hospital."""
+MAX_CLOCK_JUMP_S = 300.0
+"""Without ``received_at``, a line more than this ahead of the replay clock does not move it."""
+
+
+class InputFormat(StrEnum):
+    NATIVE = "native"
+    ESPRESENSE = "espresense"
+    OPENMQTTGATEWAY = "openmqttgateway"
+    MQTT_ROOM = "mqtt_room"
+    OMLOX = "omlox"
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def load_any_site(spec: str, badges: int = 0) -> Site:
+    """A site YAML file/folder, or ``builtin:hospital[:FxR]`` (F floors, R rooms per side)."""
+    if spec.startswith(BUILTIN_PREFIX):
+        rest = spec[len(BUILTIN_PREFIX) :].split(":")
+        floors, rooms = 3, 8
+        if rest[0] != "hospital" or len(rest) > 2:
+            raise typer.BadParameter(f"{spec!r}: use builtin:hospital or builtin:hospital:3x8")
+        if len(rest) == 2:
+            try:
+                floors, rooms = (int(v) for v in rest[1].split("x"))
+            except ValueError:
+                raise typer.BadParameter(f"{spec!r}: write FLOORSxROOMS, e.g. 3x8") from None
+        return build_hospital(floors=floors, rooms_per_side=rooms, badges=max(badges, 10))
+    try:
+        return load_site(Path(spec))
+    except ConfigError as exc:
+        problems = "\n  ".join(str(p) for p in exc.problems)
+        raise typer.BadParameter(
+            f"{spec}: the site configuration has problems:\n  {problems}"
+        ) from None
+
+
+def _dump(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, separators=(",", ":"), default=str)
+
+
+# --- simulate ---------------------------------------------------------------------------------
+
+
+def simulate(
+    site: Annotated[
+        str, typer.Option(help="Site YAML (file or folder), or builtin:hospital[:FxR].")
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for sightings/presses/truth .jsonl.")],
+    minutes: Annotated[float, typer.Option(min=0.05, help="Simulated minutes.")] = 10.0,
+    badges: Annotated[int, typer.Option(min=1, help="Badges to simulate.")] = 10,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 1,
+) -> None:
+    """Simulate staff moving through a site; write sightings, presses and ground truth."""
+    console = _console()
+    the_site = load_any_site(site, badges)
+    if site.startswith(BUILTIN_PREFIX):
+        the_site = with_badges(the_site, badges)
+    try:
+        records = run_simulation(the_site, minutes=minutes, badges=badges, seed=seed)
+        out.mkdir(parents=True, exist_ok=True)
+        counts = Counter[str]()
+        total = int(minutes * 60) + 1
+        with (
+            (out / "sightings.jsonl").open("w") as sightings,
+            (out / "presses.jsonl").open("w") as presses,
+            (out / "truth.jsonl").open("w") as truth,
+            _progress(console) as progress,
+        ):
+            task = progress.add_task("simulating", total=total)
+            last_ts: datetime | None = None
+            for record in records:
+                if isinstance(record, Received):
+                    o = record.observation
+                    at = record.at.isoformat()
+                    if isinstance(o, Sighting):
+                        msg: dict[str, Any] = {
+                            "type": "sighting",
+                            "ts": o.ts.isoformat(),
+                            "badge": o.badge,
+                            "device": o.device,
+                            "kind": o.kind.value,
+                        }
+                        if o.rssi is not None:
+                            msg["rssi"] = o.rssi
+                        if o.gateway is not None:
+                            msg["gateway"] = o.gateway
+                        msg["received_at"] = at
+                        sightings.write(_dump(msg) + "\n")
+                        counts["sightings"] += 1
+                    else:
+                        presses.write(_dump(_button(o, at)) + "\n")
+                        counts["presses"] += 1
+                    continue
+                ts = record["ts"]
+                row = {
+                    "ts": ts.isoformat(),
+                    "badge": record["badge"],
+                    "floor": record["floor"],
+                    "unit": record["unit"],
+                    "room": record["room"],
+                    "bay": record["bay"],
+                    "zone": record["zone"],
+                }
+                truth.write(_dump(row) + "\n")
+                counts["truth rows"] += 1
+                if ts != last_ts:
+                    last_ts = ts
+                    progress.advance(task)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    console.print(
+        f"[green]wrote[/] {counts['sightings']:,} sightings, {counts['presses']:,} presses, "
+        f"{counts['truth rows']:,} truth rows to {out}/"
+    )
+
+
+def _button(o: ButtonEvent, at: str) -> dict[str, Any]:
+    msg: dict[str, Any] = {"type": "button", "ts": o.ts.isoformat(), "badge": o.badge, "seq": o.seq}
+    msg["presses"] = o.presses
+    if o.hold_s:
+        msg["hold_s"] = o.hold_s
+    if o.gateway is not None:
+        msg["gateway"] = o.gateway
+    msg["received_at"] = at
+    return msg
+
+
+# --- locate -----------------------------------------------------------------------------------
+
+
+Decoded = tuple[datetime, Sighting]
+"""(when it reached us, the sighting)"""
+
+
+def _mapping_source(site: Site, fmt: InputFormat, mapping: Path | None) -> dict[str, Any]:
+    """The id mapping of a wild format: ``--mapping FILE`` first, else the site's ``ingest:``."""
+    if mapping is not None:
+        try:
+            loaded = yaml.safe_load(mapping.read_text())
+        except (OSError, yaml.YAMLError) as exc:
+            raise typer.BadParameter(f"{mapping}: cannot read the mapping: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise typer.BadParameter(f"{mapping}: a mapping file is a YAML mapping (rooms: ...)")
+        return loaded
+    source = getattr(site.ingest, fmt.value, None)
+    if source is None:
+        raise typer.BadParameter(
+            f"--format {fmt.value} needs an id mapping: add `ingest: {fmt.value}:` to the site "
+            "or pass --mapping FILE (see docs/location.md)"
+        )
+    return {k: getattr(source, k) for k in source.__dataclass_fields__}
+
+
+def _strings(table: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (table or {}).items()}
+
+
+def _decoder(
+    site: Site, fmt: InputFormat, mapping: Path | None
+) -> Callable[[dict[str, Any], datetime], Sighting | None]:
+    """A function of (one wrapped MQTT message, received_at) to a sighting (None: not one)."""
+    m = _mapping_source(site, fmt, mapping)
+    if fmt is InputFormat.ESPRESENSE:
+        esp = espresense.EspresenseMapping(
+            _strings(m.get("rooms")), _strings(m.get("devices")), m.get("gateway")
+        )
+        prefix = str(m.get("prefix") or espresense.DEFAULT_PREFIX)
+
+        def esp_decode(msg: dict[str, Any], at: datetime) -> Sighting | None:
+            record = espresense.decode(_topic(msg), _payload(msg), received_at=at, prefix=prefix)
+            if isinstance(record, espresense.NodeStatus):
+                return None
+            return espresense.to_sighting(record, esp)
+
+        return esp_decode
+    if fmt is InputFormat.OPENMQTTGATEWAY:
+        omg = openmqttgateway.OpenMqttGatewayMapping(
+            _strings(m.get("gateways")), _strings(m.get("beacons"))
+        )
+
+        def omg_decode(msg: dict[str, Any], at: datetime) -> Sighting | None:
+            advert = openmqttgateway.decode(_topic(msg), _payload(msg), received_at=at)
+            return openmqttgateway.to_sighting(advert, omg)
+
+        return omg_decode
+    if fmt is InputFormat.MQTT_ROOM:
+        room = mqtt_room.MqttRoomMapping(
+            _strings(m.get("rooms")), _strings(m.get("devices")), m.get("gateway")
+        )
+        base = str(m.get("base") or mqtt_room.DEFAULT_BASE)
+
+        def room_decode(msg: dict[str, Any], at: datetime) -> Sighting | None:
+            report = mqtt_room.decode(_topic(msg), _payload(msg), received_at=at, base=base)
+            return mqtt_room.to_sighting(report, room)
+
+        return room_decode
+    kinds = {
+        str(k): SightingKind(str(v)) for k, v in (m.get("kinds") or {"ibeacon": "ble"}).items()
+    }
+    om = omlox.OmloxMapping(
+        _strings(m.get("sources")),
+        _strings(m.get("providers")),
+        kinds,
+        SightingKind(str(m.get("default_kind") or "ir")),
+        m.get("gateway"),
+    )
+
+    def omlox_decode(msg: dict[str, Any], at: datetime) -> Sighting | None:
+        payload = _payload(msg)
+        body = msg.get("payload")
+        if _topic(msg).endswith("/proximity") or (
+            isinstance(body, dict) and "position" not in body
+        ):
+            return omlox.to_sighting(omlox.decode_proximity(payload, received_at=at), om)
+        return omlox.to_sighting(omlox.decode_location(payload, received_at=at), om)
+
+    return omlox_decode
+
+
+def _topic(msg: dict[str, Any]) -> str:
+    topic = msg.get("topic")
+    if not isinstance(topic, str):
+        raise InvalidMessage("bad_line", 'a line is {"tst": ..., "topic": ..., "payload": ...}')
+    return topic
+
+
+def _payload(msg: dict[str, Any]) -> bytes:
+    body = msg.get("payload")
+    if isinstance(body, str):
+        return body.encode()
+    return json.dumps(body).encode()
+
+
+def read_sightings(
+    lines: Iterable[bytes],
+    site: Site,
+    fmt: InputFormat,
+    mapping: Path | None,
+    rejected: Counter[str],
+) -> Iterator[Decoded]:
+    """Decode input lines in order; each bad one is counted in ``rejected`` by reason."""
+    decode = None if fmt is InputFormat.NATIVE else _decoder(site, fmt, mapping)
+    clock: datetime | None = None
+    for raw in lines:
+        line = raw.strip()
+        if not line:
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            rejected["not_json"] += 1
+            continue
+        if not isinstance(obj, dict):
+            rejected["not_an_object"] += 1
+            continue
+        try:
+            if decode is None:
+                at = _received(obj.get("received_at"))
+                observation = native.decode_object(obj)
+                if not isinstance(observation, Sighting):
+                    rejected[f"not_a_sighting:{obj.get('type')}"] += 1
+                    continue
+                if at is None:
+                    # No arrival time: the replay clock follows the timestamps, but a wild jump
+                    # ahead does not move it (so a far-future line is rejected as such).
+                    ts = observation.ts
+                    if clock is None or clock <= ts <= clock + timedelta(seconds=MAX_CLOCK_JUMP_S):
+                        clock = ts if clock is None or ts > clock else clock
+                    at = clock
+                yield at, observation
+                continue
+            at = _received(obj.get("tst", obj.get("received_at")))
+            if at is None:
+                raise InvalidMessage("bad_timestamp", 'a line needs its arrival time in "tst"')
+            sighting = decode(obj, at)
+        except InvalidMessage as exc:
+            rejected[exc.reason] += 1
+            continue
+        if sighting is None:
+            rejected["status_message"] += 1
+            continue
+        yield at, sighting
+
+
+def _received(value: object) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and len(value) > 5 and value[-5] in "+-" and value[-3] != ":":
+        value = value[:-2] + ":" + value[-2:]  # mosquitto_sub %j writes -0500, not -05:00
+    return parse_timestamp(value, "received_at")
+
+
+def replay(
+    site: Site,
+    decoded: Iterable[Decoded],
+    params: LocationParams | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> tuple[list[dict[str, Any]], LocationEngine]:
+    """Replay sightings; one location row per badge per whole second of the input's time span."""
+    engine = LocationEngine(site, params)
+    items = list(decoded)
+    if not items:
+        return [], engine
+    items.sort(key=lambda item: item[0])
+    badges = sorted({s.badge for _, s in items if s.badge in site.badges})
+    first = items[0][0].replace(microsecond=0)
+    end = items[-1][0]
+    rows: list[dict[str, Any]] = []
+    second = first
+    k = 0
+    while second <= end + timedelta(seconds=1):
+        while k < len(items) and items[k][0] <= second:
+            engine.observe(items[k][1], items[k][0])
+            k += 1
+        for badge in badges:
+            loc = engine.locate(badge, second)
+            rows.append(
+                {
+                    "ts": second.isoformat(),
+                    "badge": badge,
+                    "floor": loc.floor,
+                    "unit": loc.unit,
+                    "room": loc.room,
+                    "bay": loc.bay,
+                    "zone": loc.zone,
+                    "precision": loc.precision.value,
+                    "confidence": round(loc.confidence, 3),
+                    "age_s": round(loc.age_s, 1) if math.isfinite(loc.age_s) else None,
+                }
+            )
+        if on_progress is not None:
+            on_progress(k)
+        second += timedelta(seconds=1)
+    return rows, engine
+
+
+def locate(
+    site: Annotated[
+        str, typer.Option(help="Site YAML (file or folder), or builtin:hospital[:FxR].")
+    ],
+    sightings: Annotated[Path, typer.Option(help="Input file, one message a line.")],
+    format: Annotated[InputFormat, typer.Option(help="Input format.")] = InputFormat.NATIVE,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            help="YAML id mapping of a wild format (the keys of the site's ingest: entry)."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output JSONL (default: standard output).")
+    ] = None,
+    badges: Annotated[int, typer.Option(min=1, help="Badges of a builtin: site.")] = 10,
+) -> None:
+    """Replay sightings through the location engine; one location per badge per second."""
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    the_site = load_any_site(site, badges)
+    if site.startswith(BUILTIN_PREFIX):
+        the_site = with_badges(the_site, badges)
+    rejected: Counter[str] = Counter()
+    try:
+        with sightings.open("rb") as f:
+            decoded = list(read_sightings(f, the_site, format, mapping, rejected))
+    except OSError as exc:
+        raise typer.BadParameter(f"{sightings}: {exc}") from None
+    with _progress(console) as progress:
+        task = progress.add_task("locating", total=len(decoded))
+        rows, engine = replay(
+            the_site, decoded, on_progress=lambda k: progress.update(task, completed=k)
+        )
+    for reason, count in engine.rejections.as_dict().items():
+        if count:
+            rejected[reason] += count
+    text = "".join(_dump(row) + "\n" for row in rows)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text)
+    accepted = len(decoded) - sum(
+        v for k, v in engine.rejections.as_dict().items() if k != "implausible_move"
+    )
+    console.print(
+        f"{len(decoded) + sum(v for k, v in rejected.items() if k not in engine.rejections.as_dict()):,} "
+        f"lines, {accepted:,} sightings used, {len(rows):,} location rows"
+        + (f" → {out}" if out else "")
+    )
+    if rejected:
+        table = Table(title="rejected (never located)")
+        table.add_column("reason")
+        table.add_column("count", justify="right")
+        for reason, count in sorted(rejected.items()):
+            table.add_row(reason, f"{count:,}")
+        console.print(table)
+    _summarize_rooms(rows, console)
+
+
+def _summarize_rooms(rows: list[dict[str, Any]], console: Console) -> None:
+    """Per badge: share of time in each place and how often it changed (flaps)."""
+    by: dict[str, list[str | None]] = {}
+    for row in rows:
+        by.setdefault(row["badge"], []).append(row["room"] or row["zone"])
+    for badge, places in by.items():
+        counts = Counter(p for p in places if p is not None)
+        changes = sum(1 for a, b in itertools.pairwise(places) if a != b)
+        top = ", ".join(f"{p} {n / len(places):.0%}" for p, n in counts.most_common(3))
+        console.print(f"{badge}: {top or 'never located'}; {changes} changes in {len(places)} s")
+
+
+# --- evaluate ---------------------------------------------------------------------------------
+
+
+def _read_rows(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    with path.open() as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                row["ts"] = datetime.fromisoformat(row["ts"]).astimezone(UTC)
+            except (ValueError, KeyError, TypeError, AttributeError):
+                raise typer.BadParameter(
+                    f"{path}:{n}: not a JSON row with an RFC 3339 ts"
+                ) from None
+            rows.append(row)
+    return rows
+
+
+def evaluate(
+    truth: Annotated[Path, typer.Option(help="truth.jsonl from `duress simulate`.")],
+    locations: Annotated[Path, typer.Option(help="Locations JSONL from `duress locate`.")],
+    site: Annotated[
+        str | None, typer.Option(help="The site (for area kinds and required precision).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the report as JSON here.")] = None,
+    badges: Annotated[int, typer.Option(min=1, help="Badges of a builtin: site.")] = 10,
+) -> None:
+    """Score locations against truth: accuracy, required precision, delays, flaps, first fix."""
+    console = _console()
+    truth_rows = _read_rows(truth)
+    loc_rows = _read_rows(locations)
+    the_site = load_any_site(site, badges) if site is not None else None
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in truth_rows:
+        groups.setdefault(str(row.get("scenario") or "all"), []).append(row)
+    report: dict[str, Any] = {}
+    for name, rows in groups.items():
+        wanted = {r["badge"] for r in rows}
+        report[name] = score(rows, [r for r in loc_rows if r["badge"] in wanted], the_site)
+    render_report(report, console)
+    if out is not None:
+        out.write_text(json.dumps(report, indent=2) + "\n")
+        console.print(f"report → {out}")
+
+
+def render_report(report: dict[str, Any], console: Console) -> None:
+    table = Table(title="location accuracy (shares of truth time)")
+    table.add_column("figure")
+    for name in report:
+        table.add_column(name, justify="right")
+    figures: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
+        ("room accuracy", lambda r: r["room_accuracy"]),
+        ("room accuracy (IR rooms)", lambda r: r["room_accuracy_ir"]),
+        ("bay accuracy", lambda r: r["bay_accuracy"]),
+        ("zone accuracy", lambda r: r["zone_accuracy"]),
+        ("required precision met", lambda r: r["required_met"]),
+        ("transition delay p50 s", lambda r: r["transition_delay_s"]["p50"]),
+        ("transition delay p95 s", lambda r: r["transition_delay_s"]["p95"]),
+        ("  into IR areas p95 s", lambda r: r["transition_delay_ir_s"]["p95"]),
+        ("  into BLE-only areas p95 s", lambda r: r["transition_delay_ble_s"]["p95"]),
+        ("flaps per badge-hour", lambda r: r["flaps_per_badge_hour"]),
+        ("time to first fix p95 s", lambda r: r["time_to_first_fix_s"]["p95"]),
+    ]
+    for label, get in figures:
+        table.add_row(label, *(_cell(get(r)) for r in report.values()))
+    kinds = sorted({k for r in report.values() for k in r["by_area_kind"]})
+    for kind in kinds:
+        table.add_row(
+            f"{kind}: zone / room accuracy",
+            *(_kind_cell(r["by_area_kind"].get(kind)) for r in report.values()),
+        )
+    console.print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _kind_cell(values: dict[str, Any] | None) -> str:
+    if not values:
+        return "–"
+    return f"{_cell(values['zone_accuracy'])} / {_cell(values['room_accuracy'])}"

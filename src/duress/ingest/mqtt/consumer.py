@@ -1,0 +1,313 @@
+"""The MQTT loop: a thin shell around :class:`~duress.ingest.mqtt.dispatch.Dispatcher`.
+
+- One persistent session (MQTT v5, clean start off, a session expiry) under a stable client id:
+  button messages (QoS 1) published while the server is away wait at the broker and arrive when it
+  comes back.
+- A button message is acknowledged (PUBACK) only after :meth:`Runtime.ingest` returned, that is
+  after the press was committed durably; a crash before that gets it redelivered, and the runtime's
+  ``(badge, seq)`` dedupe keeps it from counting twice.
+- Two workers: buttons on their own lane, ingested as soon as they arrive; everything else on a
+  bounded bulk lane, batched per loop iteration, oldest dropped (and counted) when full.
+- Reconnects forever with capped exponential backoff; logs ``mqtt.connected`` /
+  ``mqtt.disconnected``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+import aiomqtt
+import structlog
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from duress.domain.ingest_mapping import IngestMapping
+from duress.ingest import auth
+from duress.ingest.mqtt.dispatch import Dispatcher, Stats
+from duress.ingest.mqtt.lanes import DEFAULT_BULK_LIMIT, Inbound, Lanes
+from duress.ingest.mqtt.metrics import mqtt_metrics
+from duress.ingest.mqtt.topics import Route, TopicMap
+
+log = structlog.get_logger(__name__)
+
+SESSION_EXPIRY_S = 7 * 24 * 3600
+"""How long the broker keeps our session (and queued presses) while we are away."""
+BATCH_OBSERVATIONS = 2000
+"""Bulk messages are taken until about this many observations are ready, then ingested at once."""
+BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.5, 30.0
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class MqttIngest:
+    """Consumes a site's gateways (and the configured wild formats) from one MQTT broker."""
+
+    def __init__(
+        self,
+        runtime: Any,
+        *,
+        url: str,
+        prefix: str = "duress",
+        site_id: str | None = None,
+        mapping: IngestMapping | None = None,
+        client_id: str | None = None,
+        clock: Clock | None = None,
+        keys: Mapping[str, bytes] | None = None,
+        bulk_limit: int = DEFAULT_BULK_LIMIT,
+        batch_size: int = BATCH_OBSERVATIONS,
+        session_expiry_s: int = SESSION_EXPIRY_S,
+    ) -> None:
+        site = runtime.site
+        self.runtime = runtime
+        self.site_id = site_id or site.id
+        self.mapping = mapping if mapping is not None else site.ingest
+        self.client_id = client_id or f"duress-{self.site_id}"
+        self.clock: Clock = clock or runtime.clock
+        self.topics = TopicMap(prefix, self.site_id, self.mapping)
+        self.metrics = mqtt_metrics(runtime.metrics.registry)
+        if keys is None and self.mapping.native.secrets is not None:
+            from pathlib import Path
+
+            keys = auth.load_credentials(Path(self.mapping.native.secrets)).keys()
+        self.dispatcher = Dispatcher(
+            runtime,
+            mapping=self.mapping,
+            metrics=self.metrics,
+            rejected=runtime.metrics.rejected,
+            keys=keys,
+        )
+        self.lanes = Lanes(bulk_limit=bulk_limit, on_drop=self._dropped)
+        self.batch_size = batch_size
+        self.session_expiry_s = session_expiry_s
+        self._url = urlsplit(url)
+        self._client: aiomqtt.Client | None = None
+        self._generation = 0
+        self._stopping = asyncio.Event()
+        self._progress = asyncio.Condition()
+        self.connected = asyncio.Event()
+
+    # --- public ----------------------------------------------------------------------------------
+
+    @property
+    def stats(self) -> Stats:
+        return self.dispatcher.stats
+
+    async def run(self) -> None:
+        """Consume until :meth:`stop`: reconnects with backoff; never raises on broker trouble."""
+        workers = asyncio.create_task(self.process(), name="mqtt-workers")
+        backoff = BACKOFF_FIRST_S
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._session()
+                    backoff = BACKOFF_FIRST_S
+                except aiomqtt.MqttError as error:
+                    log.warning(
+                        "mqtt.disconnected", error=str(error), retry_in_s=backoff, url=self._where()
+                    )
+                finally:
+                    self._lost()
+                if self._stopping.is_set():
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+        finally:
+            workers.cancel()
+            await asyncio.gather(workers, return_exceptions=True)
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to disconnect and return. Unacknowledged presses stay at the broker."""
+        self._stopping.set()
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait (for tests and benchmarks) until ``predicate()`` holds after some ingest."""
+
+        async def wait() -> None:
+            async with self._progress:
+                await self._progress.wait_for(predicate)
+
+        await asyncio.wait_for(wait(), timeout)
+
+    # --- the connection --------------------------------------------------------------------------
+
+    def _where(self) -> str:
+        return f"{self._url.hostname}:{self._url.port or 1883}"
+
+    def _make_client(self) -> aiomqtt.Client:
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho: untyped
+        properties.SessionExpiryInterval = self.session_expiry_s
+        tls = ssl.create_default_context() if self._url.scheme == "mqtts" else None
+        client = aiomqtt.Client(
+            self._url.hostname or "127.0.0.1",
+            self._url.port or (8883 if tls else 1883),
+            username=unquote(self._url.username) if self._url.username else None,
+            password=unquote(self._url.password) if self._url.password else None,
+            identifier=self.client_id,
+            protocol=aiomqtt.ProtocolVersion.V5,
+            clean_start=False,
+            properties=properties,
+            tls_context=tls,
+        )
+        # aiomqtt 2.x has no manual acknowledgement yet (empicano/aiomqtt#345): use paho's, set
+        # before connecting so that presses queued in our session are not acknowledged on arrival.
+        client._client.manual_ack_set(True)
+        return client
+
+    async def _session(self) -> None:
+        client = self._make_client()
+        async with client:
+            self._client = client
+            self._generation += 1
+            await client.subscribe([(s.topic, s.qos) for s in self.topics.subscriptions()])
+            self.connected.set()
+            self.metrics.connected.set(1)
+            log.info("mqtt.connected", url=self._where(), client_id=self.client_id)
+            receiver = asyncio.create_task(self._receive(client, self._generation))
+            stopping = asyncio.create_task(self._stopping.wait())
+            try:
+                done, _ = await asyncio.wait(
+                    {receiver, stopping}, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                receiver.cancel()
+                stopping.cancel()
+                await asyncio.gather(receiver, stopping, return_exceptions=True)
+            if receiver in done and receiver.exception() is not None:
+                raise receiver.exception()  # type: ignore[misc]  # checked just above
+        log.info("mqtt.disconnected", url=self._where(), reason="stopped")
+
+    def _lost(self) -> None:
+        self._client = None
+        self.connected.clear()
+        self.metrics.connected.set(0)
+
+    async def _receive(self, client: aiomqtt.Client, generation: int) -> None:
+        classify = self.topics.classify
+        now = self.clock.now
+        received = {route: self.metrics.received.labels(route.value) for route in Route}
+        put = self.lanes.put
+        async for message in client.messages:
+            topic = message.topic.value
+            found = classify(topic)
+            payload = message.payload if isinstance(message.payload, bytes) else b""
+            inbound = Inbound(
+                topic=topic,
+                payload=payload,
+                route=found[0] if found else _UNKNOWN,
+                gateway=found[1] if found else None,
+                received_at=now(),
+                qos=message.qos,
+                mid=message.mid,
+                generation=generation,
+                signature=_signature(message.properties),
+            )
+            if found is None:
+                self.dispatcher.reject(inbound, "unknown_topic", f"topic {topic!r} is not ingested")
+                self._ack([inbound])
+                continue
+            received[found[0]].inc()
+            put(inbound)
+            if message.qos and found[0] is not _BUTTONS:
+                self._ack([inbound])  # only presses wait for their commit
+
+    def _ack(self, messages: list[Inbound]) -> None:
+        client = self._client
+        if client is None:
+            return
+        for message in messages:
+            if message.qos and message.generation == self._generation:
+                client._client.ack(message.mid, message.qos)
+
+    # --- the workers -----------------------------------------------------------------------------
+
+    async def process(self) -> None:
+        """Run the two workers (buttons, bulk) over :attr:`lanes` until cancelled.
+
+        :meth:`run` does this while it is connected; a test may fill the lanes and call it alone.
+        """
+        workers = [
+            asyncio.create_task(self._button_worker(), name="mqtt-buttons"),
+            asyncio.create_task(self._bulk_worker(), name="mqtt-bulk"),
+        ]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+
+    async def _button_worker(self) -> None:
+        while True:
+            batch = await self.lanes.buttons()
+            self.metrics.waiting.labels("buttons").set(self.lanes.buttons_waiting)
+            await self._handle(batch, retry=True)
+            self._ack(batch)  # after the durable commit, never before
+            await self._notify()
+
+    async def _bulk_worker(self) -> None:
+        while True:
+            batch = await self.lanes.bulk(1)
+            size = _observations(batch[0])
+            while size < self.batch_size:
+                more = self.lanes.take_bulk_nowait()
+                if more is None:
+                    break
+                batch.append(more)
+                size += _observations(more)
+            self.metrics.waiting.labels("bulk").set(self.lanes.bulk_waiting)
+            await self._handle(batch, retry=False)
+            await self._notify()
+
+    async def _handle(self, batch: list[Inbound], *, retry: bool) -> None:
+        """Ingest ``batch``. When the runtime fails (the store is down), presses are retried with
+        backoff (and stay unacknowledged meanwhile); bulk messages are counted and dropped."""
+        delay = BACKOFF_FIRST_S
+        while True:
+            try:
+                await self.dispatcher.handle(batch)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # any failure of the runtime: never silent, never the loop's end
+                log.exception("mqtt.ingest_failed", messages=len(batch), retry_in_s=delay)
+                if not retry:
+                    for message in batch:
+                        self.dispatcher.reject(message, "ingest_failed", "the runtime failed")
+                    return
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, BACKOFF_MAX_S)
+
+    async def _notify(self) -> None:
+        async with self._progress:
+            self._progress.notify_all()
+
+    def _dropped(self, message: Inbound) -> None:
+        self.metrics.dropped.labels(message.route.value).inc()
+
+
+_UNKNOWN = Route.SIGHTINGS
+_BUTTONS = Route.BUTTONS
+
+
+def _observations(message: Inbound) -> int:
+    """A cheap estimate of a bulk message's observations (batches carry one per "type" key)."""
+    return max(1, message.payload.count(b'"type"')) if message.route is Route.SIGHTINGS else 1
+
+
+def _signature(properties: Properties | None) -> str | None:
+    for key, value in getattr(properties, "UserProperty", None) or ():
+        if key == auth.SIGNATURE_PROPERTY:
+            return str(value)
+    return None
+
+
+__all__ = ["MqttIngest"]

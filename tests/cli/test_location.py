@@ -1,0 +1,198 @@
+"""``duress simulate`` / ``locate`` / ``evaluate`` (registered here on a private Typer app)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from duress.cli import location
+
+ROOT = Path(__file__).resolve().parents[2]
+HOME = ROOT / "examples" / "espresense-home"
+
+app = typer.Typer()
+app.command()(location.simulate)
+app.command()(location.locate)
+app.command()(location.evaluate)
+runner = CliRunner()
+
+
+def _lines(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sim")
+    result = runner.invoke(
+        app,
+        [
+            "simulate",
+            "--site",
+            "builtin:hospital:1x4",
+            "--minutes",
+            "1",
+            "--badges",
+            "3",
+            "--seed",
+            "5",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_simulate_writes_native_sightings_presses_and_truth(simulated: Path) -> None:
+    sightings = _lines(simulated / "sightings.jsonl")
+    truth = _lines(simulated / "truth.jsonl")
+    assert (simulated / "presses.jsonl").exists()
+    assert sightings
+    assert all(s["type"] == "sighting" for s in sightings)
+    assert {"ts", "badge", "device", "kind", "received_at"} <= set(sightings[0])
+    assert len(truth) == 3 * 61
+    assert set(truth[0]) == {"ts", "badge", "floor", "unit", "room", "bay", "zone"}
+
+
+def test_locate_then_evaluate(simulated: Path, tmp_path: Path) -> None:
+    located = tmp_path / "loc.jsonl"
+    result = runner.invoke(
+        app,
+        [
+            "locate",
+            "--site",
+            "builtin:hospital:1x4",
+            "--badges",
+            "3",
+            "--sightings",
+            str(simulated / "sightings.jsonl"),
+            "--out",
+            str(located),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    rows = _lines(located)
+    assert {r["badge"] for r in rows} == {"sim-0001", "sim-0002", "sim-0003"}
+    assert set(rows[0]) == {
+        "ts",
+        "badge",
+        "floor",
+        "unit",
+        "room",
+        "bay",
+        "zone",
+        "precision",
+        "confidence",
+        "age_s",
+    }
+    assert len(rows) % 3 == 0
+    assert len(rows) >= 3 * 60
+    report_path = tmp_path / "report.json"
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--truth",
+            str(simulated / "truth.jsonl"),
+            "--locations",
+            str(located),
+            "--site",
+            "builtin:hospital:1x4",
+            "--out",
+            str(report_path),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(report_path.read_text())["all"]
+    assert report["zone_accuracy"] > 0.5
+    assert "room" in report["by_area_kind"]
+    assert "transition_delay_ir_s" in report
+
+
+def test_locate_counts_bad_input_and_never_crashes(tmp_path: Path) -> None:
+    good = {
+        "type": "sighting",
+        "ts": "2025-03-03T07:00:00Z",
+        "badge": "sim-0001",
+        "device": "ble-f1-c1",
+        "kind": "ble",
+        "rssi": -60,
+    }
+    lines = [
+        good,
+        {**good, "ts": "2025-03-03T07:00:01Z"},
+        {**good, "ts": "2025-03-03T07:00:01Z"},  # duplicate
+        {**good, "ts": "2025-03-03T07:00:02Z", "badge": "stranger"},  # unknown badge
+        {**good, "ts": "2025-03-03T07:00:02Z", "device": "nope"},  # unknown device
+        {**good, "ts": "2025-03-03T07:00:03Z", "rssi": -300},  # out of range (decoder)
+        {**good, "ts": "2025-03-03T06:00:00Z"},  # far in the past: out of order / late
+        {**good, "ts": "2030-01-01T00:00:00Z"},  # far future
+    ]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(json.dumps(x) for x in lines) + "\nnot json\n[1]\n")
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(
+        app,
+        ["locate", "--site", "builtin:hospital:1x4", "--sightings", str(src), "--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    for reason in ("duplicate", "unknown_badge", "unknown_device", "not_json", "future"):
+        assert reason in result.output
+    rows = _lines(out)
+    assert {r["badge"] for r in rows} == {"sim-0001"}
+    assert all(r["badge"] != "stranger" for r in rows)
+
+
+def test_locate_wild_format_needs_a_mapping(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonp"
+    src.write_text("")
+    result = runner.invoke(
+        app,
+        [
+            "locate",
+            "--site",
+            "builtin:hospital:1x4",
+            "--sightings",
+            str(src),
+            "--format",
+            "espresense",
+        ],
+    )
+    assert result.exit_code != 0
+    assert "mapping" in result.output
+
+
+def test_locate_reads_the_real_espresense_capture(vectors: Path, tmp_path: Path) -> None:
+    capture = vectors / "espresense" / "stationary-capture.jsonp"
+    out = tmp_path / "esp.jsonl"
+    result = runner.invoke(
+        app,
+        [
+            "locate",
+            "--site",
+            str(HOME / "site.yaml"),
+            "--format",
+            "espresense",
+            "--mapping",
+            str(HOME / "mapping.yaml"),
+            "--sightings",
+            str(capture),
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "1,693 sightings used" in result.output  # every line decodes and is accepted
+    rows = _lines(out)
+    assert {r["badge"] for r in rows} == {"b-darrell"}
+    located = [r for r in rows if r["precision"] != "unknown"]
+    assert len(located) >= len(rows) - 2  # located from its first second on
+    places = [r["zone"] for r in located]
+    changes = sum(1 for a, b in itertools.pairwise(places) if a != b)
+    assert changes <= 2  # a stationary device: no flapping between rooms

@@ -1,0 +1,75 @@
+"""IR and BLE together: the BLE exit cue, holding a quiet IR room, and re-entry after an exit."""
+
+from __future__ import annotations
+
+from tests.sim.site_fixtures import at, ble, ir, two_floor_site
+
+from duress.domain.location import LocationEngine, LocationParams
+from duress.domain.precision import Precision
+
+
+def _feed(engine: LocationEngine, start: int, end: int, ir_until: int, near: float) -> None:
+    """Each second: IR from room r1 while t < ir_until; corridor beacons at rssi near / -85."""
+    for t in range(start, end):
+        if t < ir_until:
+            engine.observe(ir("b1", "ir-r1", t + 0.2), at(t + 0.3))
+        engine.observe(ble("b1", "ble-f1-1", t + 0.5, near), at(t + 0.6))
+        engine.observe(ble("b1", "ble-f1-2", t + 0.5, -85.0), at(t + 0.6))
+
+
+def test_a_quiet_ir_room_is_kept_while_ble_shows_no_change() -> None:
+    engine = LocationEngine(two_floor_site())
+    _feed(engine, 0, 60, ir_until=5, near=-75.0)  # an IR blind spot from t=5 on
+    location = engine.locate("b1", at(60))
+    assert location.room == "r1"
+    assert location.precision is Precision.ROOM
+    assert location.confidence <= 0.7  # less sure than with fresh IR
+    assert location.age_s < 2  # the unchanged BLE picture is current evidence
+
+
+def test_the_quiet_hold_has_a_limit() -> None:
+    engine = LocationEngine(two_floor_site(), LocationParams(ir_quiet_max_s=20.0))
+    _feed(engine, 0, 40, ir_until=5, near=-75.0)
+    assert engine.locate("b1", at(40)).room is None
+
+
+def test_without_ble_the_ir_hold_ends_after_ir_hold_s() -> None:
+    engine = LocationEngine(two_floor_site())
+    for t in range(5):
+        engine.observe(ir("b1", "ir-r1", t), at(t + 0.1))
+    engine.observe(ble("b1", "ble-f1-1", 12, -60.0), at(12.1))
+    engine.observe(ble("b1", "ble-f1-1", 13.5, -60.0), at(13.6))
+    assert engine.locate("b1", at(14)).zone == "c1"
+
+
+def test_ble_exit_cue_ends_the_ir_stay_before_the_hold() -> None:
+    engine = LocationEngine(two_floor_site())
+    _feed(engine, 0, 10, ir_until=10, near=-75.0)
+    assert engine.locate("b1", at(10)).room == "r1"
+    _feed(engine, 10, 14, ir_until=0, near=-55.0)  # walked out: no IR, corridor beacon 20 dB up
+    location = engine.locate("b1", at(14))
+    assert location.room is None
+    assert location.zone == "c1"  # 4 s after the last IR hit, before ir_hold_s (6 s)
+
+
+def test_doorway_ir_leaks_after_an_exit_need_more_than_two_hits() -> None:
+    engine = LocationEngine(two_floor_site())
+    _feed(engine, 0, 10, ir_until=10, near=-75.0)
+    _feed(engine, 10, 16, ir_until=0, near=-55.0)
+    assert engine.locate("b1", at(16)).zone == "c1"
+    # two leaks through the open door, one second apart, while BLE still says "outside"
+    engine.observe(ir("b1", "ir-r1", 16.2), at(16.3))
+    engine.observe(ir("b1", "ir-r1", 17.2), at(17.3))
+    assert engine.locate("b1", at(17.5)).zone == "c1"
+    # really walking back in: IR keeps coming
+    for t in (18.2, 19.2):
+        engine.observe(ir("b1", "ir-r1", t), at(t + 0.1))
+    assert engine.locate("b1", at(19.5)).room == "r1"
+
+
+def test_ble_median_of_three_ignores_one_burst() -> None:
+    engine = LocationEngine(two_floor_site())
+    for t, rssi in enumerate((-60.0, -61.0, -95.0, -60.0)):
+        engine.observe(ble("b1", "ble-f1-1", t, rssi), at(t + 0.1))
+    state = engine._tracks["b1"].ble["ble-f1-1"]
+    assert state[1] == -61.0  # median of -61, -95, -60
