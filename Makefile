@@ -43,7 +43,17 @@ unit: $(STAMP)
 
 test: $(STAMP) system-packages lint typecheck contracts unit
 
+# The latency benchmark runs Prometheus Alertmanager side by side (Debian package
+# prometheus-alertmanager); installed only when missing and only where we may (root with apt-get).
 bench: $(STAMP)
+	@command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/dev/null 2>&1 || \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing system packages: prometheus-alertmanager"; \
+	  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager >/dev/null \
+	    || echo "note: could not install prometheus-alertmanager; the latency benchmark will run without it"; \
+	else \
+	  echo "note: please install prometheus-alertmanager with your package manager (the latency benchmark compares against it)"; \
+	fi
 	$(PY) -m benchmarks
 
 clean:

@@ -550,6 +550,12 @@ def people() -> dict[str, Any]:
             ],
         },
         {"id": "duress-admins", "name": "Duress System Administrators", "members": engineers},
+        {
+            "id": "engineering",
+            "name": "Clinical Engineering",
+            "members": engineers,
+            "contacts": [{"channel": "email", "address": "engineering@mercygeneral.example.org"}],
+        },
     ]
     coverage = [
         {"unit": "ed", "roles": ["rn", "charge_nurse", "md", "tech"]},
@@ -579,6 +585,13 @@ def routing() -> dict[str, Any]:
             "priority": 100,
             "kinds": ["test"],
             "tiers": [{"targets": [{"team": "duress-admins"}], "escalate_after_s": 300}],
+        },
+        {
+            "id": "trouble",
+            "name": "Device and system trouble (supervision)",
+            "priority": 100,
+            "kinds": ["trouble"],
+            "tiers": [{"targets": [{"team": "engineering"}], "escalate_after_s": 1800}],
         },
         {
             "id": "ed-duress",
@@ -642,6 +655,17 @@ def site() -> dict[str, Any]:
             "host": "127.0.0.1",
             "port": 8000,
             "log_level": "info",
+        },
+        "supervision": {
+            "battery": {"warning_pct": 25, "low_pct": 10},
+            "stuck_button": {"max_hold_s": 60, "max_presses": 10, "window_s": 120},
+            "badge_not_seen_h": 72,
+            "synthetic": {
+                "at": "03:30",
+                "badge": "b-test-01",
+                "gateway": "gw-f1-1",
+                "deadline_s": 60,
+            },
         },
     }
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -56,3 +58,20 @@ def vectors() -> Path:
     if not VECTORS.is_dir():
         pytest.skip(f"sample files not found at {VECTORS}")
     return VECTORS
+
+
+@pytest.fixture
+def pg_schema(postgres_url: str) -> Iterator[tuple[str, str]]:
+    """A fresh PostgreSQL schema: (its name, a store URL whose ``search_path`` is that schema),
+    dropped afterwards, so tests never see each other's data or touch the ``public`` schema."""
+    import psycopg
+
+    name = f"duress_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {name}")
+    separator = "&" if "?" in postgres_url else "?"
+    try:
+        yield name, f"{postgres_url}{separator}options=-csearch_path%3D{name}"
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA {name} CASCADE")

@@ -24,6 +24,7 @@ import httpx
 import uvicorn
 
 from duress.config.loader import load_site
+from duress.domain.accounts import Scope
 from duress.service.bootstrap import build_runtime
 from duress.web.app import create_app
 
@@ -42,6 +43,9 @@ def _serve(app: Any, ready: threading.Event, box: dict[str, Any]) -> None:
         while not server.started:
             await asyncio.sleep(0.01)
         box["port"] = server.servers[0].sockets[0].getsockname()[1]
+        _, box["token"] = await app.state.accounts.issue_token(
+            "bench-gateway", [Scope.INGEST], by="benchmark"
+        )
         ready.set()
         await task
 
@@ -67,7 +71,8 @@ def run() -> dict[str, Any]:
         ready.wait(30)
         url = f"http://127.0.0.1:{box['port']}/api/v1/ingest"
         try:
-            with httpx.Client(timeout=10) as client:
+            headers = {"Authorization": f"Bearer {box['token']}"}
+            with httpx.Client(timeout=10, headers=headers) as client:
                 ack_ms = []
                 for seq in range(PRESSES):
                     now = datetime.now(UTC).isoformat()

@@ -342,7 +342,7 @@ async def test_a_reply_on_a_channel_accepts(hospital: Hospital) -> None:
 async def test_the_watchdog_rearms_an_alert_without_a_timer(hospital: Hospital) -> None:
     await hospital.press("b-1")
     [alert] = hospital.desk.open_alerts()
-    hospital.runtime.scheduler.cancel(f"escalate:{alert.id}")  # a lost timer
+    hospital.runtime.scheduler.cancel("alerts:timers")  # a lost timer job
     await hospital.clock.advance(10)  # the watchdog's period
     [fired] = hospital.store.read(types=["alert.watchdog"])
     assert fired.subject.id == alert.id

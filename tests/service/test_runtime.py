@@ -38,6 +38,10 @@ class RecordingLocator:
             since=sighting.ts,
         )
 
+    def where(self, badge: str, now: datetime) -> Mapping[str, Any] | None:
+        area = self.areas.get(badge)
+        return {"area": area} if area else None
+
     def snapshot(self, now: datetime) -> Mapping[str, Mapping[str, Any]]:
         return {b: {"area": a} for b, a in self.areas.items()}
 
@@ -54,7 +58,9 @@ def store() -> MemoryStore:
 
 @pytest.fixture
 async def runtime(clock: FakeClock, store: MemoryStore):
-    rt = Runtime(site=small_site(), store=store, clock=clock, locator=RecordingLocator())
+    rt = Runtime(
+        site=small_site(), store=store, clock=clock, locator=RecordingLocator(), inline_store=True
+    )
     await rt.start()
     yield rt
     if rt.started:
@@ -97,11 +103,15 @@ async def test_a_resent_press_is_acknowledged_but_stored_once(
 
 
 async def test_resends_are_still_recognised_after_a_restart(store, clock) -> None:
-    first = Runtime(site=small_site(), store=store, clock=clock, locator=RecordingLocator())
+    first = Runtime(
+        site=small_site(), store=store, clock=clock, locator=RecordingLocator(), inline_store=True
+    )
     await first.start()
     await first.ingest([(0, press(clock))])
     await first.scheduler.stop()  # a crash: the store survives, the process does not
-    second = Runtime(site=small_site(), store=store, clock=clock, locator=RecordingLocator())
+    second = Runtime(
+        site=small_site(), store=store, clock=clock, locator=RecordingLocator(), inline_store=True
+    )
     await second._replay()
     outcome = await second.ingest([(0, press(clock))])
     assert outcome.duplicates == 1

@@ -6,28 +6,14 @@ so they never see each other's events or touch the ``public`` schema.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from tests.store.support import Backend, with_params
+from tests.store.support import Backend
 
 from duress.store.base import EventStore
-
-
-@pytest.fixture
-def pg_schema(postgres_url: str) -> Iterator[tuple[str, str]]:
-    """A fresh PostgreSQL schema: (its name, a store URL whose ``search_path`` is that schema)."""
-    name = f"duress_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute(f"CREATE SCHEMA {name}")
-    try:
-        yield name, with_params(postgres_url, options=f"-csearch_path%3D{name}")
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute(f"DROP SCHEMA {name} CASCADE")
 
 
 @pytest.fixture

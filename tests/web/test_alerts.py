@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from tests.sites import routed_site
+from tests.web.support import bearer, quick_accounts
 
+from duress.domain.accounts import Role
 from duress.service.bootstrap import build_runtime
 from duress.testing import FakeClock, MemoryStore, RecordingNotifier
 from duress.web.app import create_app
@@ -25,8 +27,17 @@ async def desk() -> AsyncIterator[tuple[httpx.AsyncClient, FakeClock]]:
         new_alert_id=lambda: f"a-{next(ids)}",
     )
     await runtime.start()
-    transport = httpx.ASGITransport(app=create_app(runtime, manage_runtime=False))
-    async with httpx.AsyncClient(transport=transport, base_url="http://duress.test") as client:
+    app = create_app(runtime, manage_runtime=False, accounts=quick_accounts(runtime))
+    headers = await bearer(app, "desk", Role.SECURITY_OPERATOR)
+    # Ben Okafor (staff n-2) signs in as a responder: his actions are recorded as n-2.
+    ben = await bearer(app, "ben", Role.RESPONDER, staff="n-2")
+    admin = await bearer(app, "root")
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://duress.test", headers=headers
+    ) as client:
+        client.ben = ben  # type: ignore[attr-defined]
+        client.admin = admin  # type: ignore[attr-defined]
         yield client, clock
     await runtime.stop()
 
@@ -45,7 +56,8 @@ async def press(
             }
         ]
     }
-    assert (await client.post("/api/v1/ingest", json=body)).json()["accepted"] == 1
+    response = await client.post("/api/v1/ingest", json=body, headers=client.admin)
+    assert response.json()["accepted"] == 1
 
 
 async def test_an_alert_is_listed_and_read_with_its_timeline(desk) -> None:
@@ -69,14 +81,18 @@ async def test_accept_on_scene_resolve_with_the_acting_person(desk) -> None:
     client, clock = desk
     await press(client, clock)
     await clock.advance(7)
-    accepted = (await client.post("/api/v1/alerts/a-1/accept", json={"by": "n-2"})).json()
+    ben = client.ben
+    accepted = (
+        await client.post("/api/v1/alerts/a-1/accept", json={"by": "someone else"}, headers=ben)
+    ).json()
     assert accepted["state"] == "accepted"
     assert accepted["seconds_to_accept"] == 7.0
     await clock.advance(40)
-    await client.post("/api/v1/alerts/a-1/on-scene", json={"by": "n-2", "via": "dashboard"})
+    await client.post("/api/v1/alerts/a-1/on-scene", json={"via": "dashboard"}, headers=ben)
     resolved = await client.post(
         "/api/v1/alerts/a-1/resolve",
-        json={"by": "n-2", "code": "event", "severity": "moderate", "note": "verbal threat"},
+        json={"code": "event", "severity": "moderate", "note": "verbal threat"},
+        headers=ben,
     )
     body = resolved.json()
     assert (body["state"], body["resolution"], body["severity"]) == (
@@ -113,8 +129,8 @@ async def test_bad_actions_are_explained(desk) -> None:
     assert "severity" in no_severity.json()["detail"]
     no_reason = await client.post("/api/v1/alerts/a-1/cancel", json={"by": "x"})
     assert no_reason.status_code == 422
-    nobody = await client.post("/api/v1/alerts/a-1/accept", json={})
-    assert nobody.status_code == 422
+    not_json = await client.post("/api/v1/alerts/a-1/accept", content=b"{nope")
+    assert not_json.status_code == 422
 
 
 async def test_alerts_filter_by_unit_and_mode(desk) -> None:

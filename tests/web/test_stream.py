@@ -9,16 +9,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import uvicorn
-
-from duress.service.runtime import Runtime
-from duress.web.app import create_app
+from fastapi import FastAPI
 
 
 @pytest.fixture
-async def base_url(runtime: Runtime) -> AsyncIterator[str]:
-    config = uvicorn.Config(
-        create_app(runtime, manage_runtime=False), host="127.0.0.1", port=0, log_level="warning"
-    )
+async def base_url(app: FastAPI) -> AsyncIterator[str]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -50,7 +46,7 @@ async def read_until_live(response: httpx.Response) -> list[dict]:
     return events
 
 
-async def test_a_press_reaches_a_stream_listener(base_url: str, clock) -> None:
+async def test_a_press_reaches_a_stream_listener(base_url: str, clock, admin_headers) -> None:
     press = {
         "type": "button",
         "ts": clock.now().isoformat(),
@@ -59,7 +55,7 @@ async def test_a_press_reaches_a_stream_listener(base_url: str, clock) -> None:
         "presses": 3,
     }
     async with (
-        httpx.AsyncClient(base_url=base_url, timeout=5) as client,
+        httpx.AsyncClient(base_url=base_url, timeout=5, headers=admin_headers) as client,
         client.stream("GET", "/api/v1/stream") as stream,
     ):
         assert stream.headers["content-type"].startswith("text/event-stream")
@@ -72,12 +68,14 @@ async def test_a_press_reaches_a_stream_listener(base_url: str, clock) -> None:
     assert event["payload"]["staff"] == "n-1"
 
 
-async def test_a_reconnecting_client_gets_what_it_missed(base_url: str, clock) -> None:
+async def test_a_reconnecting_client_gets_what_it_missed(
+    base_url: str, clock, admin_headers
+) -> None:
     presses = [
         {"type": "button", "ts": clock.now().isoformat(), "badge": "b-1", "seq": n, "presses": 3}
         for n in (1, 2, 3)
     ]
-    async with httpx.AsyncClient(base_url=base_url, timeout=5) as client:
+    async with httpx.AsyncClient(base_url=base_url, timeout=5, headers=admin_headers) as client:
         await client.post("/api/v1/ingest", json={"messages": presses})
         presses_stored = (
             await client.get("/api/v1/events", params={"type": "button.pressed"})

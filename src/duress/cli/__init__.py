@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from duress.cli import location, mqtt, routes, server, site
+from duress.cli import location, mqtt, routes, server, site, users
 
 app = typer.Typer(
     name="duress",
@@ -16,6 +16,7 @@ app = typer.Typer(
 app.add_typer(site.config_app, name="config")
 app.add_typer(routes.routes_app, name="routes")
 server.register(app)
+users.register(app)
 mqtt.register(app)
 app.command()(location.simulate)
 app.command()(location.locate)

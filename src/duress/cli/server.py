@@ -20,6 +20,7 @@ from duress.config.settings import Settings, load_settings, unknown_env
 from duress.domain.errors import ConfigError, StoreUnavailable
 from duress.domain.site import Site
 from duress.logs import configure_logging
+from duress.service.accounts import Accounts
 from duress.service.bootstrap import build_runtime
 from duress.service.runtime import Runtime
 from duress.web.app import create_app
@@ -53,17 +54,30 @@ def serve(
     """Run the Duress server for a site."""
     settings, site = _settings_and_site(config, db, host, port)
     runtime = _runtime(site, settings, mqtt_url=settings.mqtt_url if mqtt else None)
+    from duress.cli import users
+
+    users.first_run(runtime, settings)
+    accounts = users.server_accounts(runtime, settings)
     companions: list[Companion] = []
     if mqtt:
         from duress.ingest.mqtt import MqttIngest
 
         ingest = MqttIngest(runtime, url=settings.mqtt_url, prefix=settings.mqtt_topic_prefix)
         companions.append(ingest.run)
+        from duress.ingest.mqtt.feedback import FeedbackPublisher
+
+        # Badge feedback (sent / received / responder coming / undelivered) to the gateways, and
+        # the daily synthetic test's press (docs/supervision.md), on one more connection.
+        feedback = FeedbackPublisher(
+            runtime, url=settings.mqtt_url, prefix=settings.mqtt_topic_prefix
+        )
+        runtime.supervision.injector = feedback
+        companions.append(feedback.run)
     console.print(
         f"[bold]Duress[/bold] serving {site.facility.name} on http://{settings.host}:{settings.port}/"
         f"  (store {runtime.store.url}{', MQTT ' + settings.mqtt_url if mqtt else ''})"
     )
-    asyncio.run(_serve(runtime, settings, companions))
+    asyncio.run(_serve(runtime, settings, companions, accounts))
 
 
 def demo(
@@ -93,15 +107,21 @@ def demo(
     driver = DemoDriver(
         runtime, badges=badges, seed=seed, gateway=gateway, presses_per_badge_hour=presses
     )
+    from duress.cli import users
+
+    users.first_run(runtime, settings)
+    accounts = users.server_accounts(runtime, settings)
+    link = users.demo_login(runtime, accounts, settings)
     console.print(
         f"[bold]Duress demo[/bold]: {loaded.facility.name}, {badges} simulated staff badges\n"
-        f"  dashboard  http://{settings.host}:{settings.port}/\n"
+        f"  dashboard  {link}\n"
+        "             (signs you in as demo-operator, a security operator; once, within 10 min)\n"
         f"  API docs   http://{settings.host}:{settings.port}/docs\n"
         f"  store      {runtime.store.url}\n"
         f"  pagers     a WCTP gateway on 127.0.0.1:{gateway_port} (one pager in three accepts, after ~10 s)\n"
         "  Ctrl-C stops it."
     )
-    asyncio.run(_serve(runtime, settings, [driver.run]))
+    asyncio.run(_serve(runtime, settings, [driver.run], accounts))
 
 
 def _settings_and_site(
@@ -136,8 +156,15 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def _serve(runtime: Runtime, settings: Settings, companions: list[Companion]) -> None:
-    app = create_app(runtime)
+async def _serve(
+    runtime: Runtime,
+    settings: Settings,
+    companions: list[Companion],
+    accounts: Accounts | None = None,
+) -> None:
+    from duress.cli.users import cookie_policy
+
+    app = create_app(runtime, accounts=accounts, cookies=cookie_policy(settings))
     config = uvicorn.Config(
         app,
         host=settings.host,

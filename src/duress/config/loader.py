@@ -45,6 +45,12 @@ from duress.domain.routing import (
     Window,
 )
 from duress.domain.site import Site
+from duress.domain.supervision import (
+    BatteryThresholds,
+    StuckButtonRules,
+    SupervisionRules,
+    SyntheticTest,
+)
 
 SECTIONS = (
     "site",
@@ -56,6 +62,7 @@ SECTIONS = (
     "channels",
     "server",
     "ingest",
+    "supervision",
 )
 SITE_KEYS = ("id", "name", "timezone")
 BUILDING_KEYS = ("id", "name")
@@ -87,6 +94,10 @@ POLICY_KEYS = ("id", "name", "priority", "units", "areas", "kinds", "schedule", 
 WINDOW_KEYS = ("days", "start", "end")
 TIER_KEYS = ("targets", "escalate_after_s", "repeat")
 PROXIMITY_KEYS = ("count", "within_m", "same_floor")
+SUPERVISION_KEYS = ("battery", "stuck_button", "badge_not_seen_h", "synthetic")
+BATTERY_KEYS = ("warning_pct", "low_pct")
+STUCK_KEYS = ("max_hold_s", "max_presses", "window_s")
+SYNTHETIC_KEYS = ("at", "badge", "gateway", "deadline_s")
 
 CHANNELS = frozenset({"wctp", "hl7_acm", "sms", "email", "cap", "dashboard"})
 """Contact channels a staff member or team may list (``contacts[].channel``), besides
@@ -239,6 +250,7 @@ class _Builder:
         ingest = IngestMapping()
         if top.get("ingest") is not None:
             ingest = read_ingest_section(top["ingest"], self.r, self.ref) or ingest
+        supervision = self.supervision_section(top.get("supervision"), badges, devices)
         self.check_refs()
         self.check_area_tree(areas)
         self.check_geometry(areas, devices)
@@ -266,6 +278,7 @@ class _Builder:
             activation=activation,
             channels=channels,
             ingest=ingest,
+            supervision=supervision,
         )
 
     # -- site -----------------------------------------------------------------------------------
@@ -737,6 +750,101 @@ class _Builder:
                 self.r.fail(_deepest(node, path), path, message)
             return {}
         return data
+
+    # -- supervision ----------------------------------------------------------------------------
+
+    def supervision_section(
+        self, node: Node | None, badges: Mapping[str, Badge], devices: Mapping[str, Device]
+    ) -> SupervisionRules:
+        m = self.r.mapping(node, "supervision", SUPERVISION_KEYS)
+        if m is None:
+            return SupervisionRules()
+        rules = SupervisionRules()
+        battery = rules.battery
+        bm = self.r.mapping(m.get("battery"), "supervision.battery", BATTERY_KEYS)
+        if bm is not None:
+            warning, low = (
+                self.r.number(
+                    bm.get(key),
+                    f"supervision.battery.{key}",
+                    minimum=0,
+                    maximum=100,
+                    unit=" of percent (0 to 100)",
+                )
+                for key in BATTERY_KEYS
+            )
+            battery = BatteryThresholds(
+                warning_pct=warning if warning is not None else battery.warning_pct,
+                low_pct=low if low is not None else battery.low_pct,
+            )
+            if battery.low_pct >= battery.warning_pct:
+                self.r.fail(
+                    bm.get("low_pct") or bm.get("warning_pct") or m["battery"],
+                    "supervision.battery.low_pct",
+                    f"{battery.low_pct:g} is not below warning_pct {battery.warning_pct:g}; the "
+                    "warning must come first (it is the lead time to replace the battery)",
+                )
+        stuck = rules.stuck
+        sm = self.r.mapping(m.get("stuck_button"), "supervision.stuck_button", STUCK_KEYS)
+        if sm is not None:
+            hold = self.r.number(
+                sm.get("max_hold_s"), "supervision.stuck_button.max_hold_s", minimum=5
+            )
+            presses = self.r.integer(
+                sm.get("max_presses"), "supervision.stuck_button.max_presses", minimum=2
+            )
+            window = self.r.number(
+                sm.get("window_s"), "supervision.stuck_button.window_s", minimum=1
+            )
+            stuck = StuckButtonRules(
+                max_hold_s=hold if hold is not None else stuck.max_hold_s,
+                max_presses=presses if presses is not None else stuck.max_presses,
+                window_s=window if window is not None else stuck.window_s,
+            )
+        hours = self.r.number(
+            m.get("badge_not_seen_h"), "supervision.badge_not_seen_h", minimum=1, unit=" of hours"
+        )
+        synthetic = None
+        ym = self.r.mapping(
+            m.get("synthetic"), "supervision.synthetic", SYNTHETIC_KEYS, required=SYNTHETIC_KEYS[:3]
+        )
+        if ym is not None:
+            at = self.clock_time(ym.get("at"), "supervision.synthetic.at")
+            badge = self.r.ident(ym.get("badge"), "supervision.synthetic.badge")
+            gateway = self.r.ident(ym.get("gateway"), "supervision.synthetic.gateway")
+            deadline = self.r.number(
+                ym.get("deadline_s"),
+                "supervision.synthetic.deadline_s",
+                minimum=1,
+                maximum=600,
+                unit=" of seconds (1 to 600)",
+            )
+            found = badges.get(badge or "")
+            if badge is not None and (found is None or found.kind is not BadgeKind.TEST):
+                self.r.fail(
+                    ym["badge"],
+                    "supervision.synthetic.badge",
+                    f"{badge!r} is not a badge of kind test; the synthetic press must raise a test "
+                    "alert only: name a badge with kind: test under people.badges",
+                )
+            device = devices.get(gateway or "")
+            if gateway is not None and (device is None or device.kind is not DeviceKind.GATEWAY):
+                self.r.fail(
+                    ym["gateway"],
+                    "supervision.synthetic.gateway",
+                    f"{gateway!r} is not a device of kind gateway; name the gateway whose topic "
+                    "the test press is published on",
+                )
+            if at is not None and badge is not None and gateway is not None:
+                synthetic = SyntheticTest(
+                    at=at, badge=badge, gateway=gateway, deadline_s=deadline or 60.0
+                )
+        return SupervisionRules(
+            battery=battery,
+            stuck=stuck,
+            badge_not_seen_h=hours if hours is not None else rules.badge_not_seen_h,
+            synthetic=synthetic,
+        )
 
     # -- activation -----------------------------------------------------------------------------
 

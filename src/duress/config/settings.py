@@ -25,6 +25,7 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("console", "json")
 STORE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
 MQTT_SCHEMES = ("mqtt", "mqtts")
+COOKIE_SECURE = ("auto", "always", "never")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,12 @@ class Settings:
     public_url: str | None = None
     log_level: str = "info"
     log_format: str = "console"
+    session_idle_timeout_s: int = 1800
+    session_max_age_s: int = 43200
+    cookie_secure: str = "auto"
+    login_max_failures: int = 5
+    login_lockout_s: int = 900
+    location_visible_after_s: int = 900
 
 
 _DEFAULTS = Settings()
@@ -126,6 +133,35 @@ def _public_url(value: object) -> str | None:
     return url.rstrip("/")
 
 
+def _seconds(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise _InvalidError("is not a whole number of seconds; write e.g. 900")
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise _InvalidError("is not a whole number of seconds; write e.g. 900") from None
+    if number < 0:
+        raise _InvalidError("is negative; write 0 or more seconds")
+    return number
+
+
+def _positive_seconds(value: object) -> int:
+    number = _seconds(value)
+    if number < 1:
+        raise _InvalidError("must be at least 1 second")
+    return number
+
+
+def _count(value: object) -> int:
+    try:
+        number = _seconds(value)
+    except _InvalidError:
+        raise _InvalidError("is not a whole number; write e.g. 5") from None
+    if number < 1:
+        raise _InvalidError("must be at least 1")
+    return number
+
+
 def _choice(choices: tuple[str, ...]) -> Callable[[object], str]:
     def parse(value: object) -> str:
         text = _text(value).lower()
@@ -202,6 +238,46 @@ SETTINGS_REFERENCE: tuple[SettingInfo, ...] = (
         _DEFAULTS.log_format,
         "Log output: console (human) or json (one object a line).",
         _choice(LOG_FORMATS),
+    ),
+    SettingInfo(
+        "session_idle_timeout_s",
+        _DEFAULTS.session_idle_timeout_s,
+        "A browser session ends after this many seconds without a request (the live board keeps "
+        "its session alive while it is open).",
+        _positive_seconds,
+    ),
+    SettingInfo(
+        "session_max_age_s",
+        _DEFAULTS.session_max_age_s,
+        "A browser session ends this many seconds after sign-in, however active (a shift).",
+        _positive_seconds,
+    ),
+    SettingInfo(
+        "cookie_secure",
+        _DEFAULTS.cookie_secure,
+        "Mark session cookies Secure (sent over https only): auto (when the request or "
+        "public_url is https), always, never.",
+        _choice(COOKIE_SECURE),
+    ),
+    SettingInfo(
+        "login_max_failures",
+        _DEFAULTS.login_max_failures,
+        "Failed sign-ins for one user within login_lockout_s that lock the user for "
+        "login_lockout_s (a client address gets four times as many).",
+        _count,
+    ),
+    SettingInfo(
+        "login_lockout_s",
+        _DEFAULTS.login_lockout_s,
+        "The window failed sign-ins are counted in, and how long a lockout lasts, in seconds.",
+        _positive_seconds,
+    ),
+    SettingInfo(
+        "location_visible_after_s",
+        _DEFAULTS.location_visible_after_s,
+        "Privacy: how long after an alert closes the location of the people in it stays "
+        "visible to non-admin roles, in seconds.",
+        _seconds,
     ),
 )
 

@@ -26,6 +26,8 @@ class SubjectKind(StrEnum):
     BADGE = "badge"
     DEVICE = "device"
     SITE = "site"
+    ACCOUNT = "account"
+    TOKEN = "token"
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,3 +417,265 @@ class AlertWatchdogFired(Event):
 
     alert: str
     detail: str
+
+
+# --- Supervision -------------------------------------------------------------------------------
+# See docs/supervision.md: gateways' last wills, battery levels, stuck buttons, badges not seen, and
+# the daily synthetic end-to-end test.
+
+
+@dataclass(frozen=True, kw_only=True)
+class GatewayWentOffline(Event):
+    """A gateway's last will (``offline`` on its status topic) arrived: it and the devices it carries
+    (``devices``) are unsupervised from now on, until it comes back."""
+
+    type = "gateway.offline"
+    subject_kind = SubjectKind.DEVICE
+    subject_field = "gateway"
+
+    gateway: str
+    devices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class GatewayCameOnline(Event):
+    """A gateway that had gone offline is back (``online`` on its status topic, or heard from): its
+    devices are supervised again. ``offline_s`` is how long it was away."""
+
+    type = "gateway.online"
+    subject_kind = SubjectKind.DEVICE
+    subject_field = "gateway"
+
+    gateway: str
+    devices: tuple[str, ...] = ()
+    offline_s: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceBatteryChanged(Event):
+    """A fixed device's battery crossed a threshold: ``level`` is ``ok``, ``warning`` (replace soon:
+    the lead time) or ``low`` (trouble)."""
+
+    type = "device.battery"
+    subject_kind = SubjectKind.DEVICE
+    subject_field = "device"
+
+    device: str
+    battery: float
+    level: str
+    previous: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class BadgeBatteryChanged(Event):
+    """A badge's battery crossed a threshold (as :class:`DeviceBatteryChanged`)."""
+
+    type = "badge.battery"
+    subject_kind = SubjectKind.BADGE
+    subject_field = "badge"
+
+    badge: str
+    battery: float
+    level: str
+    previous: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ButtonStuck(Event):
+    """A badge's button looks stuck: a hold longer than plausible (``reason`` ``hold``) or button
+    events without pause (``reason`` ``repeating``: ``presses`` events within ``window_s``). The
+    presses are still handled as presses; this only tells engineering."""
+
+    type = "button.stuck"
+    subject_kind = SubjectKind.BADGE
+    subject_field = "badge"
+
+    badge: str
+    reason: str
+    presses: int
+    hold_s: float
+    window_s: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class BadgeNotSeen(Event):
+    """A badge has not been heard from for ``hours`` (the site's threshold): not worn, not charged,
+    or out of coverage. ``last_seen`` is null when it was not heard since the server started."""
+
+    type = "badge.not_seen"
+    subject_kind = SubjectKind.BADGE
+    subject_field = "badge"
+
+    badge: str
+    last_seen: datetime | None
+    hours: float
+    staff: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SyntheticPassed(Event):
+    """The daily synthetic end-to-end test passed: a test badge's press injected at a gateway's
+    topic was stored, raised a ``test`` alert and reached a test recipient in ``path_s`` seconds."""
+
+    type = "synthetic.passed"
+    subject_kind = SubjectKind.SITE
+    subject_field = "site"
+
+    site: str
+    badge: str
+    gateway: str
+    seq: int
+    alert: str
+    path_s: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class SyntheticFailed(Event):
+    """The daily synthetic end-to-end test failed: ``stage`` is the last stage reached (``injected``,
+    ``pressed``, ``raised``, ``notified``) when ``deadline_s`` ran out, or ``publish`` when the press
+    could not be injected. A trouble alert follows."""
+
+    type = "synthetic.failed"
+    subject_kind = SubjectKind.SITE
+    subject_field = "site"
+
+    site: str
+    badge: str
+    gateway: str
+    seq: int
+    stage: str
+    path_s: float
+    deadline_s: float
+    alert: str | None = None
+    detail: str = ""
+
+
+# --- Accounts, access and privacy (the audit trail) -----------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountCreated(Event):
+    """A local user was created (``by``: the admin, ``cli`` or ``first-run``)."""
+
+    type = "account.created"
+    subject_kind = SubjectKind.ACCOUNT
+    subject_field = "user"
+
+    user: str
+    role: str
+    units: tuple[str, ...] = ()
+    staff: str | None = None
+    by: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountDisabled(Event):
+    """A user was disabled: every session ends, their tokens stop working."""
+
+    type = "account.disabled"
+    subject_kind = SubjectKind.ACCOUNT
+    subject_field = "user"
+
+    user: str
+    by: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class PasswordChanged(Event):
+    """A user's password was changed (by themselves or reset by an admin)."""
+
+    type = "account.password_changed"
+    subject_kind = SubjectKind.ACCOUNT
+    subject_field = "user"
+
+    user: str
+    by: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokenIssued(Event):
+    """An API token was issued (its secret is never recorded)."""
+
+    type = "token.issued"
+    subject_kind = SubjectKind.TOKEN
+    subject_field = "token"
+
+    token: str
+    name: str
+    scopes: tuple[str, ...]
+    user: str | None = None
+    by: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokenRevoked(Event):
+    type = "token.revoked"
+    subject_kind = SubjectKind.TOKEN
+    subject_field = "token"
+
+    token: str
+    by: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignedIn(Event):
+    """A user signed in (``via``: ``password`` or ``link``, a one-time login link)."""
+
+    type = "session.started"
+    subject_kind = SubjectKind.ACCOUNT
+    subject_field = "user"
+
+    user: str
+    address: str
+    via: str = "password"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignedOut(Event):
+    type = "session.ended"
+    subject_kind = SubjectKind.ACCOUNT
+    subject_field = "user"
+
+    user: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SignInFailed(Event):
+    """A sign-in was refused: ``reason`` is ``wrong_password``, ``disabled`` or ``throttled``."""
+
+    type = "login.failed"
+    subject_kind = SubjectKind.ACCOUNT
+    subject_field = "user"
+
+    user: str
+    address: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocationViewed(Event):
+    """Somebody was shown a badge's location (``via``: ``api``, ``board``, ``alert``)."""
+
+    type = "location.viewed"
+    subject_kind = SubjectKind.BADGE
+    subject_field = "badge"
+
+    badge: str
+    staff: str | None = None
+    by: str
+    via: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccessDenied(Event):
+    """An authenticated request was refused for want of a permission, scope or CSRF token."""
+
+    type = "access.denied"
+    subject_kind = SubjectKind.ACCOUNT
+    subject_field = "who"
+
+    who: str
+    method: str
+    path: str
+    reason: str

@@ -12,6 +12,7 @@ from duress.domain.facility import Facility
 from duress.domain.ingest_mapping import IngestMapping
 from duress.domain.people import Badge, CoverageRule, Staff, Team
 from duress.domain.routing import Policy, Rotation
+from duress.domain.supervision import SupervisionRules
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,9 @@ class Site:
     """The ``channels:`` section as plain data (validated by ``duress.channels.setup`` at load)."""
     ingest: IngestMapping = field(default_factory=IngestMapping)
     """The ``ingest:`` section: gateway signing and the wild formats' id mappings."""
+    supervision: SupervisionRules = field(default_factory=SupervisionRules)
+    """The ``supervision:`` section: battery thresholds, stuck buttons, badges not seen, the daily
+    synthetic test (docs/supervision.md)."""
 
     @property
     def id(self) -> str:

@@ -57,10 +57,12 @@ from duress.domain.people import BadgeKind
 from duress.domain.recipients import AlertPlace, Position, position_of_area, resolve_tier
 from duress.domain.routing import Tier, policy_to_json, select_policy
 from duress.domain.site import Site
+from duress.domain.supervision import TROUBLE_KIND, TROUBLE_PRIORITY
 from duress.service.clock import Clock
 from duress.service.locating import BadgeLocator
 from duress.service.notices import build_notices, recipients_of
 from duress.service.scheduler import Scheduler
+from duress.store.base import Timer, Timers
 
 log = structlog.get_logger(__name__)
 
@@ -68,7 +70,24 @@ GROUPING_WINDOW = timedelta(seconds=60)
 """Presses by different people in the same room within this time are one incident."""
 WATCHDOG_INTERVAL = timedelta(seconds=10)
 
-Record = Callable[[Sequence[Event]], Awaitable[list[StoredEvent]]]
+Record = Callable[..., Awaitable[list[StoredEvent]]]
+"""``record(events, timers=None)``: commit events (and timer changes) durably, then publish."""
+TICK = "alerts:timers"
+TIMER_PREFIX = "alert:"
+TIMER_POLL = timedelta(seconds=1)
+"""How often the timer job also looks for steps that other instances scheduled."""
+
+
+def timer_key(alert_id: str) -> str:
+    return TIMER_PREFIX + alert_id
+
+
+def fold_records(records: Iterable[StoredEvent]) -> Alert | None:
+    alert: Alert | None = None
+    for record in records:
+        if record.type.startswith("alert."):
+            alert = apply(alert, decode(record))
+    return alert
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +105,9 @@ class AlertDesk:
         locator: BadgeLocator,
         scheduler: Scheduler,
         record: Record,
+        record_bulk: Callable[[Sequence[Event]], Awaitable[list[StoredEvent]]],
+        claim: Callable[[datetime], Awaitable[list[Timer]]],
+        load: Callable[[str], Awaitable[list[StoredEvent]]],
         dispatch: Callable[[Sequence[Notice]], object],
         new_id: Callable[[], str] | None = None,
         reply_url: str | None = None,
@@ -95,6 +117,9 @@ class AlertDesk:
         self.locator = locator
         self.scheduler = scheduler
         self._record = record
+        self._record_bulk = record_bulk
+        self._claim = claim
+        self._load = load
         self._dispatch = dispatch
         self._new_id = new_id or (lambda: "a-" + uuid.uuid4().hex[:12])
         self._reply_url = reply_url
@@ -102,6 +127,11 @@ class AlertDesk:
         self.alerts: dict[str, Alert] = {}
         """Open alerts, and closed ones until the next restart (the board shows recent history)."""
         self._by_notice: dict[str, str] = {}
+        self._responder_badges = [
+            b
+            for b in site.badges.values()
+            if b.staff is not None and b.staff in site.staff and site.staff[b.staff].responder
+        ]
 
     # --- queries ----------------------------------------------------------------------------
 
@@ -130,7 +160,7 @@ class AlertDesk:
         now = self.clock.now()
         badge = self.site.badges.get(press.badge)
         wearer = self.site.wearer(press.badge)
-        located = dict(self.locator.snapshot(now).get(press.badge, {}))
+        located = dict(self.locator.where(press.badge, now) or {})
         unit = located.get("unit") or (wearer.home_unit if wearer else None)
         rules = self.site.activation.rules_for(unit)
         pattern = rules.classify(press.presses, press.hold_s)
@@ -266,62 +296,99 @@ class AlertDesk:
 
     def _responder_positions(self, now: datetime) -> dict[str, Position]:
         positions: dict[str, Position] = {}
-        snapshot = self.locator.snapshot(now)
-        for badge in self.site.badges.values():
-            if badge.staff is None or badge.id not in snapshot:
-                continue
-            fields = snapshot[badge.id]
-            if fields.get("stale"):
+        for badge in self._responder_badges:
+            fields = self.locator.where(badge.id, now)
+            if fields is None or fields.get("stale") or badge.staff is None:
                 continue
             position = position_of_area(self.site, fields.get("area"))
             if position is not None:
                 positions[badge.staff] = position
         return positions
 
-    async def escalate(self, alert_id: str) -> None:
-        """The timer job: take the alert's next step if it is still due."""
-        alert = self.alerts.get(alert_id)
-        if alert is None or alert.next_at is None or alert.escalation_stopped:
+    def timers_for(self, events: Iterable[Event], alerts: Mapping[str, Alert]) -> Timers:
+        """The timer changes ``events`` call for, from the alerts as they will be after them: set
+        to the next step's time, or cleared when escalation is over. Events that do not change an
+        alert's next step leave its timer (and whoever holds a claim on it) alone."""
+        out: dict[str, datetime | None] = {}
+        for event in events:
+            if not isinstance(event, _TIMED) or event.subject.id not in alerts:
+                continue
+            alert = alerts[event.subject.id]
+            escalating = alert.is_open and not alert.escalation_stopped and not alert.undelivered
+            if escalating and alert.next_at is not None:
+                if not isinstance(event, AlertAccepted | AlertOnScene):
+                    out[timer_key(alert.id)] = alert.next_at
+            else:
+                out[timer_key(alert.id)] = None
+        return out
+
+    async def tick(self) -> None:
+        """The timer job: claim due alert timers from the store and take each alert's next step.
+
+        Claims come from the store (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so with several
+        instances each due step is taken by exactly one of them; the step reloads the alert from
+        its events, so it acts on what every instance has recorded."""
+        try:
+            for timer in await self._claim(self.clock.now()):
+                await self._step(timer.key.removeprefix(TIMER_PREFIX))
+        finally:
+            self._schedule_tick(self.clock.now() + TIMER_POLL)
+
+    async def _step(self, alert_id: str) -> None:
+        alert = fold_records(await self._load(alert_id))
+        key = timer_key(alert_id)
+        if alert is None:
+            await self._record([], {key: None})
             return
+        self.alerts[alert_id] = alert
         now = self.clock.now()
+        if (
+            not alert.is_open
+            or alert.escalation_stopped
+            or alert.undelivered
+            or alert.next_at is None
+        ):
+            await self._record([], {key: None})
+            return
         if now < alert.next_at:
-            self._arm(alert)
+            await self._record([], {key: alert.next_at})  # not due yet: give the claim back
             return
         scratch = dict(self.alerts)
         events = self._step_events(alert, now, first=alert.tier < 0, scratch=scratch)
-        await self.commit(await self._record(events))
+        await self.commit(await self._record(events, self.timers_for(events, scratch)))
+
+    def _schedule_tick(self, at: datetime) -> None:
+        """Make sure the timer job runs no later than ``at``."""
+        current = self.scheduler.due_at(TICK)
+        if current is None or at < current:
+            self.scheduler.schedule(TICK, at, self.tick)
 
     def _arm(self, alert: Alert) -> None:
-        key = f"escalate:{alert.id}"
-        if alert.next_at is None or alert.escalation_stopped:
-            self.scheduler.cancel(key)
-            return
-        if self.scheduler.due_at(key) != alert.next_at:
-            self.scheduler.schedule(key, alert.next_at, lambda: self.escalate(alert.id))
+        if alert.is_open and alert.next_at is not None and not alert.escalation_stopped:
+            self._schedule_tick(alert.next_at)
 
     async def watchdog(self) -> None:
-        """Every open alert that should still escalate must have its next step armed."""
+        """Every open alert that should still escalate must have a next step and a running timer
+        job; if not, say so on its timeline and re-arm it (late by at most one watchdog period)."""
         now = self.clock.now()
         fired: list[Event] = []
+        timers: dict[str, datetime | None] = {}
+        lost_job = self.scheduler.due_at(TICK) is None
         for alert in self.open_alerts():
             if alert.escalation_stopped or alert.undelivered:
                 continue
-            key = f"escalate:{alert.id}"
-            if alert.next_at is None or self.scheduler.due_at(key) is None:
-                fired.append(
-                    AlertWatchdogFired(
-                        ts=now,
-                        alert=alert.id,
-                        detail="no next step was armed; re-armed now"
-                        if alert.next_at
-                        else "no next step was planned; escalating now",
-                    )
-                )
-                if alert.next_at is None:
-                    self.alerts[alert.id] = replace(alert, next_at=now)
-                self._arm(self.alerts[alert.id])
+            if alert.next_at is None:
+                detail = "no next step was planned; escalating now"
+                timers[timer_key(alert.id)] = now
+                self.alerts[alert.id] = replace(alert, next_at=now)
+            elif lost_job:
+                detail = "the escalation timer was not running; re-armed"
+            else:
+                continue
+            fired.append(AlertWatchdogFired(ts=now, alert=alert.id, detail=detail))
         if fired:
-            await self.commit(await self._record(fired))
+            await self.commit(await self._record(fired, timers))
+        self._schedule_tick(now + TIMER_POLL)
         self.scheduler.schedule("alerts:watchdog", now + WATCHDOG_INTERVAL, self.watchdog)
 
     # --- actions ----------------------------------------------------------------------------
@@ -341,13 +408,16 @@ class AlertDesk:
 
         Raises NotFound, IllegalTransition (closed alert, or not allowed now; nothing changes) or
         InvalidMessage (a bad resolution code)."""
-        alert = self.get(alert_id)
+        alert = fold_records(await self._load(alert_id)) or self.get(alert_id)
+        self.alerts[alert_id] = alert  # what every instance has recorded, not only this one
         next_state(alert.state, action)  # raises IllegalTransition, changing nothing
         now = self.clock.now()
         events = self._action_events(
             alert, action, now, by=by, via=via, code=code, severity=severity, note=note
         )
-        stored = await self._record(events)
+        scratch = dict(self.alerts)
+        _fold_into(scratch, events)
+        stored = await self._record(events, self.timers_for(events, scratch))
         await self.commit(stored)
         return ActionResult(self.alerts[alert_id], stored)
 
@@ -410,12 +480,64 @@ class AlertDesk:
             ]
         raise IllegalTransition(f"{action.value} is not an action people take on an alert")
 
+    async def raise_trouble(
+        self,
+        *,
+        subject: str,
+        trouble: str,
+        description: str,
+        unit: str | None = None,
+        floor: str | None = None,
+        area: str | None = None,
+    ) -> Alert:
+        """Raise a supervision ``trouble`` alert for engineering (docs/supervision.md).
+
+        ``subject`` names what is in trouble (``device:<id>``, ``badge:<id>``, ``site:synthetic``;
+        never a bare badge id, so no press ever joins it) and ``trouble`` what is wrong (``silent``,
+        ``offline``, ``battery_low``, ...). Mode ``real``, priority :data:`TROUBLE_PRIORITY`, routed
+        only by policies that name the ``trouble`` kind (never a clinical policy); ``description``
+        is what the notices say (carried as the alert's ``staff_name``)."""
+        now = self.clock.now()
+        policy = select_policy(
+            [p for p in self.site.policies if TROUBLE_KIND in p.kinds],
+            unit=unit,
+            areas=self._area_chain(area),
+            kind=TROUBLE_KIND,
+            local=now.astimezone(self._zone),
+            holidays=self.site.holidays,
+        )
+        alert_id = self._new_id()
+        location = {"floor": floor, "unit": unit, "precision": "unknown", "device_area": area}
+        raised = AlertRaised(
+            ts=now,
+            alert=alert_id,
+            kind=TROUBLE_KIND,
+            priority=TROUBLE_PRIORITY,
+            mode="real",
+            badge=subject,
+            press_seq=0,
+            staff=None,
+            staff_name=description,
+            role=None,
+            unit=unit,
+            location={**location, "subject": subject, "trouble": trouble},
+            policy=policy_to_json(policy) if policy else None,
+            notify_at=now,
+            received_at=now,
+        )
+        scratch = dict(self.alerts)
+        events: list[Event] = [raised]
+        _fold_into(scratch, events)
+        events += self._step_events(scratch[alert_id], now, first=True, scratch=scratch)
+        await self.commit(await self._record(events, self.timers_for(events, scratch)))
+        return self.alerts[alert_id]
+
     def relocation_events(self, moved: BadgeMoved) -> list[Event]:
         """A located badge of an open alert moved: the alert follows it."""
         alert = self.open_for_badge(moved.badge)
         if alert is None or alert.badge != moved.badge:
             return []
-        fields = dict(self.locator.snapshot(self.clock.now()).get(moved.badge, {}))
+        fields = dict(self.locator.where(moved.badge, self.clock.now()) or {})
         location = (
             _location_fields(fields)
             if fields
@@ -516,7 +638,7 @@ class AlertDesk:
                 detail=update.detail or update.reply_text,
             )
         ]
-        await self._record(events)
+        await self._record_bulk(events)
         if update.status is DeliveryStatus.REPLIED and update.reply is not None:
             who = update.responder or update.recipient or "unknown"
             action = Action.ACCEPT if update.reply is Reply.ACCEPT else Action.DECLINE
@@ -562,6 +684,17 @@ class AlertDesk:
                         self._dispatch(notices)
             self._arm(alert)
 
+
+_TIMED = (
+    AlertRaised,
+    AlertNotified,
+    AlertUndelivered,
+    AlertAccepted,
+    AlertOnScene,
+    AlertResolved,
+    AlertCancelled,
+)
+"""Events after which an alert's timer is set or cleared."""
 
 _HANDED_OVER = frozenset(
     {DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ, DeliveryStatus.REPLIED}

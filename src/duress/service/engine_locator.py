@@ -20,6 +20,12 @@ class EngineLocator:
         location = self.engine.observe(sighting, now)
         return location.moved_event() if location is not None else None
 
+    def where(self, badge: str, now: datetime) -> Mapping[str, Any] | None:
+        location = self.engine.locate(badge, now)
+        if location.source == "none" and location.last_known is None and location.as_of is None:
+            return None
+        return describe(location)
+
     def snapshot(self, now: datetime) -> Mapping[str, Mapping[str, Any]]:
         return {loc.badge: describe(loc) for loc in self.engine.locations(now)}
 

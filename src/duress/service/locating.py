@@ -19,6 +19,10 @@ class BadgeLocator(Protocol):
         """Take one sighting; return the move when the badge's place or precision changed."""
         ...
 
+    def where(self, badge: str, now: datetime) -> Mapping[str, Any] | None:
+        """One badge's current location as JSON-ready fields, or None when it was never located."""
+        ...
+
     def snapshot(self, now: datetime) -> Mapping[str, Mapping[str, Any]]:
         """Every located badge's current location as JSON-ready fields, keyed by badge id."""
         ...

@@ -9,6 +9,9 @@ Events are published to live listeners only after they are committed.
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,19 +24,26 @@ import structlog
 from duress.domain.device_health import DeviceHealth, DeviceStatus
 from duress.domain.errors import StoreUnavailable
 from duress.domain.events import (
+    BadgeBatteryChanged,
     BadgeMoved,
     BadgeSignalled,
     ButtonPressed,
+    DeviceBatteryChanged,
     DeviceCameOnline,
     DeviceWentSilent,
     Event,
+    GatewayCameOnline,
+    GatewayWentOffline,
+    NewEvent,
     StoredEvent,
     Subject,
+    SubjectKind,
     decode,
 )
 from duress.domain.notification import DeliveryUpdate, Notifier
 from duress.domain.observations import ButtonEvent, Heartbeat, Observation, Sighting
 from duress.domain.site import Site
+from duress.domain.supervision import BadgeWatch
 from duress.service.alerts import ALERT_EVENT_TYPES, AlertDesk
 from duress.service.clock import Clock
 from duress.service.delivery import Delivery, DeliveryPolicy
@@ -41,7 +51,8 @@ from duress.service.hub import EventHub
 from duress.service.locating import BadgeLocator
 from duress.service.metrics import Metrics
 from duress.service.scheduler import Scheduler
-from duress.store.base import EventStore
+from duress.service.supervision import Supervisor
+from duress.store.base import EventStore, Timer, Timers
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -50,6 +61,8 @@ FUTURE_TOLERANCE = timedelta(seconds=30)
 """A message stamped further ahead than this is rejected: the sender's clock is wrong."""
 RECENT_PRESSES = 50
 PRESS_MEMORY = 256
+TIMER_LEASE_S = 30.0
+"""How long a claimed escalation timer is this instance's before another may take it over."""
 """How many recent sequence numbers per badge are remembered to drop resent presses."""
 
 Probe = Callable[[], Awaitable[None]]
@@ -89,6 +102,8 @@ class Runtime:
         an in-memory store in tests, where it makes every step deterministic."""
         self.site = site
         self._inline = inline_store
+        self.instance = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        """This process among several sharing one store (timer claims name their owner)."""
         self.store = store
         self.clock = clock
         self.locator = locator
@@ -96,13 +111,27 @@ class Runtime:
         self.scheduler = Scheduler(clock)
         self.metrics = Metrics()
         intervals = {d.id: d.heartbeat_s for d in site.devices.values()}
-        self.health = DeviceHealth(intervals)
+        self.health = DeviceHealth(
+            intervals,
+            gateways={d.id: d.gateway for d in site.devices.values()},
+            battery=site.supervision.battery,
+        )
+        self.badge_watch = BadgeWatch(
+            site.badges,
+            thresholds=site.supervision.battery,
+            not_seen_h=site.supervision.badge_not_seen_h,
+            staff={b.id: b.staff for b in site.badges.values()},
+        )
+        """Each badge's last sighting, gateway (for feedback) and battery (supervision)."""
         self._probes = dict(probes or {})
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duress-writer")
         self._presses: dict[str, deque[int]] = {}
         self.recent_presses: deque[ButtonPressed] = deque(maxlen=RECENT_PRESSES)
         """The latest presses, newest last (for the board until alerts own this)."""
         self._write_lock = asyncio.Lock()
+        self._bulk: list[tuple[list[NewEvent], asyncio.Future[list[StoredEvent]]]] = []
+        self._bulk_task: asyncio.Task[None] | None = None
+        self._urgent = 0
         self.started = False
         self.delivery = Delivery(notifiers, self._on_delivery_update, clock, policy=delivery_policy)
         self.alerts = AlertDesk(
@@ -111,10 +140,23 @@ class Runtime:
             locator=locator,
             scheduler=self.scheduler,
             record=self.record,
+            record_bulk=self.record_bulk,
+            claim=self._claim_timers,
+            load=self._alert_events,
             dispatch=self.delivery.dispatch,
             new_id=new_alert_id,
             reply_url=reply_url,
         )
+        self.supervision = Supervisor(self)
+        """Trouble alerts, badge checks and the daily synthetic test (docs/supervision.md)."""
+
+    async def _claim_timers(self, now: datetime) -> list[Timer]:
+        return await self._on_writer(
+            lambda: self.store.claim_due(now, owner=self.instance, lease_s=TIMER_LEASE_S)
+        )
+
+    async def _alert_events(self, alert_id: str) -> list[StoredEvent]:
+        return await self.read(subject=Subject(SubjectKind.ALERT, alert_id))
 
     async def _on_delivery_update(self, update: DeliveryUpdate) -> None:
         await self.alerts.on_update(update)
@@ -126,10 +168,12 @@ class Runtime:
         await self._replay()
         self.scheduler.start()
         await self.alerts.watchdog()
+        await self.supervision.start()
         self.started = True
         log.info("runtime.started", site=self.site.id, store=self.store.url)
 
     async def stop(self) -> None:
+        await self.supervision.stop()
         await self.scheduler.stop()
         self.hub.close()
         await self._on_writer(self.store.close)
@@ -139,6 +183,7 @@ class Runtime:
 
     async def _replay(self) -> None:
         types = [ButtonPressed.type, DeviceCameOnline.type, DeviceWentSilent.type]
+        types += SUPERVISION_EVENT_TYPES
         types += ALERT_EVENT_TYPES
         after = 0
         alert_records: list[StoredEvent] = []
@@ -154,6 +199,8 @@ class Runtime:
                 if isinstance(event, ButtonPressed):
                     self._remember_press(event.badge, event.seq)
                     self.recent_presses.append(event)
+                elif isinstance(event, BadgeBatteryChanged):
+                    self.badge_watch.apply(event)
                 else:
                     self.health.apply(event)
             after = page[-1].seq
@@ -199,7 +246,7 @@ class Runtime:
                 press_events.append(press)
                 press_events.append(BadgeSignalled(ts=now, badge=press.badge, signal="sent"))
                 press_events += self.alerts.decide_press(press, scratch)
-            stored = await self.record(press_events)
+            stored = await self.record(press_events, self.alerts.timers_for(press_events, scratch))
             outcome.stored += stored
             self.recent_presses.extend(presses)
             outcome.accepted += len(presses)
@@ -210,6 +257,10 @@ class Runtime:
         for index, beat in heartbeats:
             if beat.device in self.health:
                 events += self._heard(beat.device, beat.ts, beat.battery, now)
+            elif beat.device in self.badge_watch:
+                self.badge_watch.seen(beat.device, beat.ts, beat.gateway)
+                if beat.battery is not None:
+                    events += self.badge_watch.battery(beat.device, beat.ts, beat.battery)
             elif beat.device not in self.site.badges:
                 self._reject(outcome, index, "unknown_device", _unknown_device(beat.device))
                 continue
@@ -222,6 +273,7 @@ class Runtime:
                 self._reject(outcome, index, *reason)
                 continue
             events += self._heard(sighting.device, sighting.ts, None, now)
+            self.badge_watch.seen(sighting.badge, sighting.ts, sighting.gateway)
             moved = self.locator.observe(sighting, now)
             if moved is not None:
                 events.append(moved)
@@ -241,6 +293,7 @@ class Runtime:
         if seen is not None and message.seq in seen:
             return None
         self._remember_press(message.badge, message.seq)
+        self.badge_watch.seen(message.badge, message.ts, message.gateway)
         wearer = self.site.wearer(message.badge)
         return ButtonPressed(
             ts=message.ts,
@@ -297,6 +350,23 @@ class Runtime:
         else:
             self._arm_supervision(device, self.clock.now())
 
+    async def gateway_status(self, gateway: str, online: bool, ts: datetime) -> list[StoredEvent]:
+        """A gateway's status message (``online``, or ``offline``: its last will). Offline marks it
+        and the devices it carries unsupervised at once (``gateway.offline``); online brings them
+        back (``gateway.online``). A repeated status (retained, redelivered) changes nothing."""
+        if gateway not in self.health:
+            return []
+        if online:
+            events = self.health.gateway_online(gateway, ts)
+        else:
+            events = self.health.gateway_offline(gateway, ts)
+        now = self.clock.now()
+        for device in (gateway, *self.health.carried_by(gateway)):
+            self._arm_supervision(device, now)
+        if events:
+            log.warning("gateway.offline" if not online else "gateway.online", gateway=gateway)
+        return await self.record(events)
+
     def _update_device_gauges(self) -> None:
         counts = dict.fromkeys(DeviceStatus, 0)
         for state in self.health.states():
@@ -306,18 +376,62 @@ class Runtime:
 
     # --- the store --------------------------------------------------------------------------
 
-    async def record(self, events: Iterable[Event]) -> list[StoredEvent]:
-        """Commit events durably (on the single writer thread), then publish them."""
+    async def record(
+        self, events: Iterable[Event], timers: Timers | None = None
+    ) -> list[StoredEvent]:
+        """Commit events (and timer changes) durably on the single writer thread, then publish."""
+        records = [e.to_record() for e in events]
+        if not records and not timers:
+            return []
+        self._urgent += 1
+        try:
+            return await self._commit(records, timers)
+        finally:
+            self._urgent -= 1
+
+    async def record_bulk(self, events: Iterable[Event]) -> list[StoredEvent]:
+        """Commit events that may wait a moment (delivery reports): they are gathered with others
+        that arrive meanwhile and written in one transaction, so a burst of reports costs one disk
+        flush rather than one each and a press never queues behind hundreds of them."""
         records = [e.to_record() for e in events]
         if not records:
             return []
+        waiter: asyncio.Future[list[StoredEvent]] = asyncio.get_running_loop().create_future()
+        self._bulk.append((records, waiter))
+        if self._bulk_task is None or self._bulk_task.done():
+            self._bulk_task = asyncio.create_task(self._flush_bulk(), name="bulk-writes")
+        return await waiter
+
+    async def _flush_bulk(self) -> None:
+        await asyncio.sleep(0)  # let the reports of this loop turn gather
+        while self._bulk:
+            for _ in range(100):  # urgent writes (presses, alert steps) go first, within reason
+                if not self._urgent:
+                    break
+                await asyncio.sleep(0.001)
+            batch, self._bulk = self._bulk, []
+            records = [r for recs, _ in batch for r in recs]
+            try:
+                stored = await self._commit(records, None)
+            except Exception as error:
+                for _, waiter in batch:
+                    if not waiter.done():
+                        waiter.set_exception(error)
+                continue
+            start = 0
+            for recs, waiter in batch:
+                if not waiter.done():
+                    waiter.set_result(stored[start : start + len(recs)])
+                start += len(recs)
+
+    async def _commit(self, records: list[NewEvent], timers: Timers | None) -> list[StoredEvent]:
         async with self._write_lock:
             started = self.clock.monotonic()
-            stored = await self._on_writer(self.store.append, records)
+            stored = await self._on_writer(lambda: self.store.append(records, timers=timers))
             self.metrics.append_seconds.observe(self.clock.monotonic() - started)
         for record in stored:
             self.metrics.appended.labels(record.type).inc()
-        if any(r.type in (DeviceCameOnline.type, DeviceWentSilent.type) for r in stored):
+        if any(r.type in _HEALTH_TYPES for r in stored):
             self._update_device_gauges()
         self.hub.publish(stored)
         return stored
@@ -363,6 +477,18 @@ class Runtime:
             except (OSError, TimeoutError) as error:
                 checks[name] = str(error) or "no answer within 2 s"
         return checks
+
+
+SUPERVISION_EVENT_TYPES = [
+    GatewayWentOffline.type,
+    GatewayCameOnline.type,
+    DeviceBatteryChanged.type,
+    BadgeBatteryChanged.type,
+]
+"""Supervision facts folded back into device health and the badge watch at start-up."""
+_HEALTH_TYPES = frozenset(
+    {DeviceCameOnline.type, DeviceWentSilent.type, GatewayWentOffline.type, GatewayCameOnline.type}
+)
 
 
 def _future_detail(ts: datetime, now: datetime) -> str:

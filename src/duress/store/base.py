@@ -7,17 +7,30 @@ URL; ``docs/store.md`` says what each guarantees.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from duress.domain.events import NewEvent, StoredEvent, Subject
+
+Timers = Mapping[str, datetime | None]
+"""Named timers to set (a due time) or clear (None) in the same transaction as an append."""
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    key: str
+    due_at: datetime
 
 
 class EventStore(Protocol):
     url: str
     """The URL this store was opened with, with any password masked."""
 
-    def append(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
+    def append(
+        self, events: Sequence[NewEvent], *, timers: Timers | None = None
+    ) -> list[StoredEvent]:
         """Append ``events`` in one transaction and return them with their sequence numbers.
 
         When this returns, the events are committed and on stable storage (fsynced): a caller may
@@ -44,6 +57,18 @@ class EventStore(Protocol):
         At most ``limit`` events (all when None); ``types=()`` matches nothing. Raises
         ``StoreUnavailable`` when the read fails.
         """
+        ...
+
+    def claim_due(
+        self, now: datetime, *, owner: str, lease_s: float, limit: int = 100
+    ) -> list[Timer]:
+        """Claim up to ``limit`` timers due at ``now`` that nobody holds (or whose lease ran out),
+        for ``lease_s`` seconds. Two instances never claim the same timer at once (PostgreSQL:
+        ``FOR UPDATE SKIP LOCKED``). A claim ends when an append sets or clears the timer."""
+        ...
+
+    def next_due(self) -> datetime | None:
+        """The earliest due time of any timer, or None."""
         ...
 
     def last_seq(self) -> int:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
 
 from duress.domain.errors import StoreUnavailable
 from duress.domain.events import NewEvent, StoredEvent, Subject
 from duress.store import records
+from duress.store.base import Timer, Timers
 
 
 class MemoryStore:
@@ -22,15 +24,45 @@ class MemoryStore:
         self.url = url
         self._lock = threading.Lock()
         self._rows: list[records.Row] = []
+        self._timers: dict[str, tuple[datetime, str | None, datetime | None]] = {}
         self._closed = False
 
-    def append(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
+    def append(
+        self, events: Sequence[NewEvent], *, timers: Timers | None = None
+    ) -> list[StoredEvent]:
         rows = records.encode(events)
+        due = records.check_timers(timers)
         with self._lock:
             self._check_open()
             first = len(self._rows) + 1
             self._rows.extend(rows)
+            for key, at in due.items():
+                if at is None:
+                    self._timers.pop(key, None)
+                else:
+                    self._timers[key] = (at, None, None)
         return [records.stored(first + i, row) for i, row in enumerate(rows)]
+
+    def claim_due(
+        self, now: datetime, *, owner: str, lease_s: float, limit: int = 100
+    ) -> list[Timer]:
+        records.check_aware(now)
+        until = now + timedelta(seconds=lease_s)
+        with self._lock:
+            self._check_open()
+            free = sorted(
+                (at, key)
+                for key, (at, _, held_until) in self._timers.items()
+                if at <= now and (held_until is None or held_until <= now)
+            )[:limit]
+            for at, key in free:
+                self._timers[key] = (at, owner, until)
+        return [Timer(key, at) for at, key in free]
+
+    def next_due(self) -> datetime | None:
+        with self._lock:
+            self._check_open()
+            return min((at for at, _, _ in self._timers.values()), default=None)
 
     def read(
         self,

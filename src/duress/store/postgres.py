@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import psycopg
@@ -30,6 +31,7 @@ from psycopg.conninfo import conninfo_to_dict
 from duress.domain.errors import ConfigError, StoreUnavailable
 from duress.domain.events import NewEvent, StoredEvent, Subject
 from duress.store import migrate, records, urls
+from duress.store.base import Timer, Timers
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +42,15 @@ _INSERT = (
     " VALUES (%s, %s, %s, %s, %s::jsonb) RETURNING seq"
 )
 _COLUMNS = "seq, type, ts, subject_kind, subject_id, payload"
+_SET_TIMER = (
+    "INSERT INTO timers (key, due_at) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE"
+    " SET due_at = excluded.due_at, claimed_by = NULL, claimed_until = NULL"
+)
+_CLAIM = (
+    "UPDATE timers SET claimed_by = %s, claimed_until = %s WHERE key IN ("
+    " SELECT key FROM timers WHERE due_at <= %s AND (claimed_until IS NULL OR claimed_until <= %s)"
+    " ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING key, due_at"
+)
 _APPEND_LOCK_CLASS = 0x44555245  # "DURE"; the low 32 bits of the key are the events table's oid
 _MIGRATE_LOCK = "duress.store.migrate"
 
@@ -91,9 +102,12 @@ class PostgresStore:
 
     # --- EventStore ----------------------------------------------------------------------------
 
-    def append(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
+    def append(
+        self, events: Sequence[NewEvent], *, timers: Timers | None = None
+    ) -> list[StoredEvent]:
         rows = records.encode(events)
-        if not rows:
+        due = records.check_timers(timers)
+        if not rows and not due:
             return []
         params = [(r.type, r.ts, r.subject_kind, r.subject_id, r.payload) for r in rows]
         with self._write_lock:
@@ -104,7 +118,12 @@ class PostgresStore:
                 try:
                     with conn.cursor() as cur:
                         cur.execute("SELECT pg_advisory_xact_lock(%s)", (self._append_lock_key,))
-                        seqs = _insert(cur, params)
+                        seqs = _insert(cur, params) if params else []
+                        for key, at in due.items():
+                            if at is None:
+                                cur.execute("DELETE FROM timers WHERE key = %s", (key,))
+                            else:
+                                cur.execute(_SET_TIMER, (key, at))
                     committing = True
                     conn.commit()
                     break
@@ -148,6 +167,31 @@ class PostgresStore:
             return []
         rows = self._on_reader("failed a read", lambda cur: cur.execute(sql, args).fetchall())
         return [records.from_columns(*row) for row in rows]
+
+    def claim_due(
+        self, now: datetime, *, owner: str, lease_s: float, limit: int = 100
+    ) -> list[Timer]:
+        """``FOR UPDATE SKIP LOCKED``: instances claiming at the same moment get disjoint timers."""
+        records.check_aware(now)
+        until = now + timedelta(seconds=lease_s)
+        with self._write_lock:
+            self._check_open()
+            conn = self._writer_connection()
+            try:
+                with conn.cursor() as cur:
+                    claimed = cur.execute(_CLAIM, (owner, until, now, now, limit)).fetchall()
+                conn.commit()
+            except psycopg.Error as exc:
+                self._drop_writer_if_broken(conn)
+                raise StoreUnavailable(f"{self._where} refused to claim timers: {exc}") from exc
+        return sorted(
+            (Timer(str(key), at.astimezone(UTC)) for key, at in claimed), key=lambda t: t.due_at
+        )
+
+    def next_due(self) -> datetime | None:
+        sql = "SELECT min(due_at) FROM timers"
+        (when,) = self._on_reader("failed a read", lambda cur: _one(cur.execute(sql)))
+        return when.astimezone(UTC) if when is not None else None
 
     def last_seq(self) -> int:
         sql = "SELECT coalesce(max(seq), 0) FROM events"

@@ -160,3 +160,21 @@ def parse_ts(text: str) -> datetime:
 def check_limit(limit: int | None) -> None:
     if limit is not None and limit < 0:
         raise ValueError(f"limit must be None or >= 0, got {limit}")
+
+
+def check_aware(ts: datetime) -> None:
+    if ts.tzinfo is None or ts.utcoffset() is None:
+        raise InvalidEvent(f"time {ts.isoformat()} has no time zone; use an aware UTC datetime")
+
+
+def check_timers(timers: Mapping[str, datetime | None] | None) -> dict[str, datetime | None]:
+    """Timers to set or clear, checked before anything is written (keys non-empty, times aware)."""
+    out: dict[str, datetime | None] = {}
+    for key, at in (timers or {}).items():
+        if not isinstance(key, str) or not key:
+            raise InvalidEvent(f"timer key {key!r} must be a non-empty string")
+        if at is not None:
+            check_aware(at)
+            at = at.astimezone(UTC)
+        out[key] = at
+    return out

@@ -16,6 +16,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Collection, Iterator, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import structlog
 from duress.domain.errors import StoreUnavailable
 from duress.domain.events import NewEvent, StoredEvent, Subject
 from duress.store import migrate, records, urls
+from duress.store.base import Timer, Timers
 
 log = structlog.get_logger(__name__)
 
@@ -31,6 +33,10 @@ MEMORY = ":memory:"
 
 _INSERT = "INSERT INTO events (type, ts, subject_kind, subject_id, payload) VALUES (?, ?, ?, ?, ?)"
 _COLUMNS = "seq, type, ts, subject_kind, subject_id, payload"
+_SET_TIMER = (
+    "INSERT INTO timers (key, due_at) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
+    " SET due_at = excluded.due_at, claimed_by = NULL, claimed_until = NULL"
+)
 
 
 class SqliteStore:
@@ -69,9 +75,12 @@ class SqliteStore:
 
     # --- EventStore ----------------------------------------------------------------------------
 
-    def append(self, events: Sequence[NewEvent]) -> list[StoredEvent]:
+    def append(
+        self, events: Sequence[NewEvent], *, timers: Timers | None = None
+    ) -> list[StoredEvent]:
         rows = records.encode(events)
-        if not rows:
+        due = records.check_timers(timers)
+        if not rows and not due:
             return []
         params = [
             (r.type, records.format_ts(r.ts), r.subject_kind, r.subject_id, r.payload) for r in rows
@@ -80,7 +89,38 @@ class SqliteStore:
             self._check_open()
             with _transaction(self._writer):
                 seqs = [self._writer.execute(_INSERT, p).lastrowid for p in params]
+                for key, at in due.items():
+                    if at is None:
+                        self._writer.execute("DELETE FROM timers WHERE key = ?", (key,))
+                    else:
+                        self._writer.execute(_SET_TIMER, (key, records.format_ts(at)))
         return [records.stored(_int(seq), row) for seq, row in zip(seqs, rows, strict=True)]
+
+    def claim_due(
+        self, now: datetime, *, owner: str, lease_s: float, limit: int = 100
+    ) -> list[Timer]:
+        records.check_aware(now)
+        at = records.format_ts(now)
+        until = records.format_ts(now + timedelta(seconds=lease_s))
+        with self._write_lock, self._errors("refused to claim timers"):
+            self._check_open()
+            with _transaction(self._writer):
+                due = self._writer.execute(
+                    "SELECT key, due_at FROM timers WHERE due_at <= ?"
+                    " AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY due_at LIMIT ?",
+                    (at, at, limit),
+                ).fetchall()
+                self._writer.executemany(
+                    "UPDATE timers SET claimed_by = ?, claimed_until = ? WHERE key = ?",
+                    [(owner, until, key) for key, _ in due],
+                )
+        return [Timer(key, records.parse_ts(when)) for key, when in due]
+
+    def next_due(self) -> datetime | None:
+        with self._read_lock, self._errors("failed a read"):
+            self._check_open()
+            (when,) = self._reader.execute("SELECT min(due_at) FROM timers").fetchone()
+        return records.parse_ts(when) if when is not None else None
 
     def read(
         self,

@@ -1,22 +1,29 @@
 """The alerts API: list and filter alerts, read one with its timeline, and act on it.
 
-Every action is recorded with the acting person (``by``) and the way they acted (``via``). Actions not
-allowed in the alert's state answer 409 with what is allowed, and change nothing.
+Every action is recorded with the acting person (``by``: the signed-in user's staff id or name, or
+the token; never taken from the body) and the way they acted (``via``). Actions not allowed in the
+alert's state answer 409 with what is allowed, and change nothing. A unit manager sees and acts on
+their units' alerts only.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
+from duress.domain.accounts import Forbidden, Permission, Principal
 from duress.domain.alert import Action, Alert
 from duress.domain.events import Subject, SubjectKind
+from duress.web import privacy
 from duress.web.api import EventOut
+from duress.web.auth import accounts_of, require
 from duress.web.deps import RuntimeDep
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+Reader = Annotated[Principal, require(Permission.READ_ALERTS)]
+Actor = Annotated[Principal, require(Permission.ACT_ALERTS)]
 
 
 class AlertOut(BaseModel):
@@ -98,7 +105,8 @@ class AlertWithTimeline(AlertOut):
 
 
 class ActionIn(BaseModel):
-    by: str = Field(min_length=1, max_length=128, description="Who acts (staff id or user name).")
+    """Who acts is the authenticated caller; a ``by`` in the body is ignored."""
+
     via: str = Field(default="api", max_length=32, description="How: api, dashboard, a channel.")
     note: str = Field(default="", max_length=2000)
 
@@ -116,7 +124,9 @@ class CancelIn(ActionIn):
 
 @router.get("", summary="List alerts, most urgent and oldest first")
 async def list_alerts(
+    request: Request,
     runtime: RuntimeDep,
+    principal: Reader,
     state: Annotated[Literal["open", "closed", "all"], Query()] = "open",
     unit: Annotated[str | None, Query()] = None,
     kind: Annotated[str | None, Query()] = None,
@@ -128,17 +138,43 @@ async def list_alerts(
     found = [
         a
         for a in found
-        if (unit is None or a.unit == unit)
+        if principal.sees_unit(a.unit)
+        and (unit is None or a.unit == unit)
         and (kind is None or a.kind == kind)
         and (mode is None or a.mode == mode)
     ]
     found.sort(key=lambda a: (not a.is_open, a.priority, a.raised_at))
+    await _viewed(request, runtime, principal, found)
     return [AlertOut.of(a) for a in found]
 
 
+async def _viewed(
+    request: Request, runtime: Any, principal: Principal, alerts: list[Alert]
+) -> None:
+    """Audit the live locations shown: open alerts, and closed ones within the privacy window."""
+    visible = privacy.badge_filter(runtime, principal, privacy.window(request))
+    shown = [
+        (a.badge, a.staff)
+        for a in alerts
+        if a.location and (visible is None or a.badge in visible) and a.is_open
+    ]
+    await accounts_of(request).viewed(principal, shown, via="alert")
+
+
+def _check_unit(principal: Principal, alert: Alert) -> None:
+    if not principal.sees_unit(alert.unit):
+        raise Forbidden(
+            f"alert {alert.id} is not in your units ({', '.join(sorted(principal.units))})"
+        )
+
+
 @router.get("/{alert_id}", summary="One alert with its whole timeline")
-async def get_alert(alert_id: str, runtime: RuntimeDep) -> AlertWithTimeline:
+async def get_alert(
+    alert_id: str, request: Request, runtime: RuntimeDep, principal: Reader
+) -> AlertWithTimeline:
     alert = runtime.alerts.get(alert_id)
+    _check_unit(principal, alert)
+    await _viewed(request, runtime, principal, [alert])
     events = await runtime.read(subject=Subject(SubjectKind.ALERT, alert_id), limit=10_000)
     return AlertWithTimeline(
         **AlertOut.of(alert).model_dump(), timeline=[EventOut.of(e) for e in events]
@@ -146,41 +182,48 @@ async def get_alert(alert_id: str, runtime: RuntimeDep) -> AlertWithTimeline:
 
 
 async def _act(
-    runtime: Any, alert_id: str, action: Action, body: ActionIn, **extra: Any
+    runtime: Any, principal: Principal, alert_id: str, action: Action, body: ActionIn, **extra: Any
 ) -> AlertOut:
+    _check_unit(principal, runtime.alerts.get(alert_id))
     result = await runtime.alerts.act(
-        alert_id, action, by=body.by, via=body.via, note=body.note, **extra
+        alert_id, action, by=principal.actor, via=body.via, note=body.note, **extra
     )
     return AlertOut.of(result.alert)
 
 
 @router.post("/{alert_id}/accept", summary="Accept: I am going")
-async def accept(alert_id: str, body: ActionIn, runtime: RuntimeDep) -> AlertOut:
-    return await _act(runtime, alert_id, Action.ACCEPT, body)
+async def accept(alert_id: str, body: ActionIn, runtime: RuntimeDep, principal: Actor) -> AlertOut:
+    return await _act(runtime, principal, alert_id, Action.ACCEPT, body)
 
 
 @router.post("/{alert_id}/decline", summary="Decline: I cannot go")
-async def decline(alert_id: str, body: ActionIn, runtime: RuntimeDep) -> AlertOut:
-    return await _act(runtime, alert_id, Action.DECLINE, body)
+async def decline(alert_id: str, body: ActionIn, runtime: RuntimeDep, principal: Actor) -> AlertOut:
+    return await _act(runtime, principal, alert_id, Action.DECLINE, body)
 
 
 @router.post("/{alert_id}/acknowledge", summary="Acknowledge at the desk (silences the board)")
-async def acknowledge(alert_id: str, body: ActionIn, runtime: RuntimeDep) -> AlertOut:
-    return await _act(runtime, alert_id, Action.ACKNOWLEDGE, body)
+async def acknowledge(
+    alert_id: str, body: ActionIn, runtime: RuntimeDep, principal: Actor
+) -> AlertOut:
+    return await _act(runtime, principal, alert_id, Action.ACKNOWLEDGE, body)
 
 
 @router.post("/{alert_id}/on-scene", summary="A responder is on scene")
-async def on_scene(alert_id: str, body: ActionIn, runtime: RuntimeDep) -> AlertOut:
-    return await _act(runtime, alert_id, Action.ARRIVE, body)
+async def on_scene(
+    alert_id: str, body: ActionIn, runtime: RuntimeDep, principal: Actor
+) -> AlertOut:
+    return await _act(runtime, principal, alert_id, Action.ARRIVE, body)
 
 
 @router.post("/{alert_id}/resolve", summary="Resolve with what it was")
-async def resolve(alert_id: str, body: ResolveIn, runtime: RuntimeDep) -> AlertOut:
+async def resolve(
+    alert_id: str, body: ResolveIn, runtime: RuntimeDep, principal: Actor
+) -> AlertOut:
     return await _act(
-        runtime, alert_id, Action.RESOLVE, body, code=body.code, severity=body.severity
+        runtime, principal, alert_id, Action.RESOLVE, body, code=body.code, severity=body.severity
     )
 
 
 @router.post("/{alert_id}/cancel", summary="Cancel, with the reason")
-async def cancel(alert_id: str, body: CancelIn, runtime: RuntimeDep) -> AlertOut:
-    return await _act(runtime, alert_id, Action.CANCEL, body)
+async def cancel(alert_id: str, body: CancelIn, runtime: RuntimeDep, principal: Actor) -> AlertOut:
+    return await _act(runtime, principal, alert_id, Action.CANCEL, body)

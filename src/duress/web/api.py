@@ -11,9 +11,12 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from duress.domain.accounts import Permission, Principal
 from duress.domain.errors import InvalidMessage
 from duress.domain.events import StoredEvent, Subject, SubjectKind
 from duress.ingest.codecs import native
+from duress.web import privacy
+from duress.web.auth import accounts_of, require
 from duress.web.deps import RuntimeDep
 from duress.web.stream import sse
 
@@ -91,7 +94,11 @@ class EventOut(BaseModel):
         }
     },
 )
-async def ingest(request: Request, runtime: RuntimeDep) -> IngestResponse:
+async def ingest(
+    request: Request,
+    runtime: RuntimeDep,
+    _principal: Annotated[Principal, require(Permission.INGEST)],
+) -> IngestResponse:
     batch = native.decode_batch(await request.body())
     decoded = [(i, r) for i, r in enumerate(batch.results) if not isinstance(r, native.Rejection)]
     outcome = await runtime.ingest(decoded)
@@ -112,7 +119,9 @@ async def ingest(request: Request, runtime: RuntimeDep) -> IngestResponse:
 
 @router.get("/events", tags=["events"], summary="Read the event log in sequence order")
 async def events(
+    request: Request,
     runtime: RuntimeDep,
+    principal: Annotated[Principal, require(Permission.READ_EVENTS)],
     after: Annotated[int, Query(ge=0, description="Return events with seq greater than this")] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
     type: Annotated[list[str] | None, Query(description="Only these event types")] = None,
@@ -125,7 +134,8 @@ async def events(
         )
     subject = Subject(subject_kind, subject_id) if subject_kind and subject_id else None
     found = await runtime.read(after=after, limit=limit, types=type, subject=subject)
-    return [EventOut.of(e) for e in found]
+    shown = privacy.redact_events(runtime, principal, found, privacy.window(request))
+    return [EventOut.of(e) for e in shown]
 
 
 @router.get(
@@ -135,7 +145,9 @@ async def events(
     response_class=StreamingResponse,
 )
 async def stream(
+    request: Request,
     runtime: RuntimeDep,
+    principal: Annotated[Principal, require(Permission.READ_ALERTS)],
     last_event_id: Annotated[int | None, Header()] = None,
     after: Annotated[
         int | None, Query(ge=0, description="Replay events after this seq first")
@@ -143,20 +155,32 @@ async def stream(
 ) -> StreamingResponse:
     start = last_event_id if last_event_id is not None else after
     return StreamingResponse(
-        sse(runtime, start),
+        sse(runtime, start, privacy.stream_filter(runtime, principal, privacy.window(request))),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
-@router.get("/badges", tags=["badges"], summary="Where each located badge is now")
-async def badges(runtime: RuntimeDep) -> dict[str, dict[str, Any]]:
+@router.get(
+    "/badges",
+    tags=["badges"],
+    summary="Where each located badge is now (as far as the privacy rule lets you see)",
+)
+async def badges(
+    request: Request,
+    runtime: RuntimeDep,
+    principal: Annotated[Principal, require(Permission.READ_LOCATIONS)],
+) -> dict[str, dict[str, Any]]:
     snapshot = runtime.locator.snapshot(runtime.clock.now())
-    return {badge: dict(fields) for badge, fields in snapshot.items()}
+    shown = privacy.visible_locations(runtime, principal, snapshot, privacy.window(request))
+    await accounts_of(request).viewed(principal, privacy.wearers(runtime, shown), via="api")
+    return shown
 
 
 @router.get("/devices", tags=["devices"], summary="Supervision state of every device")
-async def devices(runtime: RuntimeDep) -> list[dict[str, Any]]:
+async def devices(
+    runtime: RuntimeDep, _principal: Annotated[Principal, require(Permission.READ_DEVICES)]
+) -> list[dict[str, Any]]:
     out = []
     for state in runtime.health.states():
         device = runtime.site.devices[state.device]
@@ -170,6 +194,7 @@ async def devices(runtime: RuntimeDep) -> list[dict[str, Any]]:
                 "last_seen": state.last_seen.isoformat() if state.last_seen else None,
                 "battery": state.battery,
                 "heartbeat_s": device.heartbeat_s,
+                **runtime.supervision.device_fields(state.device),
             }
         )
     return out

@@ -13,13 +13,27 @@ from fastapi import FastAPI
 
 from duress import __version__
 from duress.channels.setup import inbound_routers
+from duress.domain.accounts import Permission
 from duress.ingest.omlox_http import omlox_router
+from duress.service.accounts import Accounts
 from duress.service.runtime import Runtime
-from duress.web import alerts, api, dashboard, operations, problems
+from duress.web import alerts, api, audit, auth, dashboard, operations, problems
 
 
-def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
-    """The ASGI app. With ``manage_runtime`` the app starts and stops the runtime with itself."""
+def create_app(
+    runtime: Runtime,
+    *,
+    manage_runtime: bool = True,
+    accounts: Accounts | None = None,
+    cookies: auth.CookiePolicy | None = None,
+) -> FastAPI:
+    """The ASGI app. With ``manage_runtime`` the app starts and stops the runtime with itself.
+
+    ``accounts`` (users, sessions, tokens) defaults to the account tables in the runtime's store,
+    with the default timeouts; ``cookies`` says when session cookies are ``Secure``."""
+    own_accounts = accounts is None
+    if accounts is None:
+        accounts = Accounts.beside(runtime.store, clock=runtime.clock, record=runtime.record)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -30,6 +44,8 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         finally:
             if manage_runtime and runtime.started:
                 await runtime.stop()
+            if own_accounts:
+                accounts.close()
 
     app = FastAPI(
         title="Duress",
@@ -38,11 +54,19 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.accounts = accounts
+    app.state.cookie_policy = cookies or auth.CookiePolicy()
     problems.install(app)
+    auth.install(app)
     app.include_router(operations.router)
     app.include_router(api.router)
     app.include_router(alerts.router)
-    app.include_router(omlox_router(runtime), prefix="/omlox/v2")
+    app.include_router(audit.router)
+    app.include_router(
+        omlox_router(runtime),
+        prefix="/omlox/v2",
+        dependencies=[auth.require(Permission.INGEST)],
+    )
     for router in inbound_routers(
         runtime.delivery.notifiers, runtime.delivery.inbound, clock=runtime.clock
     ):

@@ -9,16 +9,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from duress.domain.accounts import Permission, Principal
 from duress.domain.device_health import DeviceStatus
 from duress.domain.site import Site
 from duress.service.runtime import Runtime
+from duress.web import privacy
+from duress.web.auth import CSRF_COOKIE, accounts_of, require_page
 from duress.web.deps import RuntimeDep
 
 HERE = Path(__file__).parent
@@ -116,11 +119,35 @@ def board_context(runtime: Runtime) -> dict[str, Any]:
     }
 
 
+Viewer = Annotated[Principal, require_page(Permission.VIEW_BOARD)]
+
+
+async def _for(request: Request, runtime: Runtime, principal: Principal) -> dict[str, Any]:
+    """The board as ``principal`` may see it: their units' alerts, the badges the privacy rule
+    shows them (each view audited), and who they are (for the sign-out form)."""
+    context = board_context(runtime)
+    units = {a.id: a.unit for a in runtime.alerts.alerts.values()}
+    context["alerts"] = [a for a in context["alerts"] if principal.sees_unit(units.get(a["id"]))]
+    allowed = privacy.badge_filter(runtime, principal, privacy.window(request))
+    if allowed is not None:
+        context["badges"] = [b for b in context["badges"] if b["badge"] in allowed]
+        context["located"] = len(context["badges"])
+    shown = [b["badge"] for b in context["badges"]]
+    await accounts_of(request).viewed(principal, privacy.wearers(runtime, shown), via="board")
+    context["viewer"] = principal
+    context["csrf"] = request.cookies.get(CSRF_COOKIE, "")
+    return context
+
+
 @router.get("/", response_class=HTMLResponse)
-async def page(request: Request, runtime: RuntimeDep) -> HTMLResponse:
-    return templates.TemplateResponse(request, "dashboard.html", board_context(runtime))
+async def page(request: Request, runtime: RuntimeDep, principal: Viewer) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, "dashboard.html", await _for(request, runtime, principal)
+    )
 
 
 @router.get("/dashboard/board", response_class=HTMLResponse)
-async def board(request: Request, runtime: RuntimeDep) -> HTMLResponse:
-    return templates.TemplateResponse(request, "board.html", board_context(runtime))
+async def board(request: Request, runtime: RuntimeDep, principal: Viewer) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, "board.html", await _for(request, runtime, principal)
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from duress.domain.events import StoredEvent
 from duress.service.runtime import Runtime
@@ -27,7 +27,13 @@ def encode(event: StoredEvent) -> str:
     return f"id: {event.seq}\nevent: {event.type}\ndata: {json.dumps(data)}\n\n"
 
 
-async def sse(runtime: Runtime, last_seen: int | None) -> AsyncIterator[str]:
+async def sse(
+    runtime: Runtime,
+    last_seen: int | None,
+    redact: Callable[[StoredEvent], StoredEvent | None] | None = None,
+) -> AsyncIterator[str]:
+    """The stream from after ``last_seen``; ``redact`` may hide or trim events (privacy)."""
+    keep = redact or (lambda event: event)
     queue: asyncio.Queue[StoredEvent | None] = asyncio.Queue()
 
     async def pump() -> None:
@@ -45,7 +51,9 @@ async def sse(runtime: Runtime, last_seen: int | None) -> AsyncIterator[str]:
         if last_seen is not None:
             for missed in await runtime.read(after=last_seen, limit=10_000):
                 sent = missed.seq
-                yield encode(missed)
+                shown = keep(missed)
+                if shown is not None:
+                    yield encode(shown)
         yield ": connected\n\n"
         while True:
             try:
@@ -56,7 +64,9 @@ async def sse(runtime: Runtime, last_seen: int | None) -> AsyncIterator[str]:
             if event is None:
                 return
             if event.seq > sent:
-                yield encode(event)
+                shown = keep(event)
+                if shown is not None:
+                    yield encode(shown)
     finally:
         runtime.metrics.stream_clients.dec()
         task.cancel()

@@ -148,3 +148,21 @@ async def test_bad_messages_are_rejected_counted_and_cost_no_neighbour(
     assert reasons == {"not_json": 1, "not_an_object": 2, "unknown_gateway": 1, "missing_field": 1}
     assert runtime.metrics.rejected.labels("unknown_gateway")._value.get() == 1
     assert await presses_in_store(runtime) == [("b-1", 5)]
+
+
+async def test_a_retained_last_will_marks_the_gateway_offline_when_the_server_connects(
+    runtime: Runtime, clock: FakeClock, mqtt_broker: tuple[str, int], site_id: str
+) -> None:
+    status = f"duress-test/{site_id}/gw/gw-1/status"
+    async with gateway(mqtt_broker) as gw:
+        await gw.publish(status, b"offline", qos=1, retain=True)  # as the broker does for a will
+    ingest = consumer(runtime, mqtt_broker, site_id, f"srv-{site_id}")
+    try:
+        async with consuming(ingest):
+            await ingest.wait_until(lambda: runtime.health.state("gw-1").status.value == "offline")
+        [offline] = await runtime.read(types=["gateway.offline"])
+        assert offline.payload["devices"] == ["ir-icu-1", "ir-icu-2", "em-bay-1"]
+        assert runtime.health.state("ir-icu-1").status.value == "unsupervised"
+    finally:
+        async with gateway(mqtt_broker) as gw:
+            await gw.publish(status, b"", qos=1, retain=True)  # leave no retained message behind

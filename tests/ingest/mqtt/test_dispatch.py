@@ -151,3 +151,28 @@ async def test_bad_batches_are_rejected_whole(
     d = dispatcher(runtime)
     await d.handle([inbound(runtime, "duress/site/gw/gw-1/heartbeats", payload)])
     assert rejected(runtime) == {reason: 1}
+
+
+async def test_a_last_will_marks_the_gateway_and_its_devices_unsupervised_in_order(
+    runtime: Runtime, clock: FakeClock
+) -> None:
+    from duress.domain.device_health import DeviceStatus
+
+    d = dispatcher(runtime)
+    status = "duress/site/gw/gw-1/status"
+    await d.handle(
+        [
+            inbound(runtime, status, b"online"),
+            inbound(runtime, "duress/site/gw/gw-1/sightings", dumps(sighting(clock.now()))),
+            inbound(runtime, status, b"offline"),
+            inbound(runtime, status, b"offline"),  # retained, delivered again: no new event
+        ]
+    )
+    types = [e.type for e in await runtime.read()]
+    assert types.count("gateway.offline") == 1
+    assert types.index("gateway.offline") > types.index("device.online")
+    assert runtime.health.state("gw-1").status is DeviceStatus.OFFLINE
+    assert runtime.health.state("ir-icu-1").status is DeviceStatus.UNSUPERVISED
+    await d.handle([inbound(runtime, status, b"online")])
+    assert [e.type for e in await runtime.read()][-1] == "gateway.online"
+    assert runtime.health.state("ir-icu-1").status is DeviceStatus.ONLINE

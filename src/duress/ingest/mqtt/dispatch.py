@@ -52,6 +52,12 @@ class IngestTarget(Protocol):
     async def ingest(self, messages: Sequence[tuple[int, Observation]]) -> Outcome: ...
 
 
+class GatewayStatusTarget(Protocol):
+    """Optional on the target: a gateway's ``online`` / ``offline`` (last will) status."""
+
+    async def gateway_status(self, gateway: str, online: bool, ts: datetime) -> object: ...
+
+
 class Counter(Protocol):
     def labels(self, *values: str) -> Any: ...
 
@@ -85,6 +91,7 @@ class Dispatcher:
         self.keys = dict(keys or {})
         self.limits = limits
         self.stats = Stats()
+        self._status_change: tuple[str, bool, datetime] | None = None
         site = target.site
         self.gateways = frozenset(
             d.id for d in site.devices.values() if d.kind is DeviceKind.GATEWAY
@@ -124,17 +131,35 @@ class Dispatcher:
     # --- the one entry point --------------------------------------------------------------------
 
     async def handle(self, batch: Sequence[Inbound]) -> None:
-        """Decode every message of ``batch`` and ingest what decodes in one call."""
+        """Decode every message of ``batch`` and ingest what decodes in one call (a gateway's
+        status message is applied in its place: what came before it is ingested first)."""
         observations: list[tuple[int, Observation]] = []
         sources: list[Inbound] = []
         for message in batch:
             self.stats.messages += 1
+            self._status_change = None
             try:
-                for observation in self.decode(message):
-                    observations.append((len(sources), observation))
-                    sources.append(message)
+                decoded = self.decode(message)
             except InvalidMessage as error:
                 self.reject(message, error.reason, error.detail)
+                continue
+            if self._status_change is not None:
+                await self._ingest(observations, sources)
+                observations, sources = [], []
+                await self._apply_status(*self._status_change)
+            for observation in decoded:
+                observations.append((len(sources), observation))
+                sources.append(message)
+        await self._ingest(observations, sources)
+
+    async def _apply_status(self, gateway: str, online: bool, ts: datetime) -> None:
+        apply = getattr(self.target, "gateway_status", None)
+        if apply is not None:
+            await apply(gateway, online, ts)
+
+    async def _ingest(
+        self, observations: list[tuple[int, Observation]], sources: list[Inbound]
+    ) -> None:
         if not observations:
             return
         outcome = await self.target.ingest(observations)
@@ -285,9 +310,11 @@ class Dispatcher:
         text = message.payload.strip()
         if text == b"online":
             self.metrics.gateway_online.labels(gateway).set(1)
+            self._status_change = (gateway, True, ts)
             return [Heartbeat(ts, gateway, None, gateway)]
         if text == b"offline":
             self.metrics.gateway_online.labels(gateway).set(0)
+            self._status_change = (gateway, False, ts)
             log.warning("mqtt.gateway_offline", gateway=gateway)
             return []
         raise InvalidMessage(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import weakref
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 _BY_REGISTRY: weakref.WeakKeyDictionary[CollectorRegistry, MqttMetrics] = (
     weakref.WeakKeyDictionary()
@@ -52,6 +52,25 @@ class MqttMetrics:
             "duress_mqtt_gateway_temperature_celsius",
             "A gateway's last reported temperature.",
             ["gateway"],
+            registry=registry,
+        )
+        self.feedback = Counter(
+            "duress_feedback_total",
+            "Badge feedback signals (sent, received, responder_coming, undelivered), by signal and "
+            "result: published, no_gateway (the badge was never heard through a gateway), expired "
+            "(older than the feedback age limit when the broker came back), dropped (buffer full).",
+            ["signal", "result"],
+            registry=registry,
+        )
+        self.feedback_seconds = Histogram(
+            "duress_feedback_seconds",
+            "From the decision (the event's time) to the feedback's PUBACK from the broker.",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
+            registry=registry,
+        )
+        self.feedback_connected = Gauge(
+            "duress_feedback_connected",
+            "1 while the feedback publisher is connected to the broker.",
             registry=registry,
         )
 
