@@ -68,6 +68,16 @@ def test_test_alerts_only_match_a_policy_that_names_them() -> None:
     )
 
 
+def test_trouble_alerts_only_match_a_policy_that_names_them() -> None:
+    anywhere = Policy("default", "Default", (TIER,))
+    engineering = Policy("eng", "Engineering", (TIER,), kinds=("trouble",))
+    assert select_policy([anywhere], unit="icu", areas=[], kind="trouble", local=MON_0300) is None
+    found = select_policy(
+        [anywhere, engineering], unit="icu", areas=[], kind="trouble", local=MON_0300
+    )
+    assert found is engineering
+
+
 def test_a_policy_survives_freezing_into_an_alert() -> None:
     policy = Policy(
         "icu",

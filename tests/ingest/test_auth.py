@@ -49,6 +49,15 @@ def test_acl_lets_each_gateway_write_only_its_own_topics() -> None:
     assert "topic read espresense/devices/#" in text
 
 
+def test_the_server_may_publish_the_synthetic_press_and_nothing_else_of_a_gateway() -> None:
+    credentials = auth.generate_credentials("s", "p", ["gw-1"])
+    text = auth.acl_file(credentials, extra_write=["p/s/gw/gw-1/buttons"])
+    server = text.split("\n\n")[1]
+    assert "topic write p/s/gw/gw-1/buttons" in server
+    assert "topic write p/s/gw/+/feedback/#" in server
+    assert "topic write p/s/gw/gw-1/sightings" not in text
+
+
 def test_a_bad_credentials_file_names_itself(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("site: s\n")

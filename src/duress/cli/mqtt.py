@@ -59,7 +59,11 @@ def mqtt_config(
     wild = TopicMap(prefix, loaded.id, loaded.ingest).wild_topics()
     out.mkdir(parents=True, exist_ok=True)
     _write(out / "passwd", auth.password_file(credentials), 0o640)
-    _write(out / "acl", auth.acl_file(credentials, wild), 0o640)
+    synthetic = loaded.supervision.synthetic
+    extra_write = (
+        [f"{auth.gateway_root(prefix, loaded.id, synthetic.gateway)}/buttons"] if synthetic else []
+    )
+    _write(out / "acl", auth.acl_file(credentials, wild, extra_write), 0o640)
     _write(
         out / "mosquitto.conf", auth.mosquitto_conf(out, port=port, bind=bind, run_as=run_as), 0o644
     )

@@ -106,7 +106,8 @@ TRANSITIONS: Mapping[AlertState, Mapping[Action, AlertState]] = {
 }
 """For each state, the actions allowed in it and the state each leads to. Closed alerts allow none."""
 
-RESOLUTION_CODES = ("event", "false_alarm", "accidental", "drill", "test")
+RESOLUTION_CODES = ("event", "false_alarm", "accidental", "drill", "test", "recovered")
+"""``recovered`` closes a supervision trouble alert whose problem cleared by itself."""
 SEVERITIES = ("minor", "moderate", "major", "critical")
 
 

@@ -55,6 +55,9 @@ class Tier:
     repeat: int = 0
 
 
+EXPLICIT_KINDS = frozenset({"test", "trouble"})
+"""Alert kinds that only policies naming them explicitly may route."""
+
 HOLIDAY = 8
 """The day number of a holiday in :attr:`Window.days` (1..7 are ISO weekdays)."""
 
@@ -134,14 +137,15 @@ class Policy:
     ) -> bool:
         """Whether this policy applies to an alert of ``kind`` in ``unit`` / ``areas`` at ``local``.
 
-        ``areas`` is the alert's area with its enclosing areas. A ``test`` alert matches only a policy
-        that names the ``test`` kind: test presses never page real responders by accident.
+        ``areas`` is the alert's area with its enclosing areas. A ``test`` or ``trouble`` alert
+        matches only a policy that names its kind: test presses and device trouble never page
+        clinical responders by accident.
         """
         if self.units and unit not in self.units:
             return False
         if self.areas and not set(self.areas) & set(areas):
             return False
-        if kind == "test" and "test" not in self.kinds:
+        if kind in EXPLICIT_KINDS and kind not in self.kinds:
             return False
         if self.kinds and kind not in self.kinds:
             return False

@@ -440,7 +440,7 @@ class AlertDesk:
             if not alert.accepted_by:
                 events += [
                     BadgeSignalled(ts=now, badge=b, signal="responder_coming", alert=alert.id)
-                    for b in alert.parties
+                    for b in _badges_of(alert)
                 ]
             return events
         if action is Action.DECLINE:
@@ -499,7 +499,7 @@ class AlertDesk:
         is what the notices say (carried as the alert's ``staff_name``)."""
         now = self.clock.now()
         policy = select_policy(
-            [p for p in self.site.policies if TROUBLE_KIND in p.kinds],
+            self.site.policies,
             unit=unit,
             areas=self._area_chain(area),
             kind=TROUBLE_KIND,
@@ -723,7 +723,7 @@ def _events_of_step(alert: Alert, step: Step, now: datetime) -> list[Event]:
         if alert.undelivered is None:
             events += [
                 BadgeSignalled(ts=now, badge=b, signal="undelivered", alert=alert.id)
-                for b in alert.parties
+                for b in _badges_of(alert)
             ]
         return events
     return [
@@ -738,6 +738,11 @@ def _events_of_step(alert: Alert, step: Step, now: datetime) -> list[Event]:
             reason=step.reason,
         )
     ]
+
+
+def _badges_of(alert: Alert) -> tuple[str, ...]:
+    """The badges to signal: a trouble alert's party is a device or the site, never a wearer."""
+    return () if alert.kind == TROUBLE_KIND else alert.parties
 
 
 def _fold_into(scratch: dict[str, Alert], events: Iterable[Event]) -> None:

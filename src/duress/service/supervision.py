@@ -308,8 +308,7 @@ class Supervisor:
                 Action.RESOLVE,
                 by=BY,
                 via=BY,
-                code="event",
-                severity="minor",
+                code="recovered",
                 note=f"resolved by itself: {note}",
             )
         self._open.pop((subject, trouble), None)

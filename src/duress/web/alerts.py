@@ -112,7 +112,7 @@ class ActionIn(BaseModel):
 
 
 class ResolveIn(ActionIn):
-    code: Literal["event", "false_alarm", "accidental", "drill", "test"]
+    code: Literal["event", "false_alarm", "accidental", "drill", "test", "recovered"]
     severity: Literal["minor", "moderate", "major", "critical"] | None = Field(
         default=None, description="Required when code is `event`."
     )
