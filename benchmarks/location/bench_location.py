@@ -6,10 +6,16 @@ scenario says otherwise; the same records go through the engine and through the 
 (:mod:`duress.sim.baseline`: strongest single reading, no filter, no hysteresis); both are scored
 by :func:`duress.sim.evaluate.evaluate`.
 
-Throughput: a 10-floor, 500-room site; 500 badges are simulated for ``SPEED_SECONDS`` and the
-sightings replicated under 10 badge ids each (5,000 badges, same radio history per copy), generated
-once; only ``engine.observe`` is timed. ``cost_vs_json_decode``: the whole ``duress locate`` path
-per native JSON line (json.loads + native decode + engine) over the time of json.loads alone.
+Throughput: a 10-floor, 500-room site; 5,000 badges are simulated independently for
+``SPEED_SECONDS`` and replayed in arrival order (sightings of different badges interleave, as
+from real gateways); only ``engine.observe`` is timed (best of three). The same sightings regrouped
+by badge within each second are timed too: that figure is not the goal's, it shows how much of
+the cost is memory locality (see docs/benchmarks.md). ``cost_vs_json_decode``: the whole
+``duress locate`` path per native JSON line (json.loads + native decode + engine) over the time
+of json.loads alone.
+
+Ablations: selected scenarios are replayed through the engine with one mechanism turned off, to
+show what it buys.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from duress.domain.devices import DeviceKind
-from duress.domain.location import LocationEngine
+from duress.domain.location import LocationEngine, LocationParams
 from duress.domain.observations import Sighting
 from duress.domain.site import Site
 from duress.ingest.codecs import native
@@ -36,9 +42,8 @@ from duress.sim.scenario import Received, Record, SimParams, simulate
 SEED = 42
 BADGES = 24
 MINUTES = 20.0
-SPEED_BADGES = 500
-SPEED_COPIES = 10
-SPEED_SECONDS = 40
+SPEED_BADGES = 5000
+SPEED_SECONDS = 20
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,7 @@ SCENARIOS = (
         _stay_on_floor(doorway_linger_prob=0.9, doorway_linger_s=(20.0, 60.0)),
     ),
     Scenario(
-        # two neighbouring BLE-only rooms (one wall between them), people walking back and
+        # two BLE-only rooms facing each other across the corridor, people walking back and
         # forth with short stays: the ESPresense-companion "wall-crossing walk" situation
         "wall_crossing_walk",
         lambda: build_hospital(floors=1, rooms_per_side=1, badges=BADGES, ir=False),
@@ -128,6 +133,7 @@ def _figures(report: dict[str, Any]) -> dict[str, Any]:
         "zone_accuracy": report["zone_accuracy"],
         "zone_accuracy_rooms": room_kind.get("zone_accuracy"),
         "zone_accuracy_corridors": report["by_area_kind"].get("corridor", {}).get("zone_accuracy"),
+        "wrong_room_share": report["wrong_room_share"],
         "required_met": report["required_met"],
         "transition_p50_s": report["transition_delay_s"]["p50"],
         "transition_p95_s": report["transition_delay_s"]["p95"],
@@ -136,6 +142,25 @@ def _figures(report: dict[str, Any]) -> dict[str, Any]:
         "flaps_per_badge_hour": report["flaps_per_badge_hour"],
         "first_fix_p95_s": report["time_to_first_fix_s"]["p95"],
     }
+
+
+ABLATIONS: dict[str, tuple[LocationParams, tuple[str, ...]]] = {
+    # a room entry needs two IR hits, as before the one-hit rule
+    "no_one_hit_entry": (
+        LocationParams(ir_one_hit_m=0.0),
+        ("icu_bh_ir_rich", "ed_open_bays", "doorway_lingering"),
+    ),
+    # every BLE challenger needs the full sustain, however deep inside it the estimate is
+    "no_deep_sustain": (
+        LocationParams(ble_deep_m=float("inf")),
+        ("icu_bh_ir_rich", "ble_only_medsurg", "wall_crossing_walk"),
+    ),
+    # the previous re-entry rule: a room just left needs three hits only while BLE says "outside"
+    "reentry_needs_ble_cue": (
+        LocationParams(ir_reenter_needs_ble_cue=True),
+        ("doorway_lingering",),
+    ),
+}
 
 
 def accuracy() -> dict[str, Any]:
@@ -147,31 +172,28 @@ def accuracy() -> dict[str, Any]:
         ours = evaluate(truth, list(track(site, records)), site)
         naive = evaluate(truth, list(track_baseline(site, records)), site)
         out[scenario.name] = {"engine": _figures(ours), "baseline": _figures(naive)}
+        for name, (params, scenarios) in ABLATIONS.items():
+            if scenario.name in scenarios:
+                report = evaluate(truth, list(track(site, records, params)), site)
+                out[scenario.name][name] = _figures(report)
     return out
 
 
 def _speed_sightings() -> tuple[Site, list[tuple[Sighting, datetime]]]:
-    site = build_hospital(floors=10, rooms_per_side=25, badges=SPEED_BADGES * SPEED_COPIES)
-    ids = sorted(site.badges)
-    originals = ids[:SPEED_BADGES]
-    copies = {
-        b: [ids[i * SPEED_BADGES + k] for i in range(SPEED_COPIES)] for k, b in enumerate(originals)
-    }
+    site = build_hospital(floors=10, rooms_per_side=25, badges=SPEED_BADGES)
     params = SimParams(real_press_per_badge_hour=0.0, accidental_press_per_badge_hour=0.0)
     pairs: list[tuple[Sighting, datetime]] = []
     for r in simulate(
         site, minutes=SPEED_SECONDS / 60, badges=SPEED_BADGES, seed=SEED, params=params
     ):
         if isinstance(r, Received) and isinstance(r.observation, Sighting):
-            o = r.observation
-            for badge in copies[o.badge]:
-                pairs.append((replace(o, badge=badge), r.at))
+            pairs.append((r.observation, r.at))
     return site, pairs
 
 
-def throughput(site: Site, pairs: list[tuple[Sighting, datetime]]) -> dict[str, Any]:
+def _rate(site: Site, pairs: list[tuple[Sighting, datetime]]) -> float:
     best = 0.0
-    for _ in range(2):
+    for _ in range(3):
         engine = LocationEngine(site)
         observe = engine.observe
         started = time.perf_counter()
@@ -179,9 +201,15 @@ def throughput(site: Site, pairs: list[tuple[Sighting, datetime]]) -> dict[str, 
             observe(sighting, at)
         elapsed = time.perf_counter() - started
         best = max(best, len(pairs) / elapsed)
+    return best
+
+
+def throughput(site: Site, pairs: list[tuple[Sighting, datetime]]) -> dict[str, Any]:
+    grouped = sorted(pairs, key=lambda p: (int(p[1].timestamp()), p[0].badge))
     return {
-        "engine_sightings_per_s": round(best),
-        "speed_badges": SPEED_BADGES * SPEED_COPIES,
+        "engine_sightings_per_s": round(_rate(site, pairs)),
+        "engine_sightings_per_s_grouped_by_badge": round(_rate(site, grouped)),
+        "speed_badges": SPEED_BADGES,
         "speed_sightings": len(pairs),
     }
 
@@ -189,7 +217,7 @@ def throughput(site: Site, pairs: list[tuple[Sighting, datetime]]) -> dict[str, 
 def _native_lines(pairs: Iterable[tuple[Sighting, datetime]]) -> list[bytes]:
     lines = []
     for s, at in pairs:
-        msg = {
+        msg: dict[str, Any] = {
             "type": "sighting",
             "ts": s.ts.isoformat(),
             "badge": s.badge,

@@ -91,12 +91,49 @@ def test_ble_in_a_room_without_ir_names_the_room_as_zone(engine: LocationEngine)
 
 
 def test_doorway_lingering_with_ir_leaks_does_not_flap(engine: LocationEngine) -> None:
-    sightings = corridor_ble("b1", 0, 90, near=3)
-    # single IR leaks from room r1 through the open door, never two close together
-    sightings += [ir("b1", "ir-r1", t + 0.5) for t in (10, 20, 27, 40, 52, 61, 75)]
+    # in room r1 until t=5, then lingering in its doorway (corridor side) for 85 s
+    sightings = [ir("b1", "ir-r1", t) for t in range(5)] + corridor_ble("b1", 5, 90, near=3)
+    # IR leaks from r1 through the open door, even two a second apart: not a re-entry
+    leaks = (15, 20, 21, 27, 40, 52, 53, 61, 75)
+    sightings += [ir("b1", "ir-r1", t + 0.5) for t in leaks]
     sightings.sort(key=lambda s: s.ts)
     moved = feed(engine, sightings)
-    assert [m.zone for m in moved] == ["c1"]
+    assert [m.zone for m in moved] == ["r1", "c1"]
+
+
+def test_one_ir_hit_enters_a_room_when_ble_agrees(engine: LocationEngine) -> None:
+    sightings = corridor_ble("b1", 0, 20, near=9)  # in the corridor, just outside r2
+    moved = feed(engine, [*sightings, ir("b1", "ir-r2", 20.2)])
+    assert moved[-1].room == "r2"
+    assert moved[-1].as_of == at(20.2)
+
+
+def test_one_ir_hit_is_not_enough_without_ble_agreement() -> None:
+    # the BLE estimate is far down the corridor: a lone hit from r2 is not trusted
+    engine = LocationEngine(two_floor_site())
+    assert (
+        feed(engine, [*corridor_ble("b1", 0, 20, near=50), ir("b1", "ir-r2", 20.2)])[-1].zone
+        == "c2"
+    )
+    assert engine.locate("b1", at(20.3)).zone == "c2"
+    # turned off: two hits, as for any IR entry
+    off = LocationEngine(two_floor_site(), LocationParams(ir_one_hit_m=0.0))
+    feed(off, [*corridor_ble("b1", 0, 20, near=9), ir("b1", "ir-r2", 20.2)])
+    assert off.locate("b1", at(20.3)).room is None
+    feed(off, [ir("b1", "ir-r2", 21.2)])
+    assert off.locate("b1", at(21.3)).room == "r2"
+
+
+def test_a_deep_ble_challenger_needs_less_sustain() -> None:
+    p = LocationParams()
+    walk = corridor_ble("b1", 0, 20, near=10) + corridor_ble("b1", 20, 40, near=50)
+    deep = feed(LocationEngine(two_floor_site(), p), walk)
+    full = feed(LocationEngine(two_floor_site(), LocationParams(ble_deep_m=math.inf)), walk)
+    assert [m.zone for m in deep] == [m.zone for m in full] == ["c1", "c2"]
+    assert deep[-1].as_of is not None
+    assert full[-1].as_of is not None
+    # at least one estimate period earlier (1.5 s of sustain vs 3 s; estimates once a second)
+    assert (full[-1].as_of - deep[-1].as_of).total_seconds() >= p.ble_update_s
 
 
 def test_ble_estimate_wobbling_across_a_zone_boundary_does_not_flap(engine: LocationEngine) -> None:

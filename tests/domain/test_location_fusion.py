@@ -73,3 +73,31 @@ def test_ble_median_of_three_ignores_one_burst() -> None:
         engine.observe(ble("b1", "ble-f1-1", t, rssi), at(t + 0.1))
     state = engine._tracks["b1"].ble["ble-f1-1"]
     assert state[1] == -61.0  # median of -61, -95, -60
+
+
+def test_a_room_just_left_needs_three_hits_even_when_ble_shows_no_change() -> None:
+    engine = LocationEngine(two_floor_site())
+    _feed(engine, 0, 10, ir_until=10, near=-75.0)
+    # the IR hold expires with the BLE picture unchanged but the quiet hold limited to 0 s: left
+    engine.params = LocationParams(ir_quiet_max_s=0.0)
+    _feed(engine, 10, 18, ir_until=0, near=-75.0)
+    assert engine.locate("b1", at(18)).room is None
+    engine.observe(ir("b1", "ir-r1", 18.2), at(18.3))
+    engine.observe(ir("b1", "ir-r1", 19.2), at(19.3))
+    assert engine.locate("b1", at(19.5)).room is None
+    cue = LocationEngine(two_floor_site(), LocationParams(ir_reenter_needs_ble_cue=True))
+    _feed(cue, 0, 10, ir_until=10, near=-75.0)
+    cue.params = LocationParams(ir_quiet_max_s=0.0, ir_reenter_needs_ble_cue=True)
+    _feed(cue, 10, 18, ir_until=0, near=-75.0)
+    cue.observe(ir("b1", "ir-r1", 18.2), at(18.3))
+    cue.observe(ir("b1", "ir-r1", 19.2), at(19.3))
+    assert cue.locate("b1", at(19.5)).room == "r1"
+
+
+def test_a_blind_spot_reached_right_after_entry_keeps_the_room() -> None:
+    # two IR hits while walking in, then an IR blind spot: one fingerprint sample is enough
+    engine = LocationEngine(two_floor_site())
+    _feed(engine, 0, 30, ir_until=2, near=-75.0)
+    location = engine.locate("b1", at(30))
+    assert location.room == "r1"
+    assert location.precision is Precision.ROOM

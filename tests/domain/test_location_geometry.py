@@ -56,3 +56,19 @@ def test_log_distance_round_trip() -> None:
     assert rssi_at(10.0, -59, 2.0) == pytest.approx(-79)
     assert distance_m(rssi_at(7.0, -59, 2.7), -59, 2.7) == pytest.approx(7.0)
     assert distance_m(0.0, -59, 2.5) == 0.1
+
+
+def test_area_lookup_fast_cells_agree_with_ray_casting() -> None:
+    import random
+
+    from duress.sim.layout import build_hospital
+
+    site = build_hospital(floors=1, rooms_per_side=6)
+    index = AreaIndex(site.facility)
+    slow = AreaIndex(site.facility)
+    slow._fast.clear()  # every lookup by ray casting
+    rng = random.Random(3)
+    for _ in range(20_000):
+        x, y = rng.uniform(-1, 40), rng.uniform(-1, 24)
+        assert index.area_at("f1", x, y) == slow.area_at("f1", x, y)
+    assert index._fast  # some cells need no polygon test

@@ -51,15 +51,19 @@ def test_metrics_on_hand_made_rows() -> None:
     locs = [loc(1, "c1"), loc(13, "r1", room="r1", precision="room")]
     report = evaluate(truths, locs, site)
     assert report["badges"] == 1
-    assert report["unknown_share"] == pytest.approx(0.05)  # t=0 before the first fix
-    assert report["zone_accuracy"] == pytest.approx(16 / 20)
+    # t=0, before the first fix, is scored by the time to first fix, not by the shares
+    assert report["before_first_fix_s"] == pytest.approx(1.0)
+    assert report["unknown_share"] == pytest.approx(0.0)
+    assert report["zone_accuracy"] == pytest.approx(16 / 19, abs=1e-4)
     assert report["room_accuracy"] == pytest.approx(7 / 10)
     assert report["room_accuracy_ir"] == pytest.approx(7 / 10)
     assert report["transition_delay_s"]["p50"] == pytest.approx(3.0)
     assert report["time_to_first_fix_s"]["max"] == pytest.approx(1.0)
     # in a corridor the finest place there is, the zone, counts as meeting a room requirement
-    assert report["required_met"] == pytest.approx(16 / 20)
-    assert report["required_claimed"] == pytest.approx(7 / 20)  # the engine claims only rooms
+    assert report["required_met"] == pytest.approx(16 / 19, abs=1e-4)
+    assert report["required_claimed"] == pytest.approx(
+        7 / 19, abs=1e-4
+    )  # the engine claims only rooms
     assert report["by_area_kind"]["room"]["room_accuracy"] == pytest.approx(0.7)
     assert report["flaps"] == 0
 
@@ -71,6 +75,23 @@ def test_a_flap_is_counted_when_truth_never_went_there() -> None:
     report = evaluate(truths, locs, site)
     assert report["flaps"] == 1
     assert report["flaps_per_badge_hour"] == pytest.approx(60.0)
+
+
+def test_a_badge_never_fixed_counts_as_unknown_throughout() -> None:
+    site = two_floor_site()
+    report = evaluate([truth(t, "c1") for t in range(10)], [], site)
+    assert report["never_fixed"] == 1
+    assert report["before_first_fix_s"] == 0.0
+    assert report["unknown_share"] == pytest.approx(1.0)
+
+
+def test_a_wrong_room_is_counted_but_a_corridor_is_not() -> None:
+    site = two_floor_site()
+    truths = [truth(t, "r1", room="r1") for t in range(10)]
+    locs = [loc(0, "r2", room="r2", precision="room"), loc(4, "c1"), loc(6, "r1", room="r1")]
+    report = evaluate(truths, locs, site)
+    assert report["wrong_room_share"] == pytest.approx(0.4)
+    assert report["zone_accuracy"] == pytest.approx(0.4)
 
 
 def test_missed_transition_is_counted() -> None:

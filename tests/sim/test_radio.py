@@ -105,3 +105,25 @@ def test_gateway_latency_and_drops() -> None:
     assert 1 - len(kept) / len(delays) == pytest.approx(0.1, abs=0.01)
     assert statistics.median(kept) == pytest.approx(params.gateway_latency_median_s, rel=0.05)
     assert min(kept) > 0
+
+
+def test_ir_reports_a_code_at_most_once_a_second_at_its_first_decode() -> None:
+    params = RadioParams(ir_detect_prob=1.0, ir_decode_prob=1.0)
+    model = IrModel(SITE, params, find_doors(SITE))
+    for t in range(50):
+        seen = model.detections("f1", 3, 7, False, t, random.Random(t), 0)
+        assert [d for d, _ in seen] == ["ir-r1"]
+        assert seen[0][1] < params.ir_period_s  # the first broadcast of the second
+
+
+def test_a_badge_walking_into_a_room_is_seen_only_after_crossing_the_wall() -> None:
+    # from the corridor (y 11) into r1 (y < 10) during one second: at 1 m/s, inside after 0.5 s
+    params = RadioParams(ir_detect_prob=1.0, ir_decode_prob=1.0, door_open_prob=0.0)
+    model = IrModel(SITE, params, find_doors(SITE))
+    offsets = []
+    for t in range(200):
+        seen = model.detections("f1", 3, 9.5, False, t, random.Random(t), 0, start=(3, 10.5))
+        offsets += [offset for d, offset in seen if d == "ir-r1"]
+    assert len(offsets) == 200
+    assert min(offsets) >= 0.5
+    assert max(offsets) < 0.75  # the first broadcast after the crossing, 4 a second

@@ -70,6 +70,18 @@ def bbox(polygon: Sequence[Point]) -> tuple[float, float, float, float]:
     return min(xs), min(ys), max(xs), max(ys)
 
 
+def _rectangle(polygon: Polygon) -> tuple[float, float, float, float] | None:
+    """The bounding box of an axis-aligned rectangle; None for any other polygon."""
+    if len(polygon) != 4:
+        return None
+    x1, y1 = polygon[-1]
+    for x2, y2 in polygon:
+        if x1 != x2 and y1 != y2:
+            return None
+        x1, y1 = x2, y2
+    return bbox(polygon)
+
+
 @dataclass(frozen=True, slots=True)
 class Hit:
     """The areas containing a point, one per level (None where no area of that level does)."""
@@ -86,7 +98,7 @@ class Hit:
 class AreaIndex:
     """A grid index of a facility's areas, per floor. Build once per site; lookups are fast."""
 
-    __slots__ = ("_cell", "_cells", "_polygons")
+    __slots__ = ("_cell", "_cells", "_fast", "_polygons")
 
     def __init__(self, facility: Facility, cell_m: float = 2.0) -> None:
         self._cell = cell_m
@@ -104,6 +116,23 @@ class AreaIndex:
         self._cells: dict[tuple[str, int, int], tuple[tuple[int, str], ...]] = {
             key: tuple(sorted(entries)) for key, entries in cells.items()
         }
+        # Cells whose answer to area_at needs no polygon test: the first room-level (else zone)
+        # area listed is an axis-aligned rectangle covering the whole cell.
+        self._fast: dict[tuple[str, int, int], str] = {}
+        for key, entries in self._cells.items():
+            first = next((e for e in entries if e[0] > 0), None)
+            if first is None:
+                continue
+            box = _rectangle(self._polygons[first[1]][0])
+            _, ix, iy = key
+            if (
+                box is not None
+                and box[0] <= ix * cell_m
+                and (ix + 1) * cell_m <= box[2]
+                and box[1] <= iy * cell_m
+                and (iy + 1) * cell_m <= box[3]
+            ):
+                self._fast[key] = first[1]
 
     def locate(self, floor: str, x: float, y: float) -> Hit:
         """The bay, room-level area and zone containing ``(x, y)`` on ``floor``."""
@@ -122,7 +151,11 @@ class AreaIndex:
         cell = self._cell
         if not (math.isfinite(x) and math.isfinite(y)):
             return None
-        entries = self._cells.get((floor, math.floor(x / cell), math.floor(y / cell)), ())
+        key = (floor, math.floor(x / cell), math.floor(y / cell))
+        fast = self._fast.get(key)
+        if fast is not None:
+            return fast
+        entries = self._cells.get(key, ())
         zone: str | None = None
         for level, area_id in entries:
             if level == 0:

@@ -86,6 +86,10 @@ class LocationParams:
     """A BLE estimate must be this far outside the incumbent's area to count against it."""
     ble_sustain_s: float = 3.0
     """A BLE challenger must persist this long before it replaces a BLE incumbent."""
+    ble_deep_m: float = 2.0
+    """An estimate at least this far outside the incumbent's area is a *deep* challenger."""
+    ble_deep_sustain_s: float = 1.5
+    """Sustain needed by a deep challenger (a walker is metres past the edge, not wobbling)."""
     ir_exit_db: float = 6.0
     """BLE *exit cue*: mean rise (dB) of the three strongest devices' filtered RSSI over the room's
     learnt BLE fingerprint above which the badge is taken to have left an IR room."""
@@ -93,12 +97,22 @@ class LocationParams:
     """The exit cue ends an IR stay early only once at least one IR broadcast was missed."""
     ir_ref_fresh_s: float = 1.5
     """The room's BLE fingerprint is learnt while its last IR hit is at most this old."""
+    ir_ref_min_samples: int = 1
+    """Fingerprint samples needed before the BLE change is trusted (exit cue, quiet hold)."""
     ir_quiet_max_s: float = 600.0
     """Longest an IR room is kept without IR hits while BLE shows no change (IR blind spots)."""
     ir_reenter_score: float = 2.5
-    """IR score needed to go back into a room just left while BLE still says "not inside"
-    (a doorway IR leak is not a re-entry)."""
+    """IR score needed to go back into a room just left (doorway IR leaks are not a re-entry)."""
     ir_reenter_window_s: float = 60.0
+    """How long after an exit the stricter re-entry score applies."""
+    ir_reenter_needs_ble_cue: bool = False
+    """Apply the re-entry score only while the BLE change says "outside" (the rule before
+    2026-11; kept for the benchmark's ablation)."""
+    ir_one_hit_m: float = 2.5
+    """A single IR hit enters a room when the fresh BLE estimate lies within this distance of
+    it (BLE agrees) and it is not the last room left; 0 turns it off (two hits, as before)."""
+    ir_one_hit_age_s: float = 2.0
+    """The BLE estimate that agrees with a one-hit entry must be at most this old."""
     """How long after an exit the stricter re-entry score applies."""
     floor_change_s_per_level: float = 6.0
     """Fastest plausible stairs/elevator time per level; quicker floor changes are held back."""
@@ -597,11 +611,13 @@ class LocationEngine:
         p = self.params
         cutoff = t - p.ble_window_s
         heard: list[tuple[float, _Dev]] = []
-        stale: list[str] = []
+        stale: list[str] | None = None
         best = -math.inf
         best_dev: _Dev | None = None
         for device_id, state in track.ble.items():
             if state[0] < cutoff:
+                if stale is None:
+                    stale = []
                 stale.append(device_id)
                 continue
             value = state[1]
@@ -609,34 +625,45 @@ class LocationEngine:
             if value > best:
                 best = value
                 best_dev = state[2]
-        for device_id in stale:
-            del track.ble[device_id]
+        if stale is not None:
+            for device_id in stale:
+                del track.ble[device_id]
         if best_dev is None:
             return None
         floor = best_dev.floor
-        current = track.place.floor if track.place is not None else None
-        if current is not None and current != floor:
-            here = max((v for v, d in heard if d.floor == current), default=-math.inf)
+        place = track.place
+        if place is not None and place.floor != floor:
+            here = max((v for v, d in heard if d.floor == place.floor), default=-math.inf)
             if here >= best - p.ble_floor_margin_db:
-                floor = current
+                floor = place.floor
         heard.sort(key=_first, reverse=True)
-        chosen = [h for h in heard if h[1].floor == floor][: p.ble_top_k]
+        k = p.ble_top_k
         sx = sy = sw = 0.0
+        n = 0
+        first: _Dev | None = None
         zone_weight: dict[str | None, float] = {}
-        exponent = 10.0 * p.ble_path_loss_exponent
-        for value, dev in chosen:
+        inv = 2.0 / (10.0 * p.ble_path_loss_exponent)
+        for value, dev in heard:
+            if dev.floor != floor:
+                continue
             # weight 1/d² with d from the log-distance model: 10 ** (2 (rssi - tx) / (10 n))
-            w = math.pow(10.0, 2.0 * (value - dev.tx_power) / exponent)
+            w = 10.0 ** ((value - dev.tx_power) * inv)
             sx += w * dev.x
             sy += w * dev.y
             sw += w
             zone_weight[dev.zone] = zone_weight.get(dev.zone, 0.0) + w
+            if first is None:
+                first = dev
+            n += 1
+            if n == k:
+                break
+        assert first is not None  # the strongest device is on the chosen floor or ``here`` is
         x, y = sx / sw, sy / sw
         zone = self.index.area_at(floor, x, y)
         if zone is None:
-            zone = chosen[0][1].zone
+            zone = first.zone
         agreement = zone_weight.get(zone, 0.0) / sw if zone is not None else 0.0
-        confidence = (0.35 + 0.35 * agreement) * (1.0 if len(chosen) >= 2 else 0.8)
+        confidence = (0.35 + 0.35 * agreement) * (1.0 if n >= 2 else 0.8)
         return _Estimate(t, floor, x, y, zone, confidence)
 
     # --- Decision ------------------------------------------------------------------------------
@@ -675,7 +702,6 @@ class LocationEngine:
         cutoff = t - p.ble_window_s
         floor = self._areas[zone].floor if zone is not None else None
         current = {d: s[1] for d, s in track.ble.items() if s[0] >= cutoff and s[2].floor == floor}
-        ref = track.ref
         if (
             entry is not None
             and place is not None
@@ -683,22 +709,42 @@ class LocationEngine:
             and place.zone == zone
             and t - entry[1] <= p.ir_ref_fresh_s
         ):
-            a = max(0.3, 1.0 / (track.ref_n + 1))
-            for d, v in current.items():
-                old = ref.get(d)
-                ref[d] = v if old is None else old + a * (v - old)
-            track.ref_n += 1
-            track.change = 0.0
+            self._learn(track, current)
             return
-        if track.ref_n < 2 or not current:
+        if track.ref_n < p.ir_ref_min_samples or not current:
             track.change = None
             return
+        ref = track.ref
         keys = sorted(current, key=current.__getitem__)[-3:]
         lowest = p.rssi_min_dbm
         total = 0.0
         for d in keys:
             total += max(-15.0, min(15.0, current[d] - ref.get(d, lowest)))
         track.change = total / len(keys)
+
+    def _learn(self, track: _Track, current: dict[str, float]) -> None:
+        """Average the current filtered RSSI into the room's fingerprint (recent samples weigh
+        more: the badge settles at its dwell spot after walking in)."""
+        ref = track.ref
+        a = max(0.3, 1.0 / (track.ref_n + 1))
+        for d, v in current.items():
+            old = ref.get(d)
+            ref[d] = v if old is None else old + a * (v - old)
+        if current:
+            track.ref_n += 1
+        track.change = 0.0
+
+    def _learn_now(self, track: _Track, t: float) -> None:
+        """Learn the fingerprint from the BLE picture at an IR hit of the incumbent room."""
+        zone = track.ref_zone
+        if zone is None or not track.ble or track.ref_n >= 3:
+            return  # once bootstrapped, the fingerprint learns at the BLE estimates only
+        cutoff = t - self.params.ble_window_s
+        floor = self._areas[zone].floor
+        self._learn(
+            track,
+            {d: s[1] for d, s in track.ble.items() if s[0] >= cutoff and s[2].floor == floor},
+        )
 
     def _decide(self, badge: str, track: _Track, t: float) -> bool:
         """Update the badge's place from its evidence at ``t``; True when the place changed."""
@@ -739,13 +785,16 @@ class LocationEngine:
                     return self._move_ir(badge, track, room, t)
                 return False
             needed = p.ir_enter_score
+            recent_exit = room == track.exited_zone and t - track.exited_at < p.ir_reenter_window_s
             if (
-                room == track.exited_zone
-                and t - track.exited_at < p.ir_reenter_window_s
-                and moved
+                recent_exit
+                and (moved or not p.ir_reenter_needs_ble_cue)
                 and not (incumbent_ir and place.zone == room)
             ):
                 needed = max(needed, p.ir_reenter_score)
+            elif room != track.exited_zone and self._ble_agrees(track, room, t):
+                # one hit is enough, except into the last room left (doorway leaks)
+                needed = 1.0
             if score >= needed:
                 return self._move_ir(badge, track, room, t)
         if incumbent_fresh:
@@ -760,6 +809,16 @@ class LocationEngine:
         if estimate is None or t - estimate.ts > p.ble_window_s:
             return False
         return self._consider_ble(track, estimate, t)
+
+    def _ble_agrees(self, track: _Track, room: str, t: float) -> bool:
+        """The fresh BLE estimate is on the room's floor within ``ir_one_hit_m`` of it."""
+        p = self.params
+        estimate = track.estimate
+        if p.ir_one_hit_m <= 0 or estimate is None or t - estimate.ts > p.ir_one_hit_age_s:
+            return False
+        if estimate.floor != self._areas[room].floor:
+            return False
+        return self.index.distance_outside(room, estimate.x, estimate.y) <= p.ir_one_hit_m
 
     def _exit(self, track: _Track, place: _Place, t: float) -> None:
         """The IR incumbent is over (hold expired or the BLE exit cue): BLE decides next."""
@@ -786,6 +845,8 @@ class LocationEngine:
         """The incumbent IR room is confirmed: update its bay and confidence."""
         place.confidence = _ir_confidence(self._score(entry, t))
         track.chal_key = None
+        if entry[1] == t and track.ref_zone == place.zone:
+            self._learn_now(track, t)
         bay, bay_score = self._best_bay(track, place.zone, t)
         if bay == place.bay:
             return False
@@ -849,6 +910,7 @@ class LocationEngine:
         )
         track.chal_key = None
         track.reported_unknown = False
+        self._learn_now(track, t)
         return True
 
     def _consider_ble(self, track: _Track, estimate: _Estimate, t: float) -> bool:
@@ -861,11 +923,12 @@ class LocationEngine:
             track.chal_key = None
             return False
         if place is not None and place.source == "ble":
-            if (
-                place.zone is not None
-                and place.floor == estimate.floor
-                and self.index.distance_outside(place.zone, estimate.x, estimate.y) < p.ble_margin_m
-            ):
+            outside = (
+                self.index.distance_outside(place.zone, estimate.x, estimate.y)
+                if place.zone is not None and place.floor == estimate.floor
+                else math.inf
+            )
+            if outside < p.ble_margin_m:
                 # Near the incumbent's area: it still counts as evidence for the incumbent.
                 place.as_of = estimate.ts
                 track.chal_key = None
@@ -874,8 +937,11 @@ class LocationEngine:
             if track.chal_key != key:
                 track.chal_key = key
                 track.chal_since = estimate.ts
-                return False
-            if estimate.ts - track.chal_since < p.ble_sustain_s:
+                if outside < p.ble_deep_m or p.ble_deep_sustain_s > 0:
+                    return False
+            # An estimate deep inside the challenger needs less sustain than one near the edge.
+            sustain = p.ble_deep_sustain_s if outside >= p.ble_deep_m else p.ble_sustain_s
+            if estimate.ts - track.chal_since < sustain:
                 return False
         if not self._plausible(track, estimate.floor, t):
             return False

@@ -355,7 +355,7 @@ class AlertDesk:
             return
         scratch = dict(self.alerts)
         events = self._step_events(alert, now, first=alert.tier < 0, scratch=scratch)
-        await self.commit(await self._record(events, self.timers_for(events, scratch)))
+        await self._record(events, self.timers_for(events, scratch))
 
     def _schedule_tick(self, at: datetime) -> None:
         """Make sure the timer job runs no later than ``at``."""
@@ -387,7 +387,7 @@ class AlertDesk:
                 continue
             fired.append(AlertWatchdogFired(ts=now, alert=alert.id, detail=detail))
         if fired:
-            await self.commit(await self._record(fired, timers))
+            await self._record(fired, timers)
         self._schedule_tick(now + TIMER_POLL)
         self.scheduler.schedule("alerts:watchdog", now + WATCHDOG_INTERVAL, self.watchdog)
 
@@ -418,7 +418,6 @@ class AlertDesk:
         scratch = dict(self.alerts)
         _fold_into(scratch, events)
         stored = await self._record(events, self.timers_for(events, scratch))
-        await self.commit(stored)
         return ActionResult(self.alerts[alert_id], stored)
 
     def _action_events(
@@ -529,7 +528,7 @@ class AlertDesk:
         events: list[Event] = [raised]
         _fold_into(scratch, events)
         events += self._step_events(scratch[alert_id], now, first=True, scratch=scratch)
-        await self.commit(await self._record(events, self.timers_for(events, scratch)))
+        await self._record(events, self.timers_for(events, scratch))
         return self.alerts[alert_id]
 
     def relocation_events(self, moved: BadgeMoved) -> list[Event]:
@@ -557,8 +556,9 @@ class AlertDesk:
 
     # --- adopting committed events ----------------------------------------------------------
 
-    async def commit(self, stored: Iterable[StoredEvent]) -> None:
-        """Fold committed events into the alerts, arm timers and send what they call for."""
+    def commit(self, stored: Iterable[StoredEvent]) -> None:
+        """Fold committed events into the alerts, arm timers and send what they call for (a bus
+        subscriber: it hears every committed batch)."""
         for record in stored:
             if not record.type.startswith("alert.") and record.type != "notice.status":
                 continue

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import structlog
 
+from duress.domain.commands import ActOnAlert, Ingest
 from duress.domain.device_health import DeviceHealth, DeviceStatus
 from duress.domain.errors import StoreUnavailable
 from duress.domain.events import (
@@ -45,6 +46,7 @@ from duress.domain.observations import ButtonEvent, Heartbeat, Observation, Sigh
 from duress.domain.site import Site
 from duress.domain.supervision import BadgeWatch
 from duress.service.alerts import ALERT_EVENT_TYPES, AlertDesk
+from duress.service.bus import MessageBus
 from duress.service.clock import Clock
 from duress.service.delivery import Delivery, DeliveryPolicy
 from duress.service.hub import EventHub
@@ -133,6 +135,8 @@ class Runtime:
         self._bulk_task: asyncio.Task[None] | None = None
         self._urgent = 0
         self.started = False
+        self.bus = MessageBus()
+        """Commands to their handler; committed events to the board, metrics and the alert desk."""
         self.delivery = Delivery(notifiers, self._on_delivery_update, clock, policy=delivery_policy)
         self.alerts = AlertDesk(
             site=site,
@@ -149,6 +153,16 @@ class Runtime:
         )
         self.supervision = Supervisor(self)
         """Trouble alerts, badge checks and the daily synthetic test (docs/supervision.md)."""
+        self.bus.subscribe("metrics", self._count)
+        self.bus.subscribe("alerts", self.alerts.commit)
+        self.bus.subscribe("live", self.hub.publish)
+        self.bus.handle_with(Ingest, lambda command: self.ingest(command.messages))
+        self.bus.handle_with(
+            ActOnAlert,
+            lambda c: self.alerts.act(
+                c.alert, c.action, by=c.by, via=c.via, code=c.code, severity=c.severity, note=c.note
+            ),
+        )
 
     async def _claim_timers(self, now: datetime) -> list[Timer]:
         return await self._on_writer(
@@ -251,7 +265,6 @@ class Runtime:
             self.recent_presses.extend(presses)
             outcome.accepted += len(presses)
             self.metrics.ingested.labels("button").inc(len(presses))
-            await self.alerts.commit(stored)
 
         events: list[Event] = []
         for index, beat in heartbeats:
@@ -282,9 +295,7 @@ class Runtime:
             self.metrics.ingested.labels("sighting").inc()
 
         if events:
-            stored = await self.record(events)
-            outcome.stored += stored
-            await self.alerts.commit(stored)
+            outcome.stored += await self.record(events)
         outcome.rejected.sort(key=lambda r: r.index)
         return outcome
 
@@ -429,12 +440,14 @@ class Runtime:
             started = self.clock.monotonic()
             stored = await self._on_writer(lambda: self.store.append(records, timers=timers))
             self.metrics.append_seconds.observe(self.clock.monotonic() - started)
+        await self.bus.published(stored)
+        return stored
+
+    def _count(self, stored: Sequence[StoredEvent]) -> None:
         for record in stored:
             self.metrics.appended.labels(record.type).inc()
         if any(r.type in _HEALTH_TYPES for r in stored):
             self._update_device_gauges()
-        self.hub.publish(stored)
-        return stored
 
     async def _on_writer(self, fn: Callable[..., T], *args: Any) -> T:
         if self._inline:

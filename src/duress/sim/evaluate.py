@@ -9,7 +9,9 @@ Metrics (shares are of truth time):
 
 - ``room_accuracy``: truth in a room, located in that room; ``room_accuracy_ir`` only in rooms
   with IR coverage; ``bay_accuracy``: truth in a bay, located in that bay; ``zone_accuracy``: the
-  located zone (room, or corridor/zone) equals truth's; ``floor_accuracy``; ``unknown_share``.
+  located zone (room, or corridor/zone) equals truth's; ``wrong_room_share``: truth in a room,
+  located in another room-level area (a wall-crossing mis-identification; a corridor or nothing
+  is not counted here); ``floor_accuracy``; ``unknown_share``.
 - ``required_met``: the location is right at the precision the truth area requires (bed: bay, room:
   room, zone: zone, floor: floor); ``required_claimed``: the engine says it meets it.
 - ``transition_delay_s``: for each truth change of zone, the time until the location shows the new
@@ -19,6 +21,8 @@ Metrics (shares are of truth time):
 - ``flaps_per_badge_hour``: the location left a zone A for B and came back to A within
   ``flap_window_s`` while truth was never in B during that time.
 - ``time_to_first_fix_s``: first located row minus first truth row, per badge (p50/p95/max).
+  The shares start at each badge's first fix (``before_first_fix_s`` says how much truth time
+  that leaves out); a badge never fixed counts throughout, as unknown.
 - ``by_area_kind``: seconds, zone accuracy, room accuracy and required-met share per area kind.
 """
 
@@ -31,6 +35,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from duress.domain.area_index import ZONE_KINDS
 from duress.domain.location import Location, LocationEngine, LocationParams
 from duress.domain.observations import Sighting
 from duress.domain.precision import Precision
@@ -143,6 +148,7 @@ def evaluate(
         if device.kind.is_ir and device.area is not None and device.area in areas:
             area = areas[device.area]
             ir_rooms.add(area.parent if area.kind.is_bed_level and area.parent else area.id)
+    room_level = {a.id for a in areas.values() if a.kind not in ZONE_KINDS}
     truth_by: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for row in truth_rows:
         truth_by[row["badge"]].append(row)
@@ -159,6 +165,7 @@ def evaluate(
     first_fix: list[float] = []
     never_fixed = 0
     hours = 0.0
+    cold = 0.0
     for badge, truths in truth_by.items():
         truths.sort(key=lambda r: r["ts"])
         locs = sorted(locs_by.get(badge, ()), key=lambda r: r["ts"])
@@ -167,6 +174,10 @@ def evaluate(
             never_fixed += 1
         else:
             first_fix.append(max(0.0, (fix["ts"] - truths[0]["ts"]).total_seconds()))
+        # A badge's cold start (every simulated badge switches on at once) is scored by the time
+        # to first fix, not by the shares: they start at its first fix (a badge never fixed counts
+        # throughout).
+        warm_from = fix["ts"] if fix is not None else None
         i = 0
         current: Mapping[str, Any] | None = None
         for n, truth in enumerate(truths):
@@ -177,6 +188,9 @@ def evaluate(
             nxt = truths[n + 1]["ts"] if n + 1 < len(truths) else None
             weight = (nxt - ts).total_seconds() if nxt is not None else 1.0
             hours += weight / 3600.0
+            if warm_from is not None and ts < warm_from:
+                cold += weight
+                continue
             located = current is not None and current["precision"] != Precision.UNKNOWN.value
             loc = current if located else None
             shares["unknown"].add(not located, weight)
@@ -189,6 +203,10 @@ def evaluate(
             if truth["room"] is not None:
                 room_ok = loc is not None and loc["room"] == truth["room"]
                 shares["room"].add(room_ok, weight)
+                shown = loc["zone"] if loc is not None else None
+                shares["wrong_room"].add(
+                    shown is not None and shown != truth["zone"] and shown in room_level, weight
+                )
                 kinds[kind]["room"].add(room_ok, weight)
                 if truth["room"] in ir_rooms:
                     shares["room_ir"].add(room_ok, weight)
@@ -218,6 +236,7 @@ def evaluate(
         "room_accuracy_ir": share("room_ir"),
         "bay_accuracy": share("bay"),
         "zone_accuracy": share("zone"),
+        "wrong_room_share": share("wrong_room"),
         "floor_accuracy": share("floor"),
         "unknown_share": share("unknown"),
         "required_met": share("required_met"),
@@ -230,6 +249,7 @@ def evaluate(
         "flaps_per_badge_hour": round(flaps / hours, 3) if hours else None,
         "time_to_first_fix_s": _summary(first_fix),
         "never_fixed": never_fixed,
+        "before_first_fix_s": round(cold, 1),
         "by_area_kind": {
             kind: {
                 "seconds": round(values["zone"].total, 1),

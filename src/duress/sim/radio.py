@@ -9,10 +9,12 @@ then lost with ``loss_prob`` or when below ``sensitivity_dbm``. Walls are the ed
 polygons (not corridors, zones or bay curtains) crossed by the line from badge to device, each
 counted once even when two rooms share it.
 
-IR: each monitor/emitter broadcasts every ``ir_period_s``; a badge inside the covered area sees a
-broadcast with ``ir_detect_prob`` (``ir_blind_detect_prob`` in a blind spot), a badge in the
-corridor within ``ir_door_leak_m`` of an open door with ``ir_door_leak_prob``; a badge in a bay's
-room but outside that bay sees its emitter with ``ir_bay_leak_prob``.
+IR: each monitor/emitter repeats its code every ``ir_period_s`` (several times a second). Each
+second a badge has line of sight to a device with ``ir_detect_prob`` inside the covered area
+(``ir_blind_detect_prob`` in a blind spot), ``ir_door_leak_prob`` in the corridor within
+``ir_door_leak_m`` of an open door, ``ir_bay_leak_prob`` for the emitter of a neighbouring bay; in
+line of sight it decodes each broadcast with ``ir_decode_prob`` and reports the code once a
+second, at the first decode. A walking badge is tested where it is at each broadcast.
 
 Gateways delay every report by a log-normal latency, drop some and duplicate some (MQTT QoS 1
 redelivery). Sources for the defaults are in ``docs/location.md``.
@@ -45,8 +47,12 @@ class RadioParams:
     sensitivity_dbm: float = -98.0
     max_range_m: float = 30.0
     default_tx_power: float = -59.0
-    ir_period_s: float = 1.0
+    ir_period_s: float = 0.25
+    """IR monitors and bay emitters repeat their code several times a second."""
     ir_detect_prob: float = 0.85
+    """Probability, per second, that the badge has line of sight to a monitor in its room."""
+    ir_decode_prob: float = 0.9
+    """Probability that a badge in line of sight decodes one broadcast."""
     ir_blind_spot_share: float = 0.1
     """Share of dwell spots that are IR blind spots (behind a curtain, a bathroom corner, ...)."""
     ir_blind_detect_prob: float = 0.02
@@ -102,17 +108,23 @@ class Walls:
 
     def __init__(self, site: Site) -> None:
         self._walls = _walls(site)
+        # each wall with its bounding box first, for a cheap rejection before the exact test
+        self._boxed: dict[str, list[tuple[float, float, float, float, Segment]]] = {
+            floor: [
+                (min(w[0], w[2]), max(w[0], w[2]), min(w[1], w[3]), max(w[1], w[3]), w)
+                for w in walls
+            ]
+            for floor, walls in self._walls.items()
+        }
 
     def count(self, floor: str, a: Point, b: Point) -> int:
         ax, ay = a
         bx, by = b
-        lo_x, hi_x = min(ax, bx), max(ax, bx)
-        lo_y, hi_y = min(ay, by), max(ay, by)
+        lo_x, hi_x = (ax, bx) if ax < bx else (bx, ax)
+        lo_y, hi_y = (ay, by) if ay < by else (by, ay)
         n = 0
-        for w in self._walls.get(floor, ()):
-            if max(w[0], w[2]) < lo_x or min(w[0], w[2]) > hi_x:
-                continue
-            if max(w[1], w[3]) < lo_y or min(w[1], w[3]) > hi_y:
+        for x0, x1, y0, y1, w in self._boxed.get(floor, ()):
+            if x1 < lo_x or x0 > hi_x or y1 < lo_y or y0 > hi_y:
                 continue
             if _crosses(ax, ay, bx, by, w):
                 n += 1
@@ -251,31 +263,51 @@ class IrModel:
         t: float,
         rng: random.Random,
         seed: int,
+        start: Point | None = None,
     ) -> list[tuple[str, float]]:
-        """``(device, offset_s)`` for each IR broadcast seen during ``[t, t + 1)``."""
+        """``(device, offset_s)`` for each IR code the badge reports during ``[t, t + 1)``.
+
+        The badge moves in a straight line from ``start`` (default: where it is) to ``(x, y)``
+        during the second; each monitor broadcasts every ``ir_period_s`` and each broadcast is
+        tested where the badge is at that moment. Line of sight to a device is drawn once per
+        second (orientation and body shadowing do not change within a second): with
+        ``ir_detect_prob`` inside the covered area (``ir_blind_detect_prob`` in a blind spot,
+        ``ir_door_leak_prob`` near an open door, ``ir_bay_leak_prob`` into a neighbouring bay); in
+        line of sight each broadcast is decoded with ``ir_decode_prob``. The badge reports a code
+        once per second, at its first decode.
+        """
         p = self.params
-        hit = self.index.locate(floor, x, y)
-        out: list[tuple[str, float]] = []
         broadcasts = max(1, round(1.0 / p.ir_period_s))
-
-        def tries(device: str, prob: float) -> None:
-            for k in range(broadcasts):
-                if rng.random() < prob:
-                    out.append((device, (k + rng.random()) / broadcasts))
-
-        if hit.room is not None:
-            detect = p.ir_blind_detect_prob if blind else p.ir_detect_prob
-            for device in self._covering.get(hit.room, ()):
-                tries(device, detect)
-            for bay, device in self._emitters_in.get(hit.room, ()):
-                tries(device, detect if bay == hit.bay else p.ir_bay_leak_prob)
-        elif hit.zone is not None:
-            leak_m2 = p.ir_door_leak_m**2
-            for door, monitors in self._leaky.get(floor, ()):
-                dx, dy = x - door.point[0], y - door.point[1]
-                if dx * dx + dy * dy <= leak_m2 and self.door_open(door.room, t, seed):
-                    for device in monitors:
-                        tries(device, p.ir_door_leak_prob)
+        sx, sy = start if start is not None else (x, y)
+        # per device: (probability of line of sight this second, offsets where it could decode)
+        chances: dict[str, tuple[float, list[float]]] = {}
+        phase = rng.random()
+        leak_m2 = p.ir_door_leak_m**2
+        for k in range(broadcasts):
+            f = (k + phase) / broadcasts
+            px, py = sx + (x - sx) * f, sy + (y - sy) * f
+            hit = self.index.locate(floor, px, py)
+            if hit.room is not None:
+                detect = p.ir_blind_detect_prob if blind else p.ir_detect_prob
+                for device in self._covering.get(hit.room, ()):
+                    chances.setdefault(device, (detect, []))[1].append(f)
+                for bay, device in self._emitters_in.get(hit.room, ()):
+                    prob = detect if bay == hit.bay else p.ir_bay_leak_prob
+                    chances.setdefault(device, (prob, []))[1].append(f)
+            elif hit.zone is not None:
+                for door, monitors in self._leaky.get(floor, ()):
+                    dx, dy = px - door.point[0], py - door.point[1]
+                    if dx * dx + dy * dy <= leak_m2 and self.door_open(door.room, t + f, seed):
+                        for device in monitors:
+                            chances.setdefault(device, (p.ir_door_leak_prob, []))[1].append(f)
+        out: list[tuple[str, float]] = []
+        for device, (prob, offsets) in chances.items():
+            if rng.random() >= prob:
+                continue
+            for f in offsets:
+                if rng.random() < p.ir_decode_prob:
+                    out.append((device, f))
+                    break
         return out
 
     def covered(self, area: str) -> bool:

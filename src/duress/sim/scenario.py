@@ -3,6 +3,12 @@
 :func:`simulate` yields, in the order the server would see them, :class:`Received` records (a
 :class:`Sighting` or :class:`ButtonEvent` and when it reached the server) interleaved with one
 :class:`TruthRow` per badge per second. The same seed gives the same records.
+
+Time is continuous for the radios: during the second ``(s - 1, s]`` a walker moves in a straight
+line from where it was at ``s - 1`` to where it is at ``s``, and each report is measured where the
+badge is at that instant (a BLE report at the badge's own phase in its advertising cycle, each IR
+broadcast at its own time). Truth at ``s`` is where the person is at ``s``; every report measured
+up to ``s`` and delivered by ``s`` comes before it.
 """
 
 from __future__ import annotations
@@ -119,60 +125,76 @@ def simulate(
     def when(ts: float) -> datetime:
         return start + timedelta(seconds=ts)
 
+    def radio(w: Walker, begin: float, origin: tuple[float, float] | None) -> None:
+        """What ``w``'s badge reports during ``[begin, begin + 1)``, moving from ``origin``."""
+        phase = phases[w.badge]
+        ts = begin + phase
+        if origin is not None:
+            bx = origin[0] + (w.x - origin[0]) * phase
+            by = origin[1] + (w.y - origin[1]) * phase
+        else:
+            bx, by = w.x, w.y
+        for device, rssi in ble.heard(w.floor, bx, by, rng):
+            sighting = Sighting(
+                ts=when(ts),
+                badge=w.badge,
+                device=device,
+                kind=SightingKind.BLE,
+                rssi=rssi,
+                gateway=gateways.get(device),
+            )
+            deliver(ts, sighting)
+        detected = ir.detections(w.floor, w.x, w.y, w.blind, t0 + begin, rng, seed, origin)
+        for device, offset in detected:
+            sighting = Sighting(
+                ts=when(begin + offset),
+                badge=w.badge,
+                device=device,
+                kind=SightingKind.IR,
+                gateway=gateways.get(device),
+            )
+            deliver(begin + offset, sighting)
+        u = rng.random()
+        if u < press_accident + press_real:
+            seqs[w.badge] += 1
+            presses = 1 if u < press_accident else 3
+            pressed = begin + rng.random()
+            for k in range(max(1, p.press_resends)):
+                event = ButtonEvent(
+                    ts=when(pressed), badge=w.badge, seq=seqs[w.badge], presses=presses
+                )
+                deliver(pressed + 0.5 * k, event)
+
     total = int(minutes * 60)
+    truth: list[TruthRow] = []
     for s in range(total + 1):
-        while pending and pending[0][0] <= s:
-            at, _, observation = heapq.heappop(pending)
-            yield Received(when(at), observation)
         now = float(s)
+        truth.clear()
         for w in walkers:
             if s:
+                # the second (s - 1, s]: the walker moves, its radios report along the way
+                floor, x0, y0 = w.floor, w.x, w.y
                 movement.step(w, rng, now)
+                origin = (x0, y0) if floor == w.floor else None
+                radio(w, now - 1.0, origin)
             hit = index.locate(w.floor, w.x, w.y)
             finest = hit.finest
-            yield TruthRow(
-                ts=when(now),
-                badge=w.badge,
-                floor=w.floor,
-                unit=facility.unit_of(finest) if finest else None,
-                room=hit.room,
-                bay=hit.bay,
-                zone=hit.room or hit.zone,
-                activity=w.activity,
+            truth.append(
+                TruthRow(
+                    ts=when(now),
+                    badge=w.badge,
+                    floor=w.floor,
+                    unit=facility.unit_of(finest) if finest else None,
+                    room=hit.room,
+                    bay=hit.bay,
+                    zone=hit.room or hit.zone,
+                    activity=w.activity,
+                )
             )
-            if s == total:
-                continue
-            phase = now + phases[w.badge]
-            for device, rssi in ble.heard(w.floor, w.x, w.y, rng):
-                sighting = Sighting(
-                    ts=when(phase),
-                    badge=w.badge,
-                    device=device,
-                    kind=SightingKind.BLE,
-                    rssi=rssi,
-                    gateway=gateways.get(device),
-                )
-                deliver(phase, sighting)
-            for device, offset in ir.detections(w.floor, w.x, w.y, w.blind, t0 + now, rng, seed):
-                ts = now + offset
-                sighting = Sighting(
-                    ts=when(ts),
-                    badge=w.badge,
-                    device=device,
-                    kind=SightingKind.IR,
-                    gateway=gateways.get(device),
-                )
-                deliver(ts, sighting)
-            u = rng.random()
-            if u < press_accident + press_real:
-                seqs[w.badge] += 1
-                presses = 1 if u < press_accident else 3
-                ts = now + rng.random()
-                for k in range(max(1, p.press_resends)):
-                    event = ButtonEvent(
-                        ts=when(ts), badge=w.badge, seq=seqs[w.badge], presses=presses
-                    )
-                    deliver(ts + 0.5 * k, event)
+        while pending and pending[0][0] <= now:
+            at, _, observation = heapq.heappop(pending)
+            yield Received(when(at), observation)
+        yield from truth
     while pending:
         at, _, observation = heapq.heappop(pending)
         yield Received(when(at), observation)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from duress.domain.accounts import Forbidden, Permission, Principal
 from duress.domain.alert import Action, Alert
+from duress.domain.commands import ActOnAlert
 from duress.domain.events import Subject, SubjectKind
 from duress.web import privacy
 from duress.web.api import EventOut
@@ -185,8 +186,8 @@ async def _act(
     runtime: Any, principal: Principal, alert_id: str, action: Action, body: ActionIn, **extra: Any
 ) -> AlertOut:
     _check_unit(principal, runtime.alerts.get(alert_id))
-    result = await runtime.alerts.act(
-        alert_id, action, by=principal.actor, via=body.via, note=body.note, **extra
+    result = await runtime.bus.handle(
+        ActOnAlert(alert_id, action, by=principal.actor, via=body.via, note=body.note, **extra)
     )
     return AlertOut.of(result.alert)
 

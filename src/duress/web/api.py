@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from duress.domain.accounts import Permission, Principal
+from duress.domain.commands import Ingest
 from duress.domain.errors import InvalidMessage
 from duress.domain.events import StoredEvent, Subject, SubjectKind
 from duress.ingest.codecs import native
@@ -101,7 +102,7 @@ async def ingest(
 ) -> IngestResponse:
     batch = native.decode_batch(await request.body())
     decoded = [(i, r) for i, r in enumerate(batch.results) if not isinstance(r, native.Rejection)]
-    outcome = await runtime.ingest(decoded)
+    outcome = await runtime.bus.handle(Ingest(decoded))
     for r in batch.rejections:
         runtime.metrics.rejected.labels(r.reason).inc()
     rejected = sorted(
