@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 import uvicorn
+import uvloop
 
 from benchmarks.latency.site import bench_site
 from duress.ingest.mqtt import MqttIngest
@@ -186,7 +187,7 @@ def main() -> None:
             profiler.disable()
             profiler.dump_stats(args.profile)
     else:
-        asyncio.run(serve(args))
+        uvloop.run(serve(args))  # as `duress serve` does
 
 
 if __name__ == "__main__":

@@ -7,12 +7,14 @@ from email.policy import default
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from structlog.testing import capture_logs
 
 from duress.channels.email import EmailNotifier, EmailSettings, build_email
 from duress.domain.errors import ConfigError
 from duress.domain.notification import DeliveryStatus, Mode
 from duress.testing import FakeClock
 from tests.channels.support import duress_notice
+from tests.channels.tls import Certificates, make_certificates
 
 
 class Inbox:
@@ -120,3 +122,147 @@ def test_settings_from_mapping() -> None:
         )
     assert "channels.email.sender: 'nobody' is not an email address" in str(err.value)
     assert "starttls and tls are exclusive" in str(err.value)
+
+
+# -- TLS against a real server with a certificate made here ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    return make_certificates(tmp_path_factory.mktemp("tls"))
+
+
+class TlsInbox(Inbox):
+    def __init__(self) -> None:
+        super().__init__()
+        self.encrypted: list[bool] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        transport = server.transport
+        assert transport is not None
+        self.encrypted.append(transport.get_extra_info("ssl_object") is not None)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def starttls_smtp(certificates: Certificates) -> Iterator[tuple[TlsInbox, int]]:
+    """aiosmtpd offering STARTTLS and refusing mail without it."""
+    inbox = TlsInbox()
+    port = free_port()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=certificates.server_context(),
+        require_starttls=True,
+    )
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def implicit_tls_smtp(certificates: Certificates) -> Iterator[tuple[TlsInbox, int]]:
+    inbox = TlsInbox()
+    port = free_port()
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=port, ssl_context=certificates.server_context()
+    )
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()
+
+
+GUARD = {"channel": "email", "address": "guard@hospital.example"}
+
+
+async def test_starttls_with_the_hospitals_ca_delivers_encrypted(
+    starttls_smtp: tuple[TlsInbox, int], certificates: Certificates
+) -> None:
+    inbox, port = starttls_smtp
+    notifier = EmailNotifier(settings(port, starttls=True, ca_file=str(certificates.ca_file)))
+    receipt = await notifier.send(duress_notice(**GUARD))  # type: ignore[arg-type]
+    assert receipt.status is DeliveryStatus.SENT, receipt.detail
+    assert inbox.encrypted == [True]
+    assert inbox.messages[0][1]["X-Duress-Key"] == "alert-1:t1:s2"
+
+
+async def test_an_untrusted_certificate_is_refused_by_default(
+    starttls_smtp: tuple[TlsInbox, int], certificates: Certificates
+) -> None:
+    inbox, port = starttls_smtp
+    for extra, hint in (
+        ({}, "set channels.email.ca_file"),
+        ({"ca_file": str(certificates.other_ca_file)}, "check that the certificate names"),
+    ):
+        receipt = await EmailNotifier(settings(port, starttls=True, **extra)).send(
+            duress_notice(**GUARD)  # type: ignore[arg-type]
+        )
+        assert receipt.status is DeliveryStatus.FAILED
+        assert receipt.detail.startswith("mail server certificate not trusted")
+        assert hint in receipt.detail
+        assert not receipt.retryable
+    assert inbox.messages == []
+
+
+async def test_verification_off_must_be_asked_for_and_still_encrypts(
+    starttls_smtp: tuple[TlsInbox, int],
+) -> None:
+    inbox, port = starttls_smtp
+    with capture_logs() as logs:
+        notifier = EmailNotifier(settings(port, starttls=True, tls_verify=False))
+    assert [entry["event"] for entry in logs] == ["email.tls_unverified"]
+    receipt = await notifier.send(duress_notice(**GUARD))  # type: ignore[arg-type]
+    assert receipt.status is DeliveryStatus.SENT, receipt.detail
+    assert inbox.encrypted == [True]
+
+
+async def test_a_server_requiring_starttls_refuses_plain_mail(
+    starttls_smtp: tuple[TlsInbox, int],
+) -> None:
+    inbox, port = starttls_smtp
+    receipt = await EmailNotifier(settings(port)).send(duress_notice(**GUARD))  # type: ignore[arg-type]
+    assert receipt.status is DeliveryStatus.FAILED
+    assert inbox.messages == []
+
+
+async def test_implicit_tls_verifies_too(
+    implicit_tls_smtp: tuple[TlsInbox, int], certificates: Certificates
+) -> None:
+    inbox, port = implicit_tls_smtp
+    good = await EmailNotifier(settings(port, tls=True, ca_file=str(certificates.ca_file))).send(
+        duress_notice(**GUARD)  # type: ignore[arg-type]
+    )
+    assert good.status is DeliveryStatus.SENT, good.detail
+    bad = await EmailNotifier(settings(port, tls=True)).send(duress_notice(**GUARD))  # type: ignore[arg-type]
+    assert bad.status is DeliveryStatus.FAILED
+    assert "certificate not trusted" in bad.detail
+    assert inbox.encrypted == [True]
+
+
+def test_tls_settings(certificates: Certificates) -> None:
+    ok = EmailSettings.from_mapping(
+        {
+            "host": "smtp.local",
+            "sender": "d@h.example",
+            "starttls": True,
+            "ca_file": str(certificates.ca_file),
+        }
+    )
+    assert (ok.ca_file, ok.tls_verify) == (str(certificates.ca_file), True)
+    with pytest.raises(ConfigError) as err:
+        EmailSettings.from_mapping(
+            {
+                "host": "smtp.local",
+                "sender": "d@h.example",
+                "ca_file": "/nowhere/ca.pem",
+                "tls_verify": False,
+            }
+        )
+    text = str(err.value)
+    assert "channels.email.ca_file: '/nowhere/ca.pem' is not a file" in text
+    assert "ca_file and tls_verify apply only to TLS" in text

@@ -345,3 +345,38 @@ async def test_a_failing_update_callback_does_not_stop_delivery() -> None:
     pager = RecordingNotifier("wctp")
     delivery = Delivery([pager], explode, FakeClock())
     assert (await delivery.deliver([notice("wctp")])).ok
+
+
+async def test_what_is_remembered_is_bounded_in_time_and_count() -> None:
+    pager = ScriptedNotifier("sms", DeliveryStatus.SENT)
+    policy = DeliveryPolicy(retention_s=3600, max_tracked=3)
+    delivery, clock, updates = make(pager, policy=policy)
+    for n in range(5):
+        await delivery.deliver([notice("sms", key=f"k{n}")])
+    assert delivery.tracked == 3  # the two oldest were forgotten
+    await clock.advance(3601)
+    await delivery.inbound(
+        DeliveryUpdate(DeliveryStatus.READ, clock.now(), key="k4", channel="sms")
+    )
+    assert delivery.tracked == 0
+    assert updates[-1].alert is None  # too old to match: passed on as the far end said it
+    again = await delivery.deliver([notice("sms", key="k4")])
+    assert again.ok
+    assert len(pager.calls) == 6  # forgotten, so sent again (far ends still have the key)
+
+
+async def test_confirmation_waiters_are_dropped_when_the_delivery_ends() -> None:
+    policy = DeliveryPolicy(channels={"wctp": ChannelPolicy(confirm_within_s=30)})
+    pager = RecordingNotifier("wctp")
+    delivery, clock, updates = make(pager, policy=policy)
+    task = delivery.dispatch([notice("wctp")])
+    await until(lambda: updates.statuses() == ["queued", "sent"] and clock.sleepers == 1)
+    await delivery.inbound(
+        DeliveryUpdate(DeliveryStatus.DELIVERED, clock.now(), key="k1", channel="wctp")
+    )
+    assert (await task).status is DeliveryStatus.DELIVERED
+    assert delivery._waiters == {}
+    plain = RecordingNotifier("sms")
+    other, _, _ = make(plain)
+    await other.deliver([notice("sms")])
+    assert other._waiters == {}  # no confirm_within_s: no waiter at all

@@ -1,13 +1,11 @@
 """IHE PCD Alert Communication Management: Duress as an Alert Reporter over HL7 v2 / MLLP.
 
 PCD-04 *Report Alert* (``ORU^R40``) goes to the hospital's Alert Manager (Vocera Engage, Ascom Unite,
-Spok) which routes it to phones and pagers. One alert keeps its identifier (OBR-3) across its event
-phases: ``start``, ``update`` (location changed) or ``escalate``, and ``end``. Duress alerts carry
-priority ``PH``; the location goes in PV1-3 (point of care ^ room ^ bed ^ facility ^^^ building ^ floor);
-the staff member in duress is the alert's subject (PID, identified per the site's name display; never a
-patient). The manager answers each message with an ACK (``AA``/``CA`` accepted; ``AE``/``AR`` refused
-with its error text) and may send PCD-05 *Report Dispatch* (``ORA^R41``: delivered, read, accepted) back
-on the same connection, which we ACK and report as :class:`DeliveryUpdate`.
+Spok) which routes it to phones and pagers. The messages themselves are built and parsed in
+:mod:`duress.channels.hl7_acm_messages` (re-exported here); this module holds the settings and the
+MLLP client. The manager answers each message with an ACK (``AA``/``CA`` accepted; ``AE``/``AR``
+refused with its error text) and may send PCD-05 *Report Dispatch* (``ORA^R41``: delivered, read,
+accepted) back on the same connection, which we ACK and report as :class:`DeliveryUpdate`.
 
 Keep-alive: :meth:`Hl7AcmNotifier.keepalive` sends the ACM watchdog (``MDC_EVT_ACTIVE`` with
 ``MDC_ATTR_CONFIRM_TIMEOUT``); :meth:`Hl7AcmNotifier.run_keepalive` does so every ``keepalive_s``. A
@@ -27,38 +25,45 @@ from typing import Any
 
 import structlog
 
-from duress.channels.hl7v2 import (
-    SEGMENT_SEPARATOR,
-    Ack,
-    Hl7Message,
-    build_ack,
-    escape,
-    parse_ack,
-    timestamp,
+from duress.channels.hl7_acm_messages import (
+    PROFILE_ACM,
+    PROFILES,
+    DispatchStatus,
+    ReporterHeader,
+    build_oru_r40,
+    build_watchdog,
+    dispatch_update,
+    event_phase,
+    parse_ora_r41,
 )
+from duress.channels.hl7v2 import Ack, Hl7Message, build_ack, parse_ack
 from duress.channels.mllp import MllpError, frame, read_frame, wait_for
 from duress.channels.settings import Reader
-from duress.channels.text import NameDisplay, TextSettings, short_text, who
+from duress.channels.text import TextSettings
 from duress.domain.errors import InvalidMessage
 from duress.domain.notification import (
     DeliveryStatus,
     DeliveryUpdate,
-    EventPhase,
-    Mode,
     Notice,
     Receipt,
-    Reply,
     UpdateCallback,
 )
 from duress.service.clock import Clock, SystemClock
 
+__all__ = [
+    "PROFILES",
+    "PROFILE_ACM",
+    "DispatchStatus",
+    "Hl7AcmNotifier",
+    "Hl7AcmSettings",
+    "ReporterHeader",
+    "build_oru_r40",
+    "build_watchdog",
+    "event_phase",
+    "parse_ora_r41",
+]
+
 log = structlog.get_logger(__name__)
-
-PROFILE_ACM = "1.3.6.1.4.1.19376.1.6.1.4.1"
-PROFILES = (PROFILE_ACM, "1.3.6.1.4.1.19376.1.6.4.4", "1.3.6.1.4.1.19376.1.6.4.4.1")
-
-_PRIORITY = {"critical": "PH", "high": "PH", "normal": "PM", "low": "PL"}
-_PROCESSING = {Mode.REAL: "P", Mode.DRILL: "T", Mode.TEST: "D"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,178 +109,6 @@ class Hl7AcmSettings:
     @property
     def endpoint(self) -> str:
         return f"mllp://{self.host}:{self.port}"
-
-
-# -- building (pure) ----------------------------------------------------------------------------------
-
-
-def event_phase(notice: Notice) -> str:
-    """The ACM event phase for a notice: ``start``, ``update``, ``escalate`` or ``end``."""
-    if notice.phase is EventPhase.END:
-        return "end"
-    if notice.phase is EventPhase.UPDATE:
-        return "escalate" if "escalat" in notice.update_reason.lower() else "update"
-    return "start"
-
-
-def _msh(settings: Hl7AcmSettings, control_id: str, ts: datetime, mode: Mode) -> str:
-    return "|".join(
-        [
-            "MSH",
-            "^~\\&",
-            escape(settings.sending_application),
-            escape(settings.sending_facility),
-            escape(settings.receiving_application),
-            escape(settings.receiving_facility),
-            timestamp(ts),
-            "",
-            "ORU^R40^ORU_R40",
-            escape(control_id),
-            _PROCESSING[mode],
-            "2.6",
-            "",
-            "",
-            "AL",
-            "NE",
-            "",
-            "UNICODE UTF-8",
-            "",
-            "",
-            f"IHE_PCD_ACM_001^IHE PCD^{PROFILE_ACM}^ISO",
-        ]
-    )
-
-
-def _obx(n: int, code: str, value: str, *, kind: str = "ST", units: str = "") -> str:
-    return f"OBX|{n}|{kind}|{code}|1.0.0.{n}|{value}|{units}|||||F"
-
-
-def build_oru_r40(
-    notice: Notice,
-    settings: Hl7AcmSettings,
-    *,
-    control_id: str,
-    ts: datetime,
-    text: TextSettings | None = None,
-) -> str:
-    """PCD-04 Report Alert for one notice (segments separated by CR)."""
-    text = text or TextSettings()
-    loc = notice.location
-    facility = loc.facility or settings.facility
-    person = who(notice, text.name_display)
-    staff_id = notice.staff_id if text.name_display is not NameDisplay.ROLE else ""
-    phase = event_phase(notice)
-    kind = str(notice.kind).upper()
-    pv1_3 = "^".join(
-        escape(p or "")
-        for p in (
-            loc.unit or loc.zone,
-            loc.room,
-            loc.bay,
-            facility,
-            "",
-            "",
-            loc.building,
-            loc.floor,
-        )
-    ).rstrip("^")
-    segments = [
-        _msh(settings, control_id, ts, notice.effective_mode),
-        f"PID|||{escape(staff_id or '')}^^^DURESS^EI||{escape(person)}",
-        f"PV1||N|{pv1_3}",
-        f"OBR|1||{escape(notice.alert)}^{escape(notice.key)}|196616^MDC_EVT_ALARM^MDC|||{timestamp(ts)}",
-        _obx(
-            1,
-            f"DURESS_{kind}^Staff duress {escape(str(notice.kind))}^DURESS",
-            escape(short_text(notice, text, limit=200)),
-        ),
-        _obx(2, "68480^MDC_ATTR_ALERT_SOURCE^MDC", escape(settings.sending_application)),
-        _obx(3, "68481^MDC_ATTR_EVENT_PHASE^MDC", phase),
-        _obx(4, "68482^MDC_ATTR_ALARM_STATE^MDC", "inactive" if phase == "end" else "active"),
-        _obx(5, "68483^MDC_ATTR_ALARM_INACTIVATION_STATE^MDC", "enabled"),
-        _obx(6, "68484^MDC_ATTR_ALARM_PRIORITY^MDC", _PRIORITY.get(notice.priority, "PH")),
-        _obx(7, "68485^MDC_ATTR_ALERT_TYPE^MDC", "SA"),
-    ]
-    return SEGMENT_SEPARATOR.join(segments) + SEGMENT_SEPARATOR
-
-
-def build_watchdog(settings: Hl7AcmSettings, *, control_id: str, ts: datetime) -> str:
-    """The ACM keep-alive: ``MDC_EVT_ACTIVE`` with the confirm timeout, as real reporters send it."""
-    segments = [
-        _msh(settings, control_id, ts, Mode.REAL),
-        f"OBR|1||{escape(control_id)}^WATCHDOG|196616^MDC_EVT_ALARM^MDC|||{timestamp(ts)}",
-        _obx(1, "196614^MDC_EVT_ACTIVE^MDC", "continue"),
-        _obx(2, "68480^MDC_ATTR_ALERT_SOURCE^MDC", escape(settings.sending_application)),
-        _obx(3, "68481^MDC_ATTR_EVENT_PHASE^MDC", "start"),
-        _obx(4, "68482^MDC_ATTR_ALARM_STATE^MDC", "active"),
-        _obx(5, "68484^MDC_ATTR_ALARM_PRIORITY^MDC", "PN"),
-        _obx(6, "68485^MDC_ATTR_ALERT_TYPE^MDC", "SA"),
-        _obx(
-            7,
-            "67860^MDC_ATTR_CONFIRM_TIMEOUT^MDC",
-            str(settings.confirm_timeout_s),
-            kind="NM",
-            units="264320^MDC_DIM_SEC^MDC",
-        ),
-    ]
-    return SEGMENT_SEPARATOR.join(segments) + SEGMENT_SEPARATOR
-
-
-# -- PCD-05 dispatch status (pure) ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class DispatchStatus:
-    """One PCD-05 report: the alert (OBR-3), what happened, and who (PRT-5), if said."""
-
-    alert: str
-    key: str
-    status: DeliveryStatus
-    reply: Reply | None = None
-    responder: str | None = None
-    text: str = ""
-
-
-_DISPATCH_WORDS: tuple[tuple[str, DeliveryStatus, Reply | None], ...] = (
-    ("accept", DeliveryStatus.REPLIED, Reply.ACCEPT),
-    ("reject", DeliveryStatus.REPLIED, Reply.DECLINE),
-    ("declin", DeliveryStatus.REPLIED, Reply.DECLINE),
-    ("undeliver", DeliveryStatus.FAILED, None),
-    ("fail", DeliveryStatus.FAILED, None),
-    ("cancel", DeliveryStatus.FAILED, None),
-    ("read", DeliveryStatus.READ, None),
-    ("deliver", DeliveryStatus.DELIVERED, None),
-    ("queue", DeliveryStatus.QUEUED, None),
-)
-
-
-def parse_ora_r41(message: Hl7Message) -> DispatchStatus:
-    """Decode PCD-05 ``ORA^R41``: the status word may be in PRT-2/PRT-3 or an OBX value."""
-    if message.message_type not in ("ORA^R41", "ORU^R41"):
-        raise InvalidMessage(
-            "hl7.type", f"expected ORA^R41, got {message.message_type or 'nothing'}"
-        )
-    obr = message.need("OBR")
-    ident = message.components(Hl7Message.field(obr, 3))
-    alert, key = ident[0], (ident[1] if len(ident) > 1 else ident[0])
-    words: list[str] = []
-    responder = None
-    for prt in message.all("PRT"):
-        words += [
-            message.component(Hl7Message.field(prt, n), 2)
-            or message.component(Hl7Message.field(prt, n), 1)
-            for n in (2, 3)
-        ]
-        person = [*message.components(Hl7Message.field(prt, 5)), "", "", ""]
-        name = " ".join(p for p in (person[2], person[1]) if p)
-        responder = name or person[0] or responder
-    words += [message.component(Hl7Message.field(o, 5), 1) for o in message.all("OBX")]
-    for word in words:
-        lowered = word.lower()
-        for stem, status, reply in _DISPATCH_WORDS:
-            if stem in lowered:
-                return DispatchStatus(alert, key, status, reply, responder, word)
-    raise InvalidMessage("hl7.dispatch_status", f"no known dispatch status in {words!r}")
 
 
 # -- the client (I/O) ---------------------------------------------------------------------------------------
@@ -452,20 +285,7 @@ class Hl7AcmNotifier:
             )
             return
         writer.write(frame(build_ack(message, "AA", control_id=self._next_id(), ts=now)))
-        await self._report(
-            DeliveryUpdate(
-                status=status.status,
-                ts=now,
-                key=status.key,
-                provider_id=status.key,
-                alert=status.alert,
-                channel=self.channel,
-                reply=status.reply,
-                reply_text=status.text,
-                responder=status.responder,
-                detail=f"PCD-05: {status.text}",
-            )
-        )
+        await self._report(dispatch_update(status, now, channel=self.channel))
 
     async def _report(self, update: DeliveryUpdate) -> None:
         if self.on_update is None:

@@ -18,14 +18,15 @@ import contextlib
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import structlog
 
-from duress.channels.hl7_acm import PROFILES, parse_ora_r41
+from duress.channels.hl7_acm_messages import PROFILES, dispatch_update, parse_ora_r41
 from duress.channels.hl7v2 import Hl7Message, build_ack
 from duress.channels.mllp import MllpError, frame, read_frame
 from duress.domain.errors import InvalidMessage
-from duress.domain.notification import DeliveryUpdate, UpdateCallback
+from duress.domain.notification import UpdateCallback
 from duress.service.clock import Clock, SystemClock
 
 log = structlog.get_logger(__name__)
@@ -65,13 +66,19 @@ class ExternalAlert:
     priority: str
     location: ExternalLocation
     event: str = ""
-    """The event's reference name or code (OBX-3 of the event observation)."""
+    """The event's reference name (``MDC_EVT_...``), else its code (OBX-3 of the event observation)."""
+    event_code: str = ""
+    """OBX-3.1 of the event observation (``196916``, ``DURESS_SECURITY``)."""
     text: str = ""
     state: str = ""
     alert_type: str = ""
     profile: str | None = None
     control_id: str = ""
     keepalive: bool = False
+    processing_id: str = "P"
+    """MSH-11: ``P`` production, ``T`` training (a drill), ``D`` debugging (a test)."""
+    confirm_timeout_s: float | None = None
+    """A watchdog's ``MDC_ATTR_CONFIRM_TIMEOUT``: the sender's promise of its next keep-alive."""
 
 
 def _attribute_name(message: Hl7Message, code_field: str) -> str:
@@ -80,7 +87,7 @@ def _attribute_name(message: Hl7Message, code_field: str) -> str:
     name = parts[1] if len(parts) > 1 else ""
     if name.startswith("MDC_"):
         return name
-    return _ATTRIBUTES_BY_NUMBER.get(number, name or number)
+    return _ATTRIBUTES_BY_NUMBER.get(number, number or name)
 
 
 def decode_oru_r40(data: str | bytes) -> ExternalAlert:
@@ -105,16 +112,21 @@ def decode_oru_r40(data: str | bytes) -> ExternalAlert:
     if not observations:
         raise InvalidMessage("hl7.missing_segment", "the message has no OBX segments")
     attributes: dict[str, str] = {}
-    event, text = "", ""
+    confirm_timeout: float | None = None
+    event, event_code, text = "", "", ""
     for obx in observations:
         name = _attribute_name(message, Hl7Message.field(obx, 3))
         value = message.component(Hl7Message.field(obx, 5), 1)
-        if name.startswith("MDC_ATTR_"):
+        if name == "MDC_ATTR_CONFIRM_TIMEOUT":
+            with contextlib.suppress(ValueError):
+                confirm_timeout = float(value)
+        elif name.startswith("MDC_ATTR_"):
             attributes.setdefault(name, value)
         elif name.startswith("MDC_DEV_"):
             continue
         elif not event:
             event, text = name, value
+            event_code = message.components(Hl7Message.field(obx, 3))[0]
     if "MDC_ATTR_EVENT_PHASE" not in attributes:
         raise InvalidMessage("hl7.missing_attribute", "no MDC_ATTR_EVENT_PHASE observation")
     pv1 = message.first("PV1")
@@ -131,12 +143,15 @@ def decode_oru_r40(data: str | bytes) -> ExternalAlert:
         priority=attributes.get("MDC_ATTR_ALARM_PRIORITY", ""),
         location=ExternalLocation(loc[0], loc[1], loc[2], loc[3], loc[6], loc[7]),
         event=event,
+        event_code=event_code,
         text=text,
         state=attributes.get("MDC_ATTR_ALARM_STATE", ""),
         alert_type=attributes.get("MDC_ATTR_ALERT_TYPE", ""),
         profile=profile,
         control_id=message.control_id,
         keepalive=event in _KEEPALIVE_EVENTS,
+        processing_id=message.components(Hl7Message.field(msh, 11))[0] or "P",
+        confirm_timeout_s=confirm_timeout,
     )
 
 
@@ -166,6 +181,8 @@ class Hl7AlertListener:
         self._ids = itertools.count(1)
         self._connections: set[asyncio.Task[None]] = set()
         self.last_keepalive: ExternalAlert | None = None
+        self.last_keepalive_at: datetime | None = None
+        """When the last watchdog arrived: supervise the sender with its ``confirm_timeout_s``."""
 
     @property
     def port(self) -> int:
@@ -230,9 +247,15 @@ class Hl7AlertListener:
             return build_ack(message, "AE", control_id=control_id, ts=now, text=str(exc))
         if alert.keepalive:
             self.last_keepalive = alert
+            self.last_keepalive_at = now
             return build_ack(message, "AA", control_id=control_id, ts=now)
         try:
             await self.on_alert(alert)
+        except (
+            InvalidMessage
+        ) as exc:  # the callback could not make sense of it (see hl7_source_mapping)
+            log.warning("hl7_source.refused", identifier=alert.identifier, reason=exc.reason)
+            return build_ack(message, "AE", control_id=control_id, ts=now, text=str(exc))
         except Exception as exc:  # not recorded: tell the sender so it retries
             log.exception("hl7_source.callback_failed", identifier=alert.identifier)
             return build_ack(
@@ -251,18 +274,5 @@ class Hl7AlertListener:
         except InvalidMessage as exc:
             return build_ack(message, "AE", control_id=control_id, ts=now, text=str(exc))
         if self.on_update is not None:
-            await self.on_update(
-                DeliveryUpdate(
-                    status=status.status,
-                    ts=now,
-                    key=status.key,
-                    provider_id=status.key,
-                    alert=status.alert,
-                    channel="hl7_acm",
-                    reply=status.reply,
-                    reply_text=status.text,
-                    responder=status.responder,
-                    detail=f"PCD-05: {status.text}",
-                )
-            )
+            await self.on_update(dispatch_update(status, now, channel="hl7_acm"))
         return build_ack(message, "AA", control_id=control_id, ts=now)

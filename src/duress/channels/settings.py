@@ -97,6 +97,22 @@ class Reader:
             return ()
         return tuple(str(v) for v in value)
 
+    def section(self, key: str) -> Reader:
+        """A nested mapping read by its own :class:`Reader`; finish it with :meth:`absorb`."""
+        value = self.data.pop(key, None)
+        if value is not None and not isinstance(value, dict):
+            self.problems.append(f"{self._name(key)}: {value!r} must be a mapping")
+            value = None
+        return Reader(value, self._name(key))
+
+    def absorb(self, sub: Reader) -> None:
+        """Take a nested reader's problems (and its unknown keys) into this one's."""
+        self.problems += sub.problems
+        self.problems += [
+            f"{sub._name(k)}: unknown key; remove it or check the spelling"
+            for k in sorted(sub.data)
+        ]
+
     def done(self) -> None:
         self.problems += [
             f"{self._name(k)}: unknown key; remove it or check the spelling"

@@ -13,16 +13,29 @@ from duress.channels.cap import CapNotifier, CapSettings
 from duress.channels.dashboard import DashboardNotifier
 from duress.channels.email import EmailNotifier, EmailSettings
 from duress.channels.hl7_acm import Hl7AcmNotifier, Hl7AcmSettings
+from duress.channels.hl7_source import Hl7AlertListener
+from duress.channels.hl7_source_mapping import Hl7SourceSettings, PressCallback, press_callback
 from duress.channels.sms import SmsNotifier, SmsSettings, sms_router
 from duress.channels.text import TextSettings
 from duress.channels.wctp import WctpNotifier, WctpSettings, wctp_router
 from duress.channels.webhook import WebhookNotifier, WebhookSettings
 from duress.domain.errors import ConfigError
+from duress.domain.facility import Area
 from duress.domain.notification import Notifier, UpdateCallback
 from duress.service.clock import Clock
 from duress.service.delivery import BreakerPolicy, ChannelPolicy, DeliveryPolicy, RetryPolicy
 
-CHANNEL_KEYS = ("text", "delivery", "wctp", "hl7_acm", "email", "sms", "webhooks", "cap")
+CHANNEL_KEYS = (
+    "text",
+    "delivery",
+    "wctp",
+    "hl7_acm",
+    "hl7_source",
+    "email",
+    "sms",
+    "webhooks",
+    "cap",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +44,8 @@ class ChannelsConfig:
     delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     wctp: WctpSettings | None = None
     hl7_acm: Hl7AcmSettings | None = None
+    hl7_source: Hl7SourceSettings | None = None
+    """Not a notifier: an MLLP listener taking alerts from other systems (see build_alert_source)."""
     email: EmailSettings | None = None
     sms: SmsSettings | None = None
     webhooks: tuple[WebhookSettings, ...] = ()
@@ -69,6 +84,7 @@ def read_channels(data: Mapping[str, Any] | None) -> ChannelsConfig:
     read("delivery", delivery_policy)
     read("wctp", WctpSettings.from_mapping)
     read("hl7_acm", Hl7AcmSettings.from_mapping)
+    read("hl7_source", Hl7SourceSettings.from_mapping)
     read("email", EmailSettings.from_mapping)
     read("sms", SmsSettings.from_mapping)
     read("webhooks", lambda v: tuple(WebhookSettings.list_from(v)))
@@ -154,3 +170,29 @@ def inbound_routers(
         elif isinstance(notifier, Hl7AcmNotifier):
             notifier.on_update = inbound
     return routers
+
+
+def build_alert_source(
+    config: ChannelsConfig,
+    on_press: PressCallback,
+    *,
+    clock: Clock,
+    on_update: UpdateCallback | None = None,
+    areas: Mapping[str, Area] | None = None,
+) -> Hl7AlertListener | None:
+    """The MLLP listener for ``channels.hl7_source`` (None when not configured); ``await start()``
+    it with the runtime and ``await stop()`` it on shutdown. Each alert it takes is mapped
+    (:func:`~duress.channels.hl7_source_mapping.external_alert_to_press`) and handed to
+    ``on_press``; PCD-05 dispatch reports arriving on it go to ``on_update`` (``Delivery.inbound``).
+    """
+    settings = config.hl7_source
+    if settings is None:
+        return None
+    return Hl7AlertListener(
+        press_callback(settings, on_press, clock=clock, areas=areas),
+        host=settings.host,
+        port=settings.port,
+        on_update=on_update,
+        clock=clock,
+        application=settings.application,
+    )

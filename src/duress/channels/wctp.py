@@ -11,6 +11,10 @@ with a code). Later it POSTs ``wctp-StatusInfo`` (QUEUED / DELIVERED / READ or a
 The document builders and parsers are pure (bytes in, typed values out; :class:`InvalidMessage` on bad
 input); :class:`WctpNotifier` and :func:`wctp_router` are thin shells around them. Every document we
 emit is valid against the WCTP 1.3 DTD (tests check it with lxml).
+
+With ``pcd06: true`` the documents take the IHE PCD-06 form (namespaced ``wctp-dtd-ihepcd-pcd06-v1r2``,
+valid against its XSD): the alert rides as PCD-04 in ``wctp-IHEPCD04``, and the gateway's status and
+replies carry ``wctp-IHEPCDACM`` (see :mod:`duress.channels.wctp_ihe`). Both forms are accepted inbound.
 """
 
 from __future__ import annotations
@@ -25,8 +29,12 @@ import httpx
 from fastapi import APIRouter, Request, Response
 from lxml import etree
 
+from duress.channels.hl7_acm_messages import build_oru_r40
 from duress.channels.settings import Reader
 from duress.channels.text import TextSettings, short_text
+from duress.channels.wctp_ihe import NAMESPACE as PCD06_NAMESPACE
+from duress.channels.wctp_ihe import VERSION as PCD06_VERSION
+from duress.channels.wctp_ihe import AcmInfo, acm_element, parse_acm
 from duress.domain.errors import InvalidMessage
 from duress.domain.notification import (
     DeliveryStatus,
@@ -70,6 +78,11 @@ class WctpSettings:
     notify_when_read: bool = True
     text_limit: int = 160
     timeout_s: float = 2.0
+    pcd06: bool = False
+    """Send the IHE PCD-06 form: the namespaced ``wctp-dtd-ihepcd-pcd06-v1r2`` document with the
+    alert as PCD-04 in ``wctp-IHEPCD04`` (see :mod:`duress.channels.wctp_ihe`)."""
+    facility: str = ""
+    """PV1-3.4 of the embedded PCD-04 when the notice names no facility (with ``pcd06``)."""
 
     @classmethod
     def from_mapping(
@@ -88,9 +101,33 @@ class WctpSettings:
             notify_when_read=r.boolean("notify_when_read", True),
             text_limit=r.integer("text_limit", 160, minimum=40, maximum=100_000),
             timeout_s=r.number("timeout_s", 2.0, minimum=0.1),
+            pcd06=r.boolean("pcd06", False),
+            facility=r.string("facility"),
         )
+        if settings.pcd06 and not settings.use_mcr:
+            r.problems.append(
+                f"{where}.pcd06: the PCD-06 alert information rides in wctp-MCR; "
+                "set use_mcr: true or pcd06: false"
+            )
         r.done()
         return settings
+
+    # What the embedded PCD-04 says about us (duress.channels.hl7_acm_messages.ReporterHeader).
+    @property
+    def sending_application(self) -> str:
+        return self.sender_id
+
+    @property
+    def sending_facility(self) -> str:
+        return ""
+
+    @property
+    def receiving_application(self) -> str:
+        return ""
+
+    @property
+    def receiving_facility(self) -> str:
+        return ""
 
 
 # -- typed messages ---------------------------------------------------------------------------------
@@ -112,6 +149,9 @@ class StatusInfo:
     status: DeliveryStatus
     error_code: str = ""
     error_text: str = ""
+    acm: AcmInfo | None = None
+    """The PCD-07 alert information (``wctp-IHEPCDACM``), when the gateway speaks PCD-06."""
+    pcd06: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +161,9 @@ class MessageReply:
     message_id: str
     recipient_id: str
     text: str
+    acm: AcmInfo | None = None
+    """The PCD-07 alert information (``wctp-IHEPCDACM``: who responded, for which alert)."""
+    pcd06: bool = False
 
 
 Inbound = StatusInfo | MessageReply
@@ -139,6 +182,9 @@ class SubmitRequest:
     notify_when_delivered: bool = False
     notify_when_read: bool = False
     priority: str = "NORMAL"
+    pcd04: str = ""
+    """The PCD-06 ``wctp-IHEPCD04`` content: the alert as an ``ORU^R40``."""
+    pcd06: bool = False
 
 
 # -- building -----------------------------------------------------------------------------------------
@@ -152,19 +198,41 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _document(operation: etree._Element, token: str | None = None) -> bytes:
-    root = etree.Element("wctp-Operation", wctpVersion=WCTP_VERSION)
+def _document(operation: etree._Element, token: str | None = None, *, pcd06: bool = False) -> bytes:
+    """The whole ``wctp-Operation``: WCTP 1.3 with its DOCTYPE, or the namespaced PCD-06 form."""
+    if pcd06:
+        root = etree.Element(
+            f"{{{PCD06_NAMESPACE}}}wctp-Operation",
+            nsmap={None: PCD06_NAMESPACE},
+            wctpVersion=PCD06_VERSION,
+        )
+        for element in operation.iter():
+            if isinstance(element.tag, str) and not element.tag.startswith("{"):
+                element.tag = f"{{{PCD06_NAMESPACE}}}{element.tag}"
+    else:
+        root = etree.Element("wctp-Operation", wctpVersion=WCTP_VERSION)
     if token:
         root.set("wctpToken", token)
     root.append(operation)
-    out: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", doctype=DOCTYPE)
+    etree.cleanup_namespaces(root)
+    doctype = None if pcd06 else DOCTYPE
+    out: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", doctype=doctype)
     return out
 
 
 def build_submit_request(
-    notice: Notice, settings: WctpSettings, *, text: str, message_id: str, submitted: datetime
+    notice: Notice,
+    settings: WctpSettings,
+    *,
+    text: str,
+    message_id: str,
+    submitted: datetime,
+    pcd04: str | None = None,
 ) -> bytes:
-    """A ``wctp-SubmitRequest`` for one notice: MCR with the notice's choices, or plain text."""
+    """A ``wctp-SubmitRequest`` for one notice: MCR with the notice's choices, or plain text.
+
+    With ``settings.pcd06`` the document is the IHE PCD-06 form, and ``pcd04`` (the alert as an
+    ``ORU^R40``, see :func:`pcd04_for`) rides in ``wctp-IHEPCD04`` when the message has choices."""
     request = etree.Element("wctp-SubmitRequest")
     header = etree.SubElement(request, "wctp-SubmitHeader", submitTimestamp=_timestamp(submitted))
     originator = etree.SubElement(header, "wctp-Originator", senderID=settings.sender_id)
@@ -193,18 +261,28 @@ def build_submit_request(
         etree.SubElement(mcr, "wctp-MessageText").text = text
         for choice in notice.choices:
             etree.SubElement(mcr, "wctp-Choice").text = choice
+        if settings.pcd06 and pcd04:
+            etree.SubElement(mcr, "wctp-IHEPCD04").text = pcd04
     else:
         etree.SubElement(payload, "wctp-Alphanumeric").text = text
-    return _document(request, settings.token)
+    return _document(request, settings.token, pcd06=settings.pcd06)
 
 
-def build_confirmation(ok: bool, code: str, text: str) -> bytes:
-    """``wctp-Confirmation``: what a receiver answers to any WCTP operation."""
+def pcd04_for(
+    notice: Notice, settings: WctpSettings, *, message_id: str, ts: datetime, text: TextSettings
+) -> str:
+    """The alert as PCD-04 for ``wctp-IHEPCD04``: staff member (PID), room and bed (PV1-3), phase."""
+    return build_oru_r40(notice, settings, control_id=message_id, ts=ts, text=text)
+
+
+def build_confirmation(ok: bool, code: str, text: str, *, pcd06: bool = False) -> bytes:
+    """``wctp-Confirmation``: what a receiver answers to any WCTP operation (``pcd06``: in the
+    PCD-06 namespace, to answer a PCD-06 document in kind)."""
     confirmation = etree.Element("wctp-Confirmation")
     tag = "wctp-Success" if ok else "wctp-Failure"
     attr = "successCode" if ok else "errorCode"
     etree.SubElement(confirmation, tag, {attr: code, attr.replace("Code", "Text"): text})
-    return _document(confirmation)
+    return _document(confirmation, pcd06=pcd06)
 
 
 def build_status_info(
@@ -217,15 +295,20 @@ def build_status_info(
     responded: datetime,
     error_code: str = "",
     error_text: str = "",
+    acm: AcmInfo | None = None,
 ) -> bytes:
-    """``wctp-StatusInfo`` (``status`` QUEUED, DELIVERED or READ; or a failure with ``error_code``)."""
+    """``wctp-StatusInfo`` (``status`` QUEUED, DELIVERED or READ; or a failure with ``error_code``).
+
+    With ``acm`` it is the PCD-06 form carrying ``wctp-IHEPCDACM`` (what a PCD-06 gateway sends)."""
     info = etree.Element("wctp-StatusInfo")
     _response_header(info, message_id, sender_id, recipient_id, status_message_id, responded)
     if error_code:
         etree.SubElement(info, "wctp-Failure", errorCode=error_code, errorText=error_text)
     else:
         etree.SubElement(info, "wctp-Notification", type=status)
-    return _document(info)
+    if acm is not None:
+        info.append(acm_element(acm))
+    return _document(info, pcd06=acm is not None)
 
 
 def build_message_reply(
@@ -236,13 +319,18 @@ def build_message_reply(
     text: str,
     reply_message_id: str,
     responded: datetime,
+    acm: AcmInfo | None = None,
 ) -> bytes:
-    """``wctp-MessageReply``: a recipient's answer (``text`` = the chosen choice) to ``message_id``."""
+    """``wctp-MessageReply``: a recipient's answer (``text`` = the chosen choice) to ``message_id``.
+
+    With ``acm`` it is the PCD-06 form carrying ``wctp-IHEPCDACM`` (the responder, the alert)."""
     reply = etree.Element("wctp-MessageReply", MCRMessageReply="true")
     _response_header(reply, message_id, sender_id, recipient_id, reply_message_id, responded)
     payload = etree.SubElement(reply, "wctp-Payload")
     etree.SubElement(payload, "wctp-Alphanumeric").text = text
-    return _document(reply)
+    if acm is not None:
+        reply.append(acm_element(acm))
+    return _document(reply, pcd06=acm is not None)
 
 
 def _response_header(
@@ -278,19 +366,42 @@ def _parser() -> etree.XMLParser:
 
 
 def parse_document(body: bytes) -> etree._Element:
-    """The operation element inside ``wctp-Operation`` (any encoding the XML declares, e.g. UTF-16)."""
+    """The operation element inside ``wctp-Operation`` (any encoding the XML declares, e.g. UTF-16).
+
+    A PCD-06 document (namespaced) comes back with the namespace removed from every element."""
+    return _parse(body)[0]
+
+
+def _parse(body: bytes) -> tuple[etree._Element, bool]:
+    """The operation element, and whether the document was in the PCD-06 namespace."""
     if not body.strip():
         raise InvalidMessage("wctp.empty", "the body is empty; expected a wctp-Operation document")
     try:
         root = etree.fromstring(body, _parser())
     except etree.XMLSyntaxError as exc:
         raise InvalidMessage("wctp.not_xml", f"not well-formed XML: {exc}") from exc
+    pcd06 = root.tag == f"{{{PCD06_NAMESPACE}}}wctp-Operation"
+    if pcd06:
+        for element in root.iter():
+            if not isinstance(element.tag, str):
+                continue
+            qname = etree.QName(element)
+            if qname.namespace not in (None, PCD06_NAMESPACE):
+                raise InvalidMessage(
+                    "wctp.namespace", f"element {element.tag!r} is in an unknown namespace"
+                )
+            element.tag = qname.localname
+        etree.cleanup_namespaces(root)
     if root.tag != "wctp-Operation":
-        raise InvalidMessage("wctp.root", f"root element is {root.tag!r}; expected wctp-Operation")
+        raise InvalidMessage(
+            "wctp.root",
+            f"root element is {root.tag!r}; expected wctp-Operation "
+            f"(no namespace, or {PCD06_NAMESPACE})",
+        )
     children = [c for c in root if isinstance(c.tag, str)]
     if len(children) != 1:
         raise InvalidMessage("wctp.operation", "wctp-Operation must hold exactly one operation")
-    return children[0]
+    return children[0], pcd06
 
 
 def _need(element: etree._Element, path: str, what: str) -> etree._Element:
@@ -323,8 +434,9 @@ def parse_confirmation(body: bytes) -> Confirmation:
 
 
 def parse_submit_request(body: bytes) -> SubmitRequest:
-    """A ``wctp-SubmitRequest`` (ours, or a real one such as the connectathon samples, in UTF-16)."""
-    operation = parse_document(body)
+    """A ``wctp-SubmitRequest`` (ours, or a real one such as the connectathon samples, in UTF-16;
+    WCTP 1.3 or the PCD-06 form, whose ``wctp-IHEPCD04`` lands in :attr:`SubmitRequest.pcd04`)."""
+    operation, pcd06 = _parse(body)
     if operation.tag != "wctp-SubmitRequest":
         raise InvalidMessage("wctp.unexpected", f"expected wctp-SubmitRequest, got {operation.tag}")
     header = _need(operation, "wctp-SubmitHeader", "sender, control and recipient")
@@ -332,9 +444,11 @@ def parse_submit_request(body: bytes) -> SubmitRequest:
     payload = _need(operation, "wctp-Payload", "the message")
     mcr = payload.find("wctp-MCR")
     choices: tuple[str, ...] = ()
+    pcd04 = ""
     if mcr is not None:
         text = (_need(mcr, "wctp-MessageText", "the text").text or "").strip()
         choices = tuple((c.text or "").strip() for c in mcr.iter("wctp-Choice", "wctp-SendChoice"))
+        pcd04 = mcr.findtext("wctp-IHEPCD04") or ""
     else:
         plain = payload.find("wctp-Alphanumeric")
         if plain is None:
@@ -352,6 +466,8 @@ def parse_submit_request(body: bytes) -> SubmitRequest:
         notify_when_delivered=control.get("notifyWhenDelivered") == "true",
         notify_when_read=control.get("notifyWhenRead") == "true",
         priority=control.get("deliveryPriority", "NORMAL"),
+        pcd04=pcd04,
+        pcd06=pcd06,
     )
 
 
@@ -363,8 +479,9 @@ _NOTIFICATION = {
 
 
 def parse_inbound(body: bytes) -> Inbound:
-    """A ``wctp-StatusInfo`` or ``wctp-MessageReply`` posted to us by a gateway."""
-    operation = parse_document(body)
+    """A ``wctp-StatusInfo`` or ``wctp-MessageReply`` posted to us by a gateway (WCTP 1.3, or the
+    PCD-06 form with its ``wctp-IHEPCDACM`` alert information in ``acm``)."""
+    operation, pcd06 = _parse(body)
     if operation.tag not in ("wctp-StatusInfo", "wctp-MessageReply"):
         raise InvalidMessage(
             "wctp.unsupported", f"{operation.tag} is not accepted here (StatusInfo, MessageReply)"
@@ -373,29 +490,40 @@ def parse_inbound(body: bytes) -> Inbound:
     message_id = _attr(header, "responseToMessageID")
     recipient = header.find("wctp-Recipient")
     recipient_id = recipient.get("recipientID", "") if recipient is not None else ""
+    found = operation.find("wctp-IHEPCDACM")
+    acm = parse_acm(found) if found is not None else None
     if operation.tag == "wctp-StatusInfo":
         failure = operation.find("wctp-Failure")
         if failure is not None:
             text = failure.get("errorText") or (failure.text or "").strip()
             return StatusInfo(
-                message_id, recipient_id, DeliveryStatus.FAILED, failure.get("errorCode", ""), text
+                message_id,
+                recipient_id,
+                DeliveryStatus.FAILED,
+                failure.get("errorCode", ""),
+                text,
+                acm,
+                pcd06,
             )
         note = _need(operation, "wctp-Notification", "QUEUED, DELIVERED or READ")
         kind = (note.get("type") or "").upper()
         if kind not in _NOTIFICATION:
             raise InvalidMessage("wctp.notification", f"unknown notification type {kind!r}")
-        return StatusInfo(message_id, recipient_id, _NOTIFICATION[kind])
+        return StatusInfo(message_id, recipient_id, _NOTIFICATION[kind], acm=acm, pcd06=pcd06)
     payload = _need(operation, "wctp-Payload", "the reply")
     text_element = payload.find("wctp-Alphanumeric")
     if text_element is None:
         text_element = payload.find("wctp-MCR/wctp-MessageText")
     if text_element is None:
         raise InvalidMessage("wctp.reply", "wctp-MessageReply has no text (wctp-Alphanumeric)")
-    return MessageReply(message_id, recipient_id, (text_element.text or "").strip())
+    return MessageReply(message_id, recipient_id, (text_element.text or "").strip(), acm, pcd06)
 
 
 def to_update(message: Inbound, ts: datetime, *, channel: str = "wctp") -> DeliveryUpdate:
     """A parsed gateway report as a :class:`DeliveryUpdate` (Accept/Decline parsed from the text)."""
+    responder = None
+    if message.acm is not None and message.acm.responder is not None:
+        responder = message.acm.responder.responder_id or None
     if isinstance(message, MessageReply):
         return DeliveryUpdate(
             status=DeliveryStatus.REPLIED,
@@ -406,7 +534,7 @@ def to_update(message: Inbound, ts: datetime, *, channel: str = "wctp") -> Deliv
             address=message.recipient_id,
             reply=parse_reply(message.text),
             reply_text=message.text,
-            responder=message.recipient_id or None,
+            responder=responder or message.recipient_id or None,
         )
     detail = ""
     if message.status is DeliveryStatus.FAILED:
@@ -419,6 +547,7 @@ def to_update(message: Inbound, ts: datetime, *, channel: str = "wctp") -> Deliv
         channel=channel,
         address=message.recipient_id,
         detail=detail,
+        responder=responder,
     )
 
 
@@ -454,8 +583,12 @@ class WctpNotifier:
     async def send(self, notice: Notice) -> Receipt:
         text = short_text(notice, self._text, limit=self.settings.text_limit)
         message_id = notice.key
+        now = self._clock.now()
+        pcd04 = None
+        if self.settings.pcd06:
+            pcd04 = pcd04_for(notice, self.settings, message_id=message_id, ts=now, text=self._text)
         document = build_submit_request(
-            notice, self.settings, text=text, message_id=message_id, submitted=self._clock.now()
+            notice, self.settings, text=text, message_id=message_id, submitted=now, pcd04=pcd04
         )
         self._sent[message_id] = notice
         while len(self._sent) > self._remember:
@@ -519,8 +652,8 @@ def wctp_router(
     clock = clock or SystemClock()
     router = APIRouter()
 
-    def answer(ok: bool, code: str, text: str) -> Response:
-        return Response(build_confirmation(ok, code, text), media_type=CONTENT_TYPE)
+    def answer(ok: bool, code: str, text: str, pcd06: bool = False) -> Response:
+        return Response(build_confirmation(ok, code, text, pcd06=pcd06), media_type=CONTENT_TYPE)
 
     @router.post(path, response_class=Response, summary="WCTP status and replies from a gateway")
     async def wctp_inbound(request: Request) -> Response:
@@ -553,13 +686,16 @@ def wctp_router(
                         detail=f"{reason} (gateway reported {update.status.value})",
                     )
                 )
-                return answer(False, CONTENT_ERROR, reason)
+                return answer(False, CONTENT_ERROR, reason, message.pcd06)
         try:
             await on_update(update)
         except Exception as exc:  # tell the gateway to retry later rather than lose the report
             return answer(
-                False, PROCESSING_ERROR, f"could not record the report: {type(exc).__name__}"
+                False,
+                PROCESSING_ERROR,
+                f"could not record the report: {type(exc).__name__}",
+                message.pcd06,
             )
-        return answer(True, SUCCESS, "Accepted")
+        return answer(True, SUCCESS, "Accepted", message.pcd06)
 
     return router

@@ -77,7 +77,7 @@ def serve(
         f"[bold]Duress[/bold] serving {site.facility.name} on http://{settings.host}:{settings.port}/"
         f"  (store {runtime.store.url}{', MQTT ' + settings.mqtt_url if mqtt else ''})"
     )
-    asyncio.run(_serve(runtime, settings, companions, accounts))
+    _run(_serve(runtime, settings, companions, accounts))
 
 
 def demo(
@@ -121,7 +121,7 @@ def demo(
         f"  pagers     a WCTP gateway on 127.0.0.1:{gateway_port} (one pager in three accepts, after ~10 s)\n"
         "  Ctrl-C stops it."
     )
-    asyncio.run(_serve(runtime, settings, [driver.run], accounts))
+    _run(_serve(runtime, settings, [driver.run], accounts))
 
 
 def _settings_and_site(
@@ -148,6 +148,17 @@ def _runtime(site: Site, settings: Settings, *, mqtt_url: str | None) -> Runtime
     except (ConfigError, StoreUnavailable) as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(2) from None
+
+
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    """Run the server on uvloop when it is installed (it comes with uvicorn[standard]): its event
+    loop wakes faster than the standard one, which the press-to-page latency feels."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvicorn[standard] brings it
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
 
 
 def _free_port() -> int:

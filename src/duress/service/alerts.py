@@ -55,7 +55,7 @@ from duress.domain.events import (
 from duress.domain.notification import DeliveryStatus, DeliveryUpdate, EventPhase, Notice, Reply
 from duress.domain.people import BadgeKind
 from duress.domain.recipients import AlertPlace, Position, position_of_area, resolve_tier
-from duress.domain.routing import Tier, policy_to_json, select_policy
+from duress.domain.routing import TargetKind, Tier, policy_to_json, select_policy
 from duress.domain.site import Site
 from duress.domain.supervision import TROUBLE_KIND, TROUBLE_PRIORITY
 from duress.service.clock import Clock
@@ -75,6 +75,7 @@ Record = Callable[..., Awaitable[list[StoredEvent]]]
 TICK = "alerts:timers"
 TIMER_PREFIX = "alert:"
 TIMER_POLL = timedelta(seconds=1)
+CLOSED_KEPT = timedelta(hours=1)
 """How often the timer job also looks for steps that other instances scheduled."""
 
 
@@ -272,22 +273,29 @@ class AlertDesk:
         self, alert: Alert, now: datetime, alerts: Mapping[str, Alert]
     ) -> Callable[[Tier], list[Any]]:
         place = AlertPlace(alert.unit, position_of_area(self.site, alert.area))
-        responders = self._responder_positions(now)
-        busy = {
-            person
-            for other in alerts.values()
-            if other.is_open and other.id != alert.id
-            for person in (*other.accepted_by, *other.on_scene_by)
-        }
         exclude = {alert.staff} if alert.staff else set()
+        nearby: dict[str, Position] = {}
+        busy: set[str] = set()
+        located = False
 
         def resolve(tier: Tier) -> list[Any]:
+            nonlocal located
+            if not located and any(t.kind is TargetKind.PROXIMITY for t in tier.targets):
+                # Where responders are, and who is busy, only matters for proximity targets.
+                nearby.update(self._responder_positions(now))
+                busy.update(
+                    person
+                    for other in alerts.values()
+                    if other.is_open and other.id != alert.id
+                    for person in (*other.accepted_by, *other.on_scene_by)
+                )
+                located = True
             return resolve_tier(
                 tier,
                 site=self.site,
                 place=place,
                 at=now,
-                responders=responders,
+                responders=nearby,
                 busy=busy,
                 exclude=exclude,
             )
@@ -329,38 +337,69 @@ class AlertDesk:
         instances each due step is taken by exactly one of them; the step reloads the alert from
         its events, so it acts on what every instance has recorded."""
         try:
-            for timer in await self._claim(self.clock.now()):
-                await self._step(timer.key.removeprefix(TIMER_PREFIX))
+            claimed = await self._claim(self.clock.now())
+            if claimed:
+                await self._steps([t.key.removeprefix(TIMER_PREFIX) for t in claimed])
         finally:
-            self._schedule_tick(self.clock.now() + TIMER_POLL)
+            self._forget_closed(self.clock.now())
+            now = self.clock.now()
+            self._schedule_tick(self._next_known(now, now + TIMER_POLL), replace=True)
 
-    async def _step(self, alert_id: str) -> None:
-        alert = fold_records(await self._load(alert_id))
-        key = timer_key(alert_id)
-        if alert is None:
-            await self._record([], {key: None})
-            return
-        self.alerts[alert_id] = alert
+    async def _steps(self, alert_ids: Sequence[str]) -> None:
+        """Take the due steps of several alerts: each reloaded from its events, all decided, then
+        recorded in one transaction (one disk flush however many fall due at once)."""
         now = self.clock.now()
-        if (
-            not alert.is_open
-            or alert.escalation_stopped
-            or alert.undelivered
-            or alert.next_at is None
-        ):
-            await self._record([], {key: None})
-            return
-        if now < alert.next_at:
-            await self._record([], {key: alert.next_at})  # not due yet: give the claim back
-            return
         scratch = dict(self.alerts)
-        events = self._step_events(alert, now, first=alert.tier < 0, scratch=scratch)
-        await self._record(events, self.timers_for(events, scratch))
+        events: list[Event] = []
+        timers: dict[str, datetime | None] = {}
+        for alert_id in alert_ids:
+            key = timer_key(alert_id)
+            alert = fold_records(await self._load(alert_id))
+            if alert is None:
+                timers[key] = None
+                continue
+            scratch[alert_id] = self.alerts[alert_id] = alert
+            if (
+                not alert.is_open
+                or alert.escalation_stopped
+                or alert.undelivered
+                or alert.next_at is None
+            ):
+                timers[key] = None
+            elif now < alert.next_at:
+                timers[key] = alert.next_at  # not due yet: give the claim back
+            else:
+                step = self._step_events(alert, now, first=alert.tier < 0, scratch=scratch)
+                events += step
+                timers.update(self.timers_for(step, scratch))
+        await self._record(events, timers)
 
-    def _schedule_tick(self, at: datetime) -> None:
-        """Make sure the timer job runs no later than ``at``."""
+    def _next_known(self, now: datetime, latest: datetime) -> datetime:
+        """The earliest next step after ``now`` among this instance's open alerts, else ``latest``.
+
+        A step already due that the last claim did not return is another instance's (or done):
+        it is looked for again at the next poll, not in a busy loop."""
+        due = [
+            a.next_at
+            for a in self.alerts.values()
+            if a.is_open and a.next_at is not None and a.next_at > now and not a.escalation_stopped
+        ]
+        return min([latest, *due])
+
+    def _forget_closed(self, now: datetime) -> None:
+        """Closed alerts stay on the board for an hour, then leave memory (the store keeps them)."""
+        gone = [
+            a.id
+            for a in self.alerts.values()
+            if not a.is_open and a.closed_at is not None and now - a.closed_at > CLOSED_KEPT
+        ]
+        for alert_id in gone:
+            del self.alerts[alert_id]
+
+    def _schedule_tick(self, at: datetime, *, replace: bool = False) -> None:
+        """Make sure the timer job runs no later than ``at`` (with ``replace``: exactly at ``at``)."""
         current = self.scheduler.due_at(TICK)
-        if current is None or at < current:
+        if replace or current is None or at < current:
             self.scheduler.schedule(TICK, at, self.tick)
 
     def _arm(self, alert: Alert) -> None:

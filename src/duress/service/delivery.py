@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections import OrderedDict
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -90,6 +91,10 @@ class DeliveryPolicy:
     breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
     default: ChannelPolicy = field(default_factory=ChannelPolicy)
     channels: Mapping[str, ChannelPolicy] = field(default_factory=dict)
+    retention_s: float = 6 * 3600.0
+    """How long a sent notice is remembered (idempotency, matching far-end reports)."""
+    max_tracked: int = 100_000
+    """At most this many notices are remembered; the oldest are forgotten first."""
 
     def for_channel(self, channel: str) -> ChannelPolicy:
         return self.channels.get(channel, self.default)
@@ -165,6 +170,17 @@ class _MethodResult:
     ok: bool
     receipt: Receipt | None = None
     detail: str = ""
+    waiter: asyncio.Future[DeliveryUpdate] | None = None
+    """Set when the channel has ``confirm_within_s``: resolved by a confirming far-end report."""
+
+
+@dataclass(slots=True)
+class _Track:
+    """What is remembered about one (key, channel), so that it can be forgotten in one go."""
+
+    at: float
+    addresses: set[str] = field(default_factory=set)
+    providers: set[str] = field(default_factory=set)
 
 
 def _endpoint_name(notifier: Notifier) -> str:
@@ -199,8 +215,11 @@ class Delivery:
         self._inflight: set[tuple[str, str, str]] = set()
         self._by_key: dict[tuple[str, str], Notice] = {}
         self._by_provider: dict[str, Notice] = {}
+        self._tracks: OrderedDict[tuple[str, str], _Track] = OrderedDict()
         self._waiters: dict[tuple[str, str], asyncio.Future[DeliveryUpdate]] = {}
         self._tasks: set[asyncio.Task[Outcome]] = set()
+        self._reports: asyncio.Queue[DeliveryUpdate] = asyncio.Queue()
+        self._reporter: asyncio.Task[None] | None = None
 
     # -- public API ------------------------------------------------------------------------------
 
@@ -219,7 +238,25 @@ class Delivery:
         return task
 
     async def deliver(self, methods: Sequence[Notice]) -> Outcome:
-        """Try ``methods`` (one target's contact methods, in order) until one succeeds."""
+        """Try ``methods`` (one target's contact methods, in order) until one succeeds; returns
+        once its reports have reached the callback too."""
+        mine: list[tuple[tuple[str, str], asyncio.Future[DeliveryUpdate]]] = []
+        try:
+            return await self._deliver(methods, mine)
+        finally:
+            # A confirmation waiter only matters while this delivery waits for it.
+            for ident, waiter in mine:
+                if self._waiters.get(ident) is waiter:
+                    del self._waiters[ident]
+                if not waiter.done():
+                    waiter.cancel()
+            await self.drain()
+
+    async def _deliver(
+        self,
+        methods: Sequence[Notice],
+        mine: list[tuple[tuple[str, str], asyncio.Future[DeliveryUpdate]]],
+    ) -> Outcome:
         tried: list[str] = []
         pending_confirm: list[asyncio.Future[DeliveryUpdate]] = []
         last_detail = "no contact method"
@@ -234,11 +271,10 @@ class Delivery:
             status = result.receipt.status if result.receipt else DeliveryStatus.SENT
             best = best or Outcome(status, notice, (), result.detail)
             wait_s = self.policy.for_channel(notice.channel).confirm_within_s
-            if wait_s is None or status in _CONFIRMED or result.receipt is None:
+            waiter = result.waiter
+            if wait_s is None or status in _CONFIRMED or waiter is None:
                 return Outcome(status, notice, tuple(tried), result.detail)
-            waiter = self._waiters.get((notice.key, notice.channel))
-            if waiter is None:
-                return Outcome(status, notice, tuple(tried), result.detail)
+            mine.append(((notice.key, notice.channel), waiter))
             pending_confirm.append(waiter)
             update = await self._wait_any(pending_confirm, wait_s)
             if update is not None:
@@ -259,6 +295,7 @@ class Delivery:
 
         Give this (not the runtime's callback) to channel routers and listeners.
         """
+        self._prune()
         notice = None
         if update.key is not None and update.channel:
             notice = self._by_key.get((update.key, update.channel))
@@ -279,6 +316,7 @@ class Delivery:
                 if waiter is not None and not waiter.done():
                     waiter.set_result(update)
         await self._emit(update)
+        await self.drain()  # the far end's report is recorded before its request is answered
 
     def breaker(self, endpoint: str) -> CircuitBreaker:
         """The circuit breaker of one endpoint (a notifier's ``endpoint``, else its channel name)."""
@@ -321,6 +359,8 @@ class Delivery:
         retry = self.policy.retry
         breaker = self.breaker(_endpoint_name(notifier))
         deadline = self._clock.monotonic() + policy.failover_after_s
+        track = self._track(notice)
+        self._prune()
         self._by_key[(notice.key, notice.channel)] = notice
         await self._report(notice, DeliveryStatus.QUEUED)
         reason = "not attempted"
@@ -349,10 +389,14 @@ class Delivery:
                 if receipt.status is not DeliveryStatus.FAILED:
                     breaker.success()
                     self._done.add(ident)
+                    track.addresses.add(notice.address)
                     if receipt.provider_id:
                         self._by_provider[receipt.provider_id] = notice
-                    loop = asyncio.get_running_loop()
-                    self._waiters[(notice.key, notice.channel)] = loop.create_future()
+                        track.providers.add(receipt.provider_id)
+                    waiter = None
+                    if policy.confirm_within_s is not None:
+                        waiter = asyncio.get_running_loop().create_future()
+                        self._waiters[(notice.key, notice.channel)] = waiter
                     await self._report(
                         notice,
                         receipt.status,
@@ -360,7 +404,7 @@ class Delivery:
                         attempt=attempt,
                         provider_id=receipt.provider_id,
                     )
-                    return _MethodResult(True, receipt, receipt.detail)
+                    return _MethodResult(True, receipt, receipt.detail, waiter)
                 reason = receipt.detail or "failed"
                 retryable = receipt.retryable
             last = attempt >= retry.attempts or not retryable
@@ -380,6 +424,39 @@ class Delivery:
                 return _MethodResult(False, None, reason)
             await self._clock.sleep(delay)
         return _MethodResult(False, None, reason)
+
+    def _track(self, notice: Notice) -> _Track:
+        ident = (notice.key, notice.channel)
+        track = self._tracks.get(ident)
+        if track is None:
+            track = self._tracks[ident] = _Track(self._clock.monotonic())
+        else:  # sent again: remembered from now on
+            track.at = self._clock.monotonic()
+            self._tracks.move_to_end(ident)
+        return track
+
+    def _prune(self) -> None:
+        """Forget notices older than ``retention_s`` (and the oldest beyond ``max_tracked``)."""
+        horizon = self._clock.monotonic() - self.policy.retention_s
+        while self._tracks:
+            ident, track = next(iter(self._tracks.items()))
+            if track.at > horizon and len(self._tracks) <= self.policy.max_tracked:
+                return
+            if ident in self._waiters or any(
+                (*ident, address) in self._inflight for address in track.addresses
+            ):
+                return  # still in use: keep it (and, to stay in order, everything after it)
+            del self._tracks[ident]
+            self._by_key.pop(ident, None)
+            for address in track.addresses:
+                self._done.discard((*ident, address))
+            for provider in track.providers:
+                self._by_provider.pop(provider, None)
+
+    @property
+    def tracked(self) -> int:
+        """How many (key, channel) pairs are remembered (for metrics and tests)."""
+        return len(self._tracks)
 
     async def _bounded(self, call: Awaitable[Receipt], seconds: float) -> Receipt:
         """``await call`` for at most ``seconds`` on the injected clock; a late call is abandoned."""
@@ -446,9 +523,25 @@ class Delivery:
         )
 
     async def _emit(self, update: DeliveryUpdate) -> None:
-        try:
-            await self._on_update(update)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # the runtime's callback failing must not stop delivery
-            log.exception("delivery.callback_failed", key=update.key, status=update.status)
+        """Hand ``update`` to the callback without waiting for it: a send never waits for its own
+        report to be recorded. Reports reach the callback one at a time, in the order emitted."""
+        self._reports.put_nowait(update)
+        if self._reporter is None or self._reporter.done():
+            self._reporter = asyncio.get_running_loop().create_task(
+                self._report_in_order(), name="delivery-reports"
+            )
+
+    async def _report_in_order(self) -> None:
+        while not self._reports.empty():
+            update = self._reports.get_nowait()
+            try:
+                await self._on_update(update)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the runtime's callback failing must not stop delivery
+                log.exception("delivery.callback_failed", key=update.key, status=update.status)
+
+    async def drain(self) -> None:
+        """Wait until every report emitted so far has been handed to the callback."""
+        while self._reporter is not None and not self._reporter.done():
+            await asyncio.shield(self._reporter)

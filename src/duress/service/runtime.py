@@ -189,6 +189,10 @@ class Runtime:
     async def stop(self) -> None:
         await self.supervision.stop()
         await self.scheduler.stop()
+        await self.delivery.aclose()  # sends still running end here; what they reported is kept
+        await self.delivery.drain()
+        if self._bulk_task is not None:
+            await asyncio.gather(self._bulk_task, return_exceptions=True)
         self.hub.close()
         await self._on_writer(self.store.close)
         self._writer.shutdown(wait=True)
@@ -350,7 +354,9 @@ class Runtime:
             self.scheduler.cancel(f"supervise:{device}")
             return
         current = self.scheduler.due_at(f"supervise:{device}")
-        if current != due:
+        # A check already armed earlier stays: when it runs it finds the device heard since and
+        # arms the next one. So a device heard many times a second costs one timer, not one each.
+        if current is None or due < current:
             self.scheduler.schedule(f"supervise:{device}", due, lambda: self._supervise(device))
 
     async def _supervise(self, device: str) -> None:

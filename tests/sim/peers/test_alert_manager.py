@@ -1,4 +1,5 @@
 import asyncio
+from collections.abc import Callable
 
 from duress.channels.hl7_acm import Hl7AcmNotifier, Hl7AcmSettings
 from duress.domain.notification import DeliveryStatus, Reply
@@ -6,6 +7,16 @@ from duress.service.delivery import Delivery
 from duress.sim.peers import AlertManagerPeer
 from duress.testing import FakeClock
 from tests.channels.support import Updates, duress_notice
+
+
+async def until(predicate: Callable[[], bool], seconds: float = 5.0) -> None:
+    """Wait (a bounded time) for something another task does; fails the test instead of hanging."""
+
+    async def poll() -> None:
+        while not predicate():
+            await asyncio.sleep(0.005)
+
+    await asyncio.wait_for(poll(), seconds)
 
 
 async def test_dispatch_reports_follow_the_injected_clock() -> None:
@@ -20,11 +31,9 @@ async def test_dispatch_reports_follow_the_injected_clock() -> None:
         outcome = await delivery.deliver([duress_notice(channel="hl7_acm", address="am")])
         assert outcome.ok
         for expected in (DeliveryStatus.DELIVERED, DeliveryStatus.READ, DeliveryStatus.REPLIED):
-            while clock.sleepers == 0:
-                await asyncio.sleep(0.005)
+            await until(lambda: clock.sleepers > 0)
             await clock.advance(10)
-            while updates[-1].status is not expected:
-                await asyncio.sleep(0.005)
+            await until(lambda expected=expected: updates[-1].status is expected)
         await notifier.aclose()
     assert updates[-1].reply is Reply.ACCEPT
     assert updates[-1].recipient == "s2"

@@ -1,7 +1,9 @@
 """A small WCTP gateway for tests and the demo: an HTTP server on 127.0.0.1 that accepts
 ``wctp-SubmitRequest``, answers ``wctp-Confirmation``, then (after ``delay_s`` on the injected clock)
 POSTs ``wctp-StatusInfo`` DELIVERED and READ and a ``wctp-MessageReply`` (``reply``, default Accept) to
-the request's ``sendResponsesToID`` (or ``reply_url``).
+the request's ``sendResponsesToID`` (or ``reply_url``). A request in the IHE PCD-06 form is answered in
+kind: every report carries ``wctp-IHEPCDACM`` filled from the request's ``wctp-IHEPCD04`` (the staff
+member, room and bed), and the reply names the responder (``responder``, default the recipient).
 
 ``mode`` makes it misbehave: ``ok`` (default), ``refuse`` (``wctp-Failure`` ``error_code``),
 ``http500`` (HTTP 500), ``hang`` (never answers), ``garbage`` (not XML).
@@ -28,6 +30,7 @@ from duress.channels.wctp import (
     build_status_info,
     parse_submit_request,
 )
+from duress.channels.wctp_ihe import AcmInfo, acm_from_pcd04
 from duress.domain.errors import InvalidMessage
 from duress.service.clock import Clock, SystemClock
 
@@ -47,6 +50,7 @@ class WctpGatewayPeer:
         reply: str | None = "Accept",
         reply_url: str | None = None,
         reply_for: Callable[[SubmitRequest], str | None] | None = None,
+        responder: str | None = None,
     ) -> None:
         """``reply_for``, when given, decides each message's reply (None: the recipient never
         answers); otherwise every message with choices gets ``reply``."""
@@ -61,6 +65,7 @@ class WctpGatewayPeer:
         self.reply = reply
         self.reply_url = reply_url
         self.reply_for = reply_for
+        self.responder = responder
         self.received: list[SubmitRequest] = []
         self.raw: list[bytes] = []
         self.posted: list[tuple[str, int]] = []
@@ -134,6 +139,7 @@ class WctpGatewayPeer:
             request = parse_submit_request(body)
         except InvalidMessage as exc:
             return 200, build_confirmation(False, "301", str(exc))
+        pcd06 = request.pcd06
         self.received.append(request)
         self.got_request.set()
         if self.mode == "hang":
@@ -143,11 +149,21 @@ class WctpGatewayPeer:
         if self.mode == "garbage":
             return 200, b"<html>oops"
         if self.mode == "refuse":
-            return 200, build_confirmation(False, self.error_code, "invalid recipientID")
+            return 200, build_confirmation(
+                False, self.error_code, "invalid recipientID", pcd06=pcd06
+            )
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(self._report(request))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return 200, build_confirmation(True, "200", "Accepted")
+        return 200, build_confirmation(True, "200", "Accepted", pcd06=pcd06)
+
+    def _acm(self, request: SubmitRequest, responder: str | None = None) -> AcmInfo | None:
+        """The PCD-07 alert information for a PCD-06 request (None for plain WCTP 1.3)."""
+        if not request.pcd06:
+            return None
+        if not request.pcd04:
+            return AcmInfo()
+        return acm_from_pcd04(request.pcd04, responder=responder, on_behalf_of=request.recipient_id)
 
     async def _report(self, request: SubmitRequest) -> None:
         target = request.reply_to or self.reply_url
@@ -169,6 +185,7 @@ class WctpGatewayPeer:
                         status=status,
                         status_message_id=f"gw-{next(self._ids)}",
                         responded=self.clock.now(),
+                        acm=self._acm(request),
                     ),
                 )
             reply = self.reply_for(request) if self.reply_for is not None else self.reply
@@ -185,6 +202,7 @@ class WctpGatewayPeer:
                         text=reply,
                         reply_message_id=f"gw-{next(self._ids)}",
                         responded=self.clock.now(),
+                        acm=self._acm(request, self.responder or request.recipient_id),
                     ),
                 )
         finally:
