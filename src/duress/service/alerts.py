@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from duress.channels.hl7_source_mapping import ExternalPress, SourceAction
 from duress.domain.activation import TEST_KIND
 from duress.domain.alert import Action, Alert, AlertState, apply, next_state
 from duress.domain.errors import IllegalTransition, InvalidMessage, NotFound
@@ -569,6 +570,85 @@ class AlertDesk:
         events += self._step_events(scratch[alert_id], now, first=True, scratch=scratch)
         await self._record(events, self.timers_for(events, scratch))
         return self.alerts[alert_id]
+
+    async def take_external(self, press: ExternalPress) -> None:
+        """An alert another system reported (a nurse-call duress button, another RTLS, over HL7):
+        raise it, let it follow the sender's updates, and cancel it when the sender ends it.
+
+        ``press.source_key`` stands where a press has its badge, so every phase of the same
+        external alert finds the same alert here. Raising errors reach the sender as a negative
+        acknowledgement, so it sends again."""
+        now = self.clock.now()
+        current = self.open_for_badge(press.source_key)
+        if press.action is SourceAction.END:
+            if current is not None and current.allows(Action.CANCEL):
+                await self.act(
+                    current.id,
+                    Action.CANCEL,
+                    by=f"hl7:{press.source}",
+                    via="hl7",
+                    note=f"ended at the source ({press.text or press.event})",
+                )
+            elif current is not None:
+                log.info(
+                    "alert.external_end_kept_open", alert=current.id, state=current.state.value
+                )
+            return
+        scratch = dict(self.alerts)
+        events: list[Event] = []
+        if current is None:
+            policy = select_policy(
+                self.site.policies,
+                unit=press.unit,
+                areas=self._area_chain(press.location.get("area")),
+                kind=press.kind,
+                local=now.astimezone(self._zone),
+                holidays=self.site.holidays,
+            )
+            alert_id = self._new_id()
+            events.append(
+                AlertRaised(
+                    ts=now,
+                    alert=alert_id,
+                    kind=press.kind,
+                    priority=press.priority,
+                    mode=press.mode,
+                    badge=press.source_key,
+                    press_seq=0,
+                    staff=None,
+                    staff_name=None,
+                    role=None,
+                    unit=press.unit,
+                    location=dict(press.location),
+                    policy=policy_to_json(policy) if policy else None,
+                    notify_at=now,
+                    received_at=press.received_at,
+                )
+            )
+            _fold_into(scratch, events)
+            events += self._step_events(scratch[alert_id], now, first=True, scratch=scratch)
+        else:
+            place = dict(press.location)
+            if (place.get("area"), place.get("precision")) != (
+                current.location.get("area"),
+                current.location.get("precision"),
+            ):
+                events.append(AlertRelocated(ts=now, alert=current.id, location=place))
+            if press.priority < current.priority:
+                events.append(
+                    AlertJoined(
+                        ts=now,
+                        alert=current.id,
+                        badge=press.source_key,
+                        press_seq=0,
+                        staff=None,
+                        kind=press.kind,
+                        priority=press.priority,
+                    )
+                )
+            _fold_into(scratch, events)
+        if events:
+            await self._record(events, self.timers_for(events, scratch))
 
     def relocation_events(self, moved: BadgeMoved) -> list[Event]:
         """A located badge of an open alert moved: the alert follows it."""

@@ -44,17 +44,17 @@ def build_runtime(
     if mqtt_url:
         probes["broker"] = broker_probe(mqtt_url)
     clock = clock or SystemClock()
-    if notifiers is None:
-        from duress.channels.setup import build_notifiers, read_channels
+    from duress.channels.setup import build_alert_source, build_notifiers, read_channels
 
-        channels = read_channels(site.channels)
+    channels = read_channels(site.channels)
+    if notifiers is None:
         notifiers = build_notifiers(channels, clock=clock)
         delivery_policy = delivery_policy or channels.delivery
     if locator is None:
         from duress.service.engine_locator import EngineLocator
 
         locator = EngineLocator(site)
-    return Runtime(
+    runtime = Runtime(
         site=site,
         store=store,
         clock=clock,
@@ -66,6 +66,16 @@ def build_runtime(
         reply_url=reply_url,
         inline_store=inline_store,
     )
+    source = build_alert_source(
+        channels,
+        runtime.alerts.take_external,
+        clock=clock,
+        on_update=runtime.delivery.inbound,
+        areas=site.facility.areas,
+    )
+    if source is not None:
+        runtime.alert_sources.append(source)
+    return runtime
 
 
 def broker_probe(mqtt_url: str) -> Probe:

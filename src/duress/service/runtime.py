@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import structlog
 
@@ -68,6 +68,14 @@ TIMER_LEASE_S = 30.0
 """How many recent sequence numbers per badge are remembered to drop resent presses."""
 
 Probe = Callable[[], Awaitable[None]]
+
+
+class AlertSource(Protocol):
+    """Something that takes alerts from another system while the runtime runs."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +143,8 @@ class Runtime:
         self._bulk_task: asyncio.Task[None] | None = None
         self._urgent = 0
         self.started = False
+        self.alert_sources: list[AlertSource] = []
+        """Listeners taking alerts from other systems (HL7 ORU^R40), run with the runtime."""
         self.bus = MessageBus()
         """Commands to their handler; committed events to the board, metrics and the alert desk."""
         self.delivery = Delivery(notifiers, self._on_delivery_update, clock, policy=delivery_policy)
@@ -183,10 +193,14 @@ class Runtime:
         self.scheduler.start()
         await self.alerts.watchdog()
         await self.supervision.start()
+        for source in self.alert_sources:
+            await source.start()
         self.started = True
         log.info("runtime.started", site=self.site.id, store=self.store.url)
 
     async def stop(self) -> None:
+        for source in self.alert_sources:
+            await source.stop()
         await self.supervision.stop()
         await self.scheduler.stop()
         await self.delivery.aclose()  # sends still running end here; what they reported is kept
