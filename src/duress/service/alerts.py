@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,7 +43,6 @@ from duress.domain.events import (
     AlertRelocated,
     AlertResolved,
     AlertUndelivered,
-    AlertWatchdogFired,
     BadgeMoved,
     BadgeSignalled,
     ButtonPressed,
@@ -60,36 +59,19 @@ from duress.domain.routing import TargetKind, Tier, policy_to_json, select_polic
 from duress.domain.site import Site
 from duress.domain.supervision import TROUBLE_KIND, TROUBLE_PRIORITY
 from duress.service.clock import Clock
+from duress.service.escalation import Escalation, fold_records, timers_for
 from duress.service.locating import BadgeLocator
 from duress.service.notices import build_notices, recipients_of
 from duress.service.scheduler import Scheduler
-from duress.store.base import Timer, Timers
+from duress.store.base import Timer
 
 log = structlog.get_logger(__name__)
 
 GROUPING_WINDOW = timedelta(seconds=60)
 """Presses by different people in the same room within this time are one incident."""
-WATCHDOG_INTERVAL = timedelta(seconds=10)
 
 Record = Callable[..., Awaitable[list[StoredEvent]]]
 """``record(events, timers=None)``: commit events (and timer changes) durably, then publish."""
-TICK = "alerts:timers"
-TIMER_PREFIX = "alert:"
-TIMER_POLL = timedelta(seconds=1)
-CLOSED_KEPT = timedelta(hours=1)
-"""How often the timer job also looks for steps that other instances scheduled."""
-
-
-def timer_key(alert_id: str) -> str:
-    return TIMER_PREFIX + alert_id
-
-
-def fold_records(records: Iterable[StoredEvent]) -> Alert | None:
-    alert: Alert | None = None
-    for record in records:
-        if record.type.startswith("alert."):
-            alert = apply(alert, decode(record))
-    return alert
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +102,7 @@ class AlertDesk:
         self.scheduler = scheduler
         self._record = record
         self._record_bulk = record_bulk
-        self._claim = claim
+        self.escalation = Escalation(self, scheduler=scheduler, claim=claim)
         self._load = load
         self._dispatch = dispatch
         self._new_id = new_id or (lambda: "a-" + uuid.uuid4().hex[:12])
@@ -314,123 +296,6 @@ class AlertDesk:
                 positions[badge.staff] = position
         return positions
 
-    def timers_for(self, events: Iterable[Event], alerts: Mapping[str, Alert]) -> Timers:
-        """The timer changes ``events`` call for, from the alerts as they will be after them: set
-        to the next step's time, or cleared when escalation is over. Events that do not change an
-        alert's next step leave its timer (and whoever holds a claim on it) alone."""
-        out: dict[str, datetime | None] = {}
-        for event in events:
-            if not isinstance(event, _TIMED) or event.subject.id not in alerts:
-                continue
-            alert = alerts[event.subject.id]
-            escalating = alert.is_open and not alert.escalation_stopped and not alert.undelivered
-            if escalating and alert.next_at is not None:
-                if not isinstance(event, AlertAccepted | AlertOnScene):
-                    out[timer_key(alert.id)] = alert.next_at
-            else:
-                out[timer_key(alert.id)] = None
-        return out
-
-    async def tick(self) -> None:
-        """The timer job: claim due alert timers from the store and take each alert's next step.
-
-        Claims come from the store (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so with several
-        instances each due step is taken by exactly one of them; the step reloads the alert from
-        its events, so it acts on what every instance has recorded."""
-        try:
-            claimed = await self._claim(self.clock.now())
-            if claimed:
-                await self._steps([t.key.removeprefix(TIMER_PREFIX) for t in claimed])
-        finally:
-            self._forget_closed(self.clock.now())
-            now = self.clock.now()
-            self._schedule_tick(self._next_known(now, now + TIMER_POLL), replace=True)
-
-    async def _steps(self, alert_ids: Sequence[str]) -> None:
-        """Take the due steps of several alerts: each reloaded from its events, all decided, then
-        recorded in one transaction (one disk flush however many fall due at once)."""
-        now = self.clock.now()
-        scratch = dict(self.alerts)
-        events: list[Event] = []
-        timers: dict[str, datetime | None] = {}
-        for alert_id in alert_ids:
-            key = timer_key(alert_id)
-            alert = fold_records(await self._load(alert_id))
-            if alert is None:
-                timers[key] = None
-                continue
-            scratch[alert_id] = self.alerts[alert_id] = alert
-            if (
-                not alert.is_open
-                or alert.escalation_stopped
-                or alert.undelivered
-                or alert.next_at is None
-            ):
-                timers[key] = None
-            elif now < alert.next_at:
-                timers[key] = alert.next_at  # not due yet: give the claim back
-            else:
-                step = self._step_events(alert, now, first=alert.tier < 0, scratch=scratch)
-                events += step
-                timers.update(self.timers_for(step, scratch))
-        await self._record(events, timers)
-
-    def _next_known(self, now: datetime, latest: datetime) -> datetime:
-        """The earliest next step after ``now`` among this instance's open alerts, else ``latest``.
-
-        A step already due that the last claim did not return is another instance's (or done):
-        it is looked for again at the next poll, not in a busy loop."""
-        due = [
-            a.next_at
-            for a in self.alerts.values()
-            if a.is_open and a.next_at is not None and a.next_at > now and not a.escalation_stopped
-        ]
-        return min([latest, *due])
-
-    def _forget_closed(self, now: datetime) -> None:
-        """Closed alerts stay on the board for an hour, then leave memory (the store keeps them)."""
-        gone = [
-            a.id
-            for a in self.alerts.values()
-            if not a.is_open and a.closed_at is not None and now - a.closed_at > CLOSED_KEPT
-        ]
-        for alert_id in gone:
-            del self.alerts[alert_id]
-
-    def _schedule_tick(self, at: datetime, *, replace: bool = False) -> None:
-        """Make sure the timer job runs no later than ``at`` (with ``replace``: exactly at ``at``)."""
-        current = self.scheduler.due_at(TICK)
-        if replace or current is None or at < current:
-            self.scheduler.schedule(TICK, at, self.tick)
-
-    def _arm(self, alert: Alert) -> None:
-        if alert.is_open and alert.next_at is not None and not alert.escalation_stopped:
-            self._schedule_tick(alert.next_at)
-
-    async def watchdog(self) -> None:
-        """Every open alert that should still escalate must have a next step and a running timer
-        job; if not, say so on its timeline and re-arm it (late by at most one watchdog period)."""
-        now = self.clock.now()
-        fired: list[Event] = []
-        timers: dict[str, datetime | None] = {}
-        lost_job = self.scheduler.due_at(TICK) is None
-        for alert in self.open_alerts():
-            if alert.escalation_stopped or alert.undelivered:
-                continue
-            if alert.next_at is None:
-                detail = "no next step was planned; escalating now"
-                timers[timer_key(alert.id)] = now
-                self.alerts[alert.id] = replace(alert, next_at=now)
-            elif lost_job:
-                detail = "the escalation timer was not running; re-armed"
-            else:
-                continue
-            fired.append(AlertWatchdogFired(ts=now, alert=alert.id, detail=detail))
-        if fired:
-            await self._record(fired, timers)
-        self._schedule_tick(now + TIMER_POLL)
-        self.scheduler.schedule("alerts:watchdog", now + WATCHDOG_INTERVAL, self.watchdog)
-
     # --- actions ----------------------------------------------------------------------------
 
     async def act(
@@ -457,7 +322,7 @@ class AlertDesk:
         )
         scratch = dict(self.alerts)
         _fold_into(scratch, events)
-        stored = await self._record(events, self.timers_for(events, scratch))
+        stored = await self._record(events, timers_for(events, scratch))
         return ActionResult(self.alerts[alert_id], stored)
 
     def _action_events(
@@ -568,7 +433,7 @@ class AlertDesk:
         events: list[Event] = [raised]
         _fold_into(scratch, events)
         events += self._step_events(scratch[alert_id], now, first=True, scratch=scratch)
-        await self._record(events, self.timers_for(events, scratch))
+        await self._record(events, timers_for(events, scratch))
         return self.alerts[alert_id]
 
     async def take_external(self, press: ExternalPress) -> None:
@@ -648,7 +513,7 @@ class AlertDesk:
                 )
             _fold_into(scratch, events)
         if events:
-            await self._record(events, self.timers_for(events, scratch))
+            await self._record(events, timers_for(events, scratch))
 
     def relocation_events(self, moved: BadgeMoved) -> list[Event]:
         """A located badge of an open alert moved: the alert follows it."""
@@ -690,7 +555,7 @@ class AlertDesk:
                 continue
             self.alerts[after.id] = after
             self._send_for(before, after, event)
-            self._arm(after)
+            self.escalation.arm(after)
 
     def _send_for(self, before: Alert | None, alert: Alert, event: Event) -> None:
         if isinstance(event, AlertNotified):
@@ -801,19 +666,8 @@ class AlertDesk:
                         log.info("alert.resend_after_restart", alert=alert.id, key=notices[0].key)
                         self._by_notice[notices[0].key] = alert.id
                         self._dispatch(notices)
-            self._arm(alert)
+            self.escalation.arm(alert)
 
-
-_TIMED = (
-    AlertRaised,
-    AlertNotified,
-    AlertUndelivered,
-    AlertAccepted,
-    AlertOnScene,
-    AlertResolved,
-    AlertCancelled,
-)
-"""Events after which an alert's timer is set or cleared."""
 
 _HANDED_OVER = frozenset(
     {DeliveryStatus.SENT, DeliveryStatus.DELIVERED, DeliveryStatus.READ, DeliveryStatus.REPLIED}

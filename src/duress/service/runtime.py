@@ -49,6 +49,7 @@ from duress.service.alerts import ALERT_EVENT_TYPES, AlertDesk
 from duress.service.bus import MessageBus
 from duress.service.clock import Clock
 from duress.service.delivery import Delivery, DeliveryPolicy
+from duress.service.escalation import timers_for
 from duress.service.hub import EventHub
 from duress.service.locating import BadgeLocator
 from duress.service.metrics import Metrics
@@ -191,7 +192,7 @@ class Runtime:
         """Rebuild projections from the store, then start the scheduler."""
         await self._replay()
         self.scheduler.start()
-        await self.alerts.watchdog()
+        await self.alerts.escalation.watchdog()
         await self.supervision.start()
         for source in self.alert_sources:
             await source.start()
@@ -278,7 +279,7 @@ class Runtime:
                 press_events.append(press)
                 press_events.append(BadgeSignalled(ts=now, badge=press.badge, signal="sent"))
                 press_events += self.alerts.decide_press(press, scratch)
-            stored = await self.record(press_events, self.alerts.timers_for(press_events, scratch))
+            stored = await self.record(press_events, timers_for(press_events, scratch))
             outcome.stored += stored
             self.recent_presses.extend(presses)
             outcome.accepted += len(presses)
