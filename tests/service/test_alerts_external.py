@@ -91,7 +91,9 @@ async def test_an_update_for_an_unknown_alert_raises_it(runtime: Runtime) -> Non
 
 async def test_the_mllp_listener_feeds_the_desk(vectors: Path) -> None:
     message = (vectors / "hl7-acm" / "draeger-PCD04_alarm.txt").read_bytes()
-    site = replace(routed_site(), channels={"hl7_source": {"port": _free_port(), "default_kind": "assist"}})
+    site = replace(
+        routed_site(), channels={"hl7_source": {"port": _free_port(), "default_kind": "assist"}}
+    )
     rt = build_runtime(
         site,
         store=MemoryStore(),

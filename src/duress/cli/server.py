@@ -95,17 +95,26 @@ def demo(
 ) -> None:
     """Run a simulated hospital: the server on an embedded SQLite store, staff walking and pressing."""
     from duress.sim.demo import DemoDriver, answers, demo_site
+    from duress.sim.peers.alert_manager import AlertManagerPeer
     from duress.sim.peers.wctp_gateway import WctpGatewayPeer
 
     if not keep and db.startswith("sqlite:///"):
         for suffix in ("", "-wal", "-shm"):
             Path(db.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
     settings, loaded = _settings_and_site(site, db, "127.0.0.1", port)
-    gateway_port = _free_port()
-    runtime = _runtime(demo_site(loaded, settings.port, gateway_port), settings, mqtt_url=None)
+    gateway_port, manager_port = _free_port(), _free_port()
+    runtime = _runtime(
+        demo_site(loaded, settings.port, gateway_port, manager_port), settings, mqtt_url=None
+    )
     gateway = WctpGatewayPeer(port=gateway_port, delay_s=3.0, reply_for=answers)
+    manager = AlertManagerPeer(port=manager_port, delay_s=2.0)
     driver = DemoDriver(
-        runtime, badges=badges, seed=seed, gateway=gateway, presses_per_badge_hour=presses
+        runtime,
+        badges=badges,
+        seed=seed,
+        gateway=gateway,
+        alert_manager=manager,
+        presses_per_badge_hour=presses,
     )
     from duress.cli import users
 
@@ -119,6 +128,7 @@ def demo(
         f"  API docs   http://{settings.host}:{settings.port}/docs\n"
         f"  store      {runtime.store.url}\n"
         f"  pagers     a WCTP gateway on 127.0.0.1:{gateway_port} (one pager in three accepts, after ~10 s)\n"
+        f"  command    an HL7 alert manager on 127.0.0.1:{manager_port} (dispatch reports after ~2 s)\n"
         "  Ctrl-C stops it."
     )
     _run(_serve(runtime, settings, [driver.run], accounts))

@@ -24,8 +24,10 @@ from duress.domain.alert import Action
 from duress.domain.devices import DeviceKind
 from duress.domain.errors import IllegalTransition
 from duress.domain.observations import ButtonEvent, Heartbeat, Observation, Sighting
+from duress.domain.people import Contact
 from duress.domain.site import Site
 from duress.service.runtime import Runtime
+from duress.sim.peers.alert_manager import AlertManagerPeer
 from duress.sim.peers.wctp_gateway import WctpGatewayPeer
 from duress.sim.scenario import Received, SimParams, simulate
 
@@ -41,9 +43,12 @@ def answers(request: SubmitRequest) -> str | None:
     return "Accept" if zlib.crc32(request.recipient_id.encode()) % 3 == 0 else None
 
 
-def demo_channels(port: int, gateway_port: int) -> Mapping[str, Any]:
-    """The channels of the demo: pagers through the local WCTP gateway peer, replies to us."""
-    return {
+def demo_channels(
+    port: int, gateway_port: int, alert_manager_port: int | None = None
+) -> Mapping[str, Any]:
+    """The channels of the demo: pagers through the local WCTP gateway peer (replies to us), and
+    the command centre's alert manager over HL7 (the local MLLP peer) when its port is given."""
+    channels: dict[str, Any] = {
         "wctp": {
             "url": f"http://127.0.0.1:{gateway_port}/wctp",
             "sender_id": "duress-demo",
@@ -51,11 +56,26 @@ def demo_channels(port: int, gateway_port: int) -> Mapping[str, Any]:
         },
         "delivery": {"default": {"timeout_s": 2, "failover_after_s": 2}},
     }
+    if alert_manager_port is not None:
+        channels["hl7_acm"] = {"host": "127.0.0.1", "port": alert_manager_port, "facility": "MERCY"}
+    return channels
 
 
-def demo_site(site: Site, port: int, gateway_port: int) -> Site:
-    """The site with the demo's channels (the example's own channels point at real systems)."""
-    return replace(site, channels=demo_channels(port, gateway_port))
+def demo_site(
+    site: Site, port: int, gateway_port: int, alert_manager_port: int | None = None
+) -> Site:
+    """The site with the demo's channels (the example's own channels point at real systems); with
+    an alert manager, the command centre is reached through it instead of overhead paging."""
+    teams = dict(site.teams)
+    if alert_manager_port is not None and "command-centre" in teams:
+        desk = teams["command-centre"]
+        contacts = tuple(c for c in desk.contacts if c.channel != "cap")
+        teams["command-centre"] = replace(
+            desk, contacts=(*contacts, Contact("hl7_acm", "command-centre"))
+        )
+    return replace(
+        site, channels=demo_channels(port, gateway_port, alert_manager_port), teams=teams
+    )
 
 
 class DemoDriver:
@@ -66,12 +86,14 @@ class DemoDriver:
         badges: int,
         seed: int,
         gateway: WctpGatewayPeer,
+        alert_manager: AlertManagerPeer | None = None,
         presses_per_badge_hour: float = 1.0,
     ) -> None:
         self.runtime = runtime
         self.badges = badges
         self.seed = seed
         self.gateway = gateway
+        self.alert_manager = alert_manager
         self.rng = random.Random(seed)
         self.params = SimParams(
             start=datetime.now(UTC),
@@ -85,6 +107,8 @@ class DemoDriver:
 
     async def run(self) -> None:
         await self.gateway.start()
+        if self.alert_manager is not None:
+            await self.alert_manager.start()
         tasks = [
             asyncio.create_task(self._feed(), name="demo-feed"),
             asyncio.create_task(self._heartbeats(), name="demo-heartbeats"),
@@ -97,6 +121,8 @@ class DemoDriver:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.gateway.stop()
+            if self.alert_manager is not None:
+                await self.alert_manager.stop()
 
     async def _feed(self) -> None:
         clock = self.runtime.clock

@@ -17,7 +17,7 @@ from duress.domain.accounts import Permission
 from duress.ingest.omlox_http import omlox_router
 from duress.service.accounts import Accounts
 from duress.service.runtime import Runtime
-from duress.web import alerts, api, audit, auth, dashboard, operations, problems
+from duress.web import admin, alerts, api, audit, auth, dashboard, operations, problems, responder
 
 
 def create_app(
@@ -72,5 +72,7 @@ def create_app(
     ):
         app.include_router(router)
     app.include_router(dashboard.router)
+    app.include_router(responder.router)
+    app.include_router(admin.router)
     dashboard.mount_static(app)
     return app
