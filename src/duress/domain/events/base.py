@@ -1,0 +1,126 @@
+"""What every event is: a subject, a record for the store, and one registry of types.
+
+Each event names its ``subject`` (the alert, badge or device it is about) and turns into a
+:class:`NewEvent` record for the event store; :func:`decode` turns a stored record back into the typed
+event (any registered type: the package imports every module of events).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from duress.domain.errors import UnknownEventType
+
+
+class SubjectKind(StrEnum):
+    ALERT = "alert"
+    BADGE = "badge"
+    DEVICE = "device"
+    SITE = "site"
+    ACCOUNT = "account"
+    TOKEN = "token"
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    kind: SubjectKind
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event as the store takes it: a type, a time, a subject and a JSON payload."""
+
+    type: str
+    ts: datetime
+    subject: Subject
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as the store returns it, with its position ``seq`` in the one total order."""
+
+    seq: int
+    type: str
+    ts: datetime
+    subject: Subject
+    payload: Mapping[str, Any]
+
+
+_REGISTRY: dict[str, type[Event]] = {}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Base of all domain events."""
+
+    type: ClassVar[str]
+    subject_kind: ClassVar[SubjectKind]
+    subject_field: ClassVar[str]
+
+    ts: datetime
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "type" in cls.__dict__:
+            if cls.type in _REGISTRY:
+                raise TypeError(f"event type {cls.type!r} is defined twice")
+            _REGISTRY[cls.type] = cls
+
+    @property
+    def subject(self) -> Subject:
+        return Subject(self.subject_kind, str(getattr(self, self.subject_field)))
+
+    def to_record(self) -> NewEvent:
+        payload = {
+            f.name: _to_json(getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if f.name != "ts"
+        }
+        return NewEvent(type=self.type, ts=self.ts, subject=self.subject, payload=payload)
+
+
+def decode(record: StoredEvent | NewEvent) -> Event:
+    """The typed event for a stored record; raises :class:`UnknownEventType` for an unknown type."""
+    cls = _REGISTRY.get(record.type)
+    if cls is None:
+        raise UnknownEventType(record.type)
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name == "ts":
+            continue
+        if f.name in record.payload:
+            kwargs[f.name] = _from_json(record.payload[f.name], f.type)
+    return cls(ts=record.ts, **kwargs)
+
+
+def event_types() -> Mapping[str, type[Event]]:
+    """Every registered event type, by name (for docs and for the store's consumers)."""
+    return dict(_REGISTRY)
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, tuple | list):
+        return [_to_json(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _to_json(v) for k, v in value.items()}
+    return value
+
+
+def _from_json(value: Any, annotation: Any) -> Any:
+    text = str(annotation)
+    if isinstance(value, str) and "datetime" in text:
+        return datetime.fromisoformat(value)
+    if isinstance(value, list) and "tuple" in text:
+        return tuple(tuple(v) if isinstance(v, list) else v for v in value)
+    return value
