@@ -40,6 +40,8 @@ SESSION_EXPIRY_S = 7 * 24 * 3600
 """How long the broker keeps our session (and queued presses) while we are away."""
 BATCH_OBSERVATIONS = 2000
 """Bulk messages are taken until about this many observations are ready, then ingested at once."""
+BULK_LINGER_S = 0.005
+"""How long the sightings lane waits for more messages before ingesting what it has."""
 BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.5, 30.0
 
 
@@ -254,13 +256,21 @@ class MqttIngest:
             await self._notify()
 
     async def _bulk_worker(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             batch = await self.lanes.bulk(1)
             size = _observations(batch[0])
+            # Linger a moment for more: gateways that send one sighting a message would otherwise
+            # cost one pass through the runtime (and one commit) each. Presses have their own lane
+            # and never wait here.
+            deadline = loop.time() + BULK_LINGER_S
             while size < self.batch_size:
                 more = self.lanes.take_bulk_nowait()
                 if more is None:
-                    break
+                    if loop.time() >= deadline:
+                        break
+                    await asyncio.sleep(0.001)
+                    continue
                 batch.append(more)
                 size += _observations(more)
             self.metrics.waiting.labels("bulk").set(self.lanes.bulk_waiting)
