@@ -52,7 +52,7 @@ from duress.domain.events import (
     StoredEvent,
     decode,
 )
-from duress.domain.notification import DeliveryStatus, DeliveryUpdate, EventPhase, Notice, Reply
+from duress.domain.notification import DeliveryStatus, EventPhase, Notice
 from duress.domain.people import BadgeKind
 from duress.domain.recipients import AlertPlace, Position, position_of_area, resolve_tier
 from duress.domain.routing import TargetKind, Tier, policy_to_json, select_policy
@@ -61,7 +61,7 @@ from duress.domain.supervision import TROUBLE_KIND, TROUBLE_PRIORITY
 from duress.service.clock import Clock
 from duress.service.escalation import Escalation, fold_records, timers_for
 from duress.service.locating import BadgeLocator
-from duress.service.notices import build_notices, recipients_of
+from duress.service.paging import Paging
 from duress.service.scheduler import Scheduler
 from duress.store.base import Timer
 
@@ -101,16 +101,20 @@ class AlertDesk:
         self.locator = locator
         self.scheduler = scheduler
         self._record = record
-        self._record_bulk = record_bulk
         self.escalation = Escalation(self, scheduler=scheduler, claim=claim)
         self._load = load
-        self._dispatch = dispatch
         self._new_id = new_id or (lambda: "a-" + uuid.uuid4().hex[:12])
-        self._reply_url = reply_url
         self._zone = ZoneInfo(site.facility.timezone)
         self.alerts: dict[str, Alert] = {}
-        """Open alerts, and closed ones until the next restart (the board shows recent history)."""
-        self._by_notice: dict[str, str] = {}
+        """Open alerts, and closed ones for an hour (the board shows recent history)."""
+        self.paging = Paging(
+            site=site,
+            alerts=self.alerts,
+            dispatch=dispatch,
+            record_bulk=record_bulk,
+            act=self.act,
+            reply_url=reply_url,
+        )
         self._responder_badges = [
             b
             for b in site.badges.values()
@@ -554,81 +558,8 @@ class AlertDesk:
             if after is None:
                 continue
             self.alerts[after.id] = after
-            self._send_for(before, after, event)
+            self.paging.after(before, after, event)
             self.escalation.arm(after)
-
-    def _send_for(self, before: Alert | None, alert: Alert, event: Event) -> None:
-        if isinstance(event, AlertNotified):
-            for recipient in event.recipients:
-                self._send(
-                    alert, recipient, event.tier, event.round, EventPhase.START, event.reason
-                )
-        elif isinstance(event, AlertRelocated | AlertJoined):
-            reason = (
-                "location changed" if isinstance(event, AlertRelocated) else "another press joined"
-            )
-            self._update_all(alert, EventPhase.UPDATE, reason, event)
-        elif isinstance(event, AlertResolved | AlertCancelled):
-            reason = "resolved" if isinstance(event, AlertResolved) else "cancelled"
-            if before is not None and before.notified:
-                self._update_all(alert, EventPhase.END, reason, event)
-
-    def _update_all(self, alert: Alert, phase: EventPhase, reason: str, event: Event) -> None:
-        n = sum(1 for _ in alert.notified)  # a per-alert counter keeps update keys distinct
-        for recipient in recipients_of(alert):
-            self._send(alert, recipient, max(alert.tier, 0), alert.round, phase, reason, n=n)
-
-    def _send(
-        self,
-        alert: Alert,
-        recipient: Mapping[str, Any],
-        tier: int,
-        round_: int,
-        phase: EventPhase,
-        reason: str,
-        n: int = 0,
-    ) -> None:
-        notices = build_notices(
-            alert,
-            recipient,
-            site=self.site,
-            tier=tier,
-            round_=round_,
-            phase=phase,
-            reason=reason,
-            n=n,
-            reply_url=self._reply_url,
-        )
-        if notices:
-            self._by_notice[notices[0].key] = alert.id
-            self._dispatch(notices)
-
-    # --- channel reports --------------------------------------------------------------------
-
-    async def on_update(self, update: DeliveryUpdate) -> None:
-        """A delivery update: recorded on the alert's timeline; a reply accepts or declines."""
-        alert_id = update.alert or (self._by_notice.get(update.key) if update.key else None)
-        if alert_id is None or alert_id not in self.alerts:
-            log.warning("notice.unmatched", key=update.key, provider_id=update.provider_id)
-            return
-        events: list[Event] = [
-            NoticeStatusChanged(
-                ts=update.ts,
-                alert=alert_id,
-                key=update.key or update.provider_id or "",
-                recipient=update.recipient or update.responder or "",
-                channel=update.channel,
-                status=update.status.value,
-                detail=update.detail or update.reply_text,
-            )
-        ]
-        await self._record_bulk(events)
-        if update.status is DeliveryStatus.REPLIED and update.reply is not None:
-            who = update.responder or update.recipient or "unknown"
-            action = Action.ACCEPT if update.reply is Reply.ACCEPT else Action.DECLINE
-            alert = self.alerts[alert_id]
-            if alert.allows(action):
-                await self.act(alert_id, action, by=who, via=update.channel or "channel")
 
     # --- start-up ---------------------------------------------------------------------------
 
@@ -653,19 +584,15 @@ class AlertDesk:
             step = latest.get(alert.id)
             if step is not None and not alert.escalation_stopped:
                 for recipient in step.recipients:
-                    notices = build_notices(
+                    self.paging.send(
                         alert,
                         recipient,
-                        site=self.site,
-                        tier=step.tier,
-                        round_=step.round,
-                        phase=EventPhase.START,
-                        reply_url=self._reply_url,
+                        step.tier,
+                        step.round,
+                        EventPhase.START,
+                        step.reason,
+                        unless_sent=statuses,
                     )
-                    if notices and notices[0].key not in statuses:
-                        log.info("alert.resend_after_restart", alert=alert.id, key=notices[0].key)
-                        self._by_notice[notices[0].key] = alert.id
-                        self._dispatch(notices)
             self.escalation.arm(alert)
 
 

@@ -164,6 +164,8 @@ class Escalation:
         ]
         for alert_id in gone:
             del self.desk.alerts[alert_id]
+        if gone:
+            self.desk.paging.forget(gone)
 
     def schedule_tick(self, at: datetime, *, replace: bool = False) -> None:
         """Make sure the timer job runs no later than ``at`` (with ``replace``: exactly at ``at``)."""

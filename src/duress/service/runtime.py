@@ -64,6 +64,8 @@ FUTURE_TOLERANCE = timedelta(seconds=30)
 """A message stamped further ahead than this is rejected: the sender's clock is wrong."""
 RECENT_PRESSES = 50
 PRESS_MEMORY = 256
+SIGHTINGS_PER_TURN = 64
+"""Sightings handled before ingest lets the event loop run other work (a press) for a moment."""
 TIMER_LEASE_S = 30.0
 """How long a claimed escalation timer is this instance's before another may take it over."""
 """How many recent sequence numbers per badge are remembered to drop resent presses."""
@@ -184,7 +186,7 @@ class Runtime:
         return await self.read(subject=Subject(SubjectKind.ALERT, alert_id))
 
     async def _on_delivery_update(self, update: DeliveryUpdate) -> None:
-        await self.alerts.on_update(update)
+        await self.alerts.paging.on_update(update)
 
     # --- life cycle -------------------------------------------------------------------------
 
@@ -299,7 +301,10 @@ class Runtime:
             outcome.accepted += 1
             self.metrics.ingested.labels("heartbeat").inc()
 
-        for index, sighting in sightings:
+        for count, (index, sighting) in enumerate(sightings, start=1):
+            if count % SIGHTINGS_PER_TURN == 0 and not self._inline:
+                # Let a press that arrived meanwhile run: it must not wait for a long batch.
+                await asyncio.sleep(0)
             reason = self._check_sighting(sighting)
             if reason is not None:
                 self._reject(outcome, index, *reason)
