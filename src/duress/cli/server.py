@@ -23,6 +23,7 @@ from duress.logs import configure_logging
 from duress.service.accounts import Accounts
 from duress.service.bootstrap import build_runtime
 from duress.service.runtime import Runtime
+from duress.store.spool import Spool
 from duress.web.app import create_app
 
 console = Console(stderr=True)
@@ -153,7 +154,11 @@ def _settings_and_site(
 def _runtime(site: Site, settings: Settings, *, mqtt_url: str | None) -> Runtime:
     try:
         return build_runtime(
-            site, store_url=settings.store_url, mqtt_url=mqtt_url, reply_url=settings.public_url
+            site,
+            store_url=settings.store_url,
+            mqtt_url=mqtt_url,
+            reply_url=settings.public_url,
+            spool=Spool(settings.spool_path),
         )
     except (ConfigError, StoreUnavailable) as error:
         console.print(f"[red]error:[/red] {error}")

@@ -34,6 +34,7 @@ class Settings:
 
     site: Path = Path("site.yaml")
     store_url: str = "sqlite:///var/duress.db"
+    spool_path: Path = Path("var/duress-spool.jsonl")
     mqtt_url: str = "mqtt://127.0.0.1:1883"
     mqtt_topic_prefix: str = "duress"
     host: str = "127.0.0.1"
@@ -208,6 +209,13 @@ SETTINGS_REFERENCE: tuple[SettingInfo, ...] = (
         "Event store: sqlite:///relative.db (relative to the working directory), sqlite:////abs.db "
         "or postgresql://user@host/db.",
         _store_url,
+    ),
+    SettingInfo(
+        "spool_path",
+        _DEFAULTS.spool_path,
+        "Local file where presses and alert steps are kept durably while the event store is down; "
+        "written to the store when it is back.",
+        _path,
     ),
     SettingInfo("mqtt_url", _DEFAULTS.mqtt_url, "MQTT broker the gateways publish to.", _mqtt_url),
     SettingInfo(

@@ -19,6 +19,7 @@ from duress.service.locating import BadgeLocator
 from duress.service.runtime import Probe, Runtime
 from duress.store import open_store
 from duress.store.base import EventStore
+from duress.store.spool import Spool
 
 
 def build_runtime(
@@ -34,6 +35,7 @@ def build_runtime(
     new_alert_id: Callable[[], str] | None = None,
     reply_url: str | None = None,
     inline_store: bool = False,
+    spool: Spool | None = None,
 ) -> Runtime:
     """Wire a runtime for ``site``: give ``store`` (tests) or ``store_url`` (the server)."""
     if store is None:
@@ -65,6 +67,7 @@ def build_runtime(
         new_alert_id=new_alert_id,
         reply_url=reply_url,
         inline_store=inline_store,
+        spool=spool,
     )
     source = build_alert_source(
         channels,

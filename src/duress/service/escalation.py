@@ -123,7 +123,7 @@ class Escalation:
         timers: dict[str, datetime | None] = {}
         for alert_id in alert_ids:
             key = timer_key(alert_id)
-            alert = fold_records(await self.desk._load(alert_id))
+            alert = fold_records(await self.desk._load(alert_id)) or self.desk.alerts.get(alert_id)
             if alert is None:
                 timers[key] = None
                 continue

@@ -37,6 +37,11 @@ class Metrics:
             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
             registry=self.registry,
         )
+        self.spooled = Gauge(
+            "duress_store_spooled_events",
+            "Events kept in the local spool while the event store is down.",
+            registry=self.registry,
+        )
         self.devices = Gauge(
             "duress_devices",
             "Supervised devices by status.",

@@ -49,13 +49,14 @@ from duress.service.alerts import ALERT_EVENT_TYPES, AlertDesk
 from duress.service.bus import MessageBus
 from duress.service.clock import Clock
 from duress.service.delivery import Delivery, DeliveryPolicy
-from duress.service.escalation import timers_for
+from duress.service.escalation import timer_key, timers_for
 from duress.service.hub import EventHub
 from duress.service.locating import BadgeLocator
 from duress.service.metrics import Metrics
 from duress.service.scheduler import Scheduler
 from duress.service.supervision import Supervisor
 from duress.store.base import EventStore, Timer, Timers
+from duress.store.spool import Spool
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -66,6 +67,8 @@ RECENT_PRESSES = 50
 PRESS_MEMORY = 256
 SIGHTINGS_PER_TURN = 64
 """Sightings handled before ingest lets the event loop run other work (a press) for a moment."""
+STORE_RETRY_S = 1.0
+"""How often a down store is asked again."""
 TIMER_LEASE_S = 30.0
 """How long a claimed escalation timer is this instance's before another may take it over."""
 """How many recent sequence numbers per badge are remembered to drop resent presses."""
@@ -110,11 +113,17 @@ class Runtime:
         new_alert_id: Callable[[], str] | None = None,
         reply_url: str | None = None,
         inline_store: bool = False,
+        spool: Spool | None = None,
     ) -> None:
         """``inline_store`` calls the store on the event loop instead of the writer thread: only for
         an in-memory store in tests, where it makes every step deterministic."""
         self.site = site
         self._inline = inline_store
+        self.spool = spool
+        """Where events wait, durably, while the store is down (None: writes fail instead)."""
+        self.store_down: str | None = None
+        self._spooled = 0
+        self._recovery: asyncio.Task[None] | None = None
         self.instance = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         """This process among several sharing one store (timer claims name their owner)."""
         self.store = store
@@ -178,11 +187,20 @@ class Runtime:
         )
 
     async def _claim_timers(self, now: datetime) -> list[Timer]:
+        if self.store_down is not None:
+            # The store cannot arbitrate between instances now: this one takes its own due steps.
+            return [
+                Timer(timer_key(a.id), a.next_at)
+                for a in self.alerts.alerts.values()
+                if a.is_open and not a.escalation_stopped and a.next_at and a.next_at <= now
+            ]
         return await self._on_writer(
             lambda: self.store.claim_due(now, owner=self.instance, lease_s=TIMER_LEASE_S)
         )
 
     async def _alert_events(self, alert_id: str) -> list[StoredEvent]:
+        if self.store_down is not None:
+            return []  # the desk then acts on what it holds in memory
         return await self.read(subject=Subject(SubjectKind.ALERT, alert_id))
 
     async def _on_delivery_update(self, update: DeliveryUpdate) -> None:
@@ -191,7 +209,9 @@ class Runtime:
     # --- life cycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Rebuild projections from the store, then start the scheduler."""
+        """Write back a spool left by a crash, rebuild projections from the store, then start the
+        scheduler."""
+        await self._flush_spool()
         await self._replay()
         self.scheduler.start()
         await self.alerts.escalation.watchdog()
@@ -202,6 +222,9 @@ class Runtime:
         log.info("runtime.started", site=self.site.id, store=self.store.url)
 
     async def stop(self) -> None:
+        if self._recovery is not None:
+            self._recovery.cancel()
+            await asyncio.gather(self._recovery, return_exceptions=True)
         for source in self.alert_sources:
             await source.stop()
         await self.supervision.stop()
@@ -464,10 +487,64 @@ class Runtime:
     async def _commit(self, records: list[NewEvent], timers: Timers | None) -> list[StoredEvent]:
         async with self._write_lock:
             started = self.clock.monotonic()
-            stored = await self._on_writer(lambda: self.store.append(records, timers=timers))
+            if self.store_down is None:
+                try:
+                    stored = await self._on_writer(
+                        lambda: self.store.append(records, timers=timers)
+                    )
+                except StoreUnavailable as error:
+                    if self.spool is None:
+                        raise
+                    self._went_down(str(error))
+                    stored = await self._to_spool(records, timers)
+            else:
+                stored = await self._to_spool(records, timers)
             self.metrics.append_seconds.observe(self.clock.monotonic() - started)
         await self.bus.published(stored)
         return stored
+
+    # --- when the store is down ---------------------------------------------------------------
+
+    async def _to_spool(self, records: list[NewEvent], timers: Timers | None) -> list[StoredEvent]:
+        """Keep the batch durably in the local spool; it gets its sequence numbers when the store
+        is back (meanwhile it is published with seq 0: acted on, not yet in the log)."""
+        if self.spool is None:
+            raise StoreUnavailable(self.store_down or "the event store is down")
+        spool = self.spool
+        await self._on_writer(lambda: spool.write(records, timers))
+        self._spooled += len(records)
+        self.metrics.spooled.set(self._spooled)
+        return [StoredEvent(0, r.type, r.ts, r.subject, r.payload) for r in records]
+
+    def _went_down(self, reason: str) -> None:
+        self.store_down = reason
+        log.error("store.down", reason=reason, spool=str(self.spool.path) if self.spool else None)
+        if self._recovery is None or self._recovery.done():
+            self._recovery = asyncio.create_task(self._recover(), name="store-recovery")
+
+    async def _recover(self) -> None:
+        """Until the store answers: wait a second, ask again; then write the spool to it."""
+        while self.store_down is not None:
+            await self.clock.sleep(STORE_RETRY_S)
+            try:
+                await self._on_writer(self.store.ping)
+                async with self._write_lock:
+                    await self._flush_spool()
+                    self.store_down = None
+            except StoreUnavailable as error:
+                self.store_down = str(error)
+        log.info("store.recovered", store=self.store.url)
+
+    async def _flush_spool(self) -> None:
+        """Write what the spool holds to the store, in order, then empty it."""
+        if self.spool is None:
+            return
+        spool = self.spool
+        for batch in await self._on_writer(spool.pending):
+            await self._on_writer(lambda b=batch: self.store.append(b.events, timers=b.timers))
+        await self._on_writer(spool.clear)
+        self._spooled = 0
+        self.metrics.spooled.set(0)
 
     def _count(self, stored: Sequence[StoredEvent]) -> None:
         for record in stored:
@@ -501,6 +578,9 @@ class Runtime:
     async def readiness(self) -> dict[str, str]:
         """Each dependency's state: ``ok`` or the reason it is not reachable."""
         checks: dict[str, str] = {}
+        if self.store_down is not None:
+            checks["store"] = self.degraded or "down"
+            return checks | await self._probe_all()
         try:
             if self._inline:
                 self.store.ping()
@@ -509,6 +589,10 @@ class Runtime:
             checks["store"] = "ok"
         except (StoreUnavailable, TimeoutError) as error:
             checks["store"] = str(error) or "no answer within 2 s"
+        return checks | await self._probe_all()
+
+    async def _probe_all(self) -> dict[str, str]:
+        checks: dict[str, str] = {}
         for name, probe in self._probes.items():
             try:
                 await asyncio.wait_for(probe(), 2.0)
@@ -516,6 +600,17 @@ class Runtime:
             except (OSError, TimeoutError) as error:
                 checks[name] = str(error) or "no answer within 2 s"
         return checks
+
+    @property
+    def degraded(self) -> str | None:
+        """What the board and /readyz say while the store is down (None when all is well)."""
+        if self.store_down is None:
+            return None
+        where = f" in {self.spool.path}" if self.spool else ""
+        return (
+            f"the event store is down ({self.store_down}); alerting goes on from memory and "
+            f"{self._spooled} events are kept durably{where} until it is back"
+        )
 
 
 SUPERVISION_EVENT_TYPES = [

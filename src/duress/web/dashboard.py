@@ -105,6 +105,7 @@ async def board_context(request: Request, runtime: Runtime, principal: Principal
         "site": site,
         "now": now,
         "alerts": views,
+        "degraded": runtime.degraded,
         "unacked": sum(1 for v in views if not v.acked),
         "badges": badges,
         "located": len(badges),
