@@ -263,3 +263,12 @@ async def test_static_assets_are_served(client: httpx.AsyncClient) -> None:
 async def test_html_views_stay_out_of_the_openapi_schema(client: httpx.AsyncClient) -> None:
     paths = (await client.get("/openapi.json")).json()["paths"]
     assert not [p for p in paths if p.startswith(("/dashboard", "/respond", "/admin", "/map"))]
+
+
+async def test_the_board_says_when_the_broker_is_unreachable(d: Desk) -> None:
+    async with d.browser("op", Role.SECURITY_OPERATOR) as op:
+        assert "Degraded" not in (await op.get("/dashboard/board")).text
+        d.runtime.broker_down = "the MQTT broker at 127.0.0.1:1883 is not reachable (refused)"
+        board = (await op.get("/dashboard/board")).text
+    assert "Degraded" in board
+    assert "127.0.0.1:1883 is not reachable" in board

@@ -122,6 +122,8 @@ class Runtime:
         self.spool = spool
         """Where events wait, durably, while the store is down (None: writes fail instead)."""
         self.store_down: str | None = None
+        self.broker_down: str | None = None
+        """Set by the MQTT ingest while it cannot reach the broker (shown on the board)."""
         self._spooled = 0
         self._recovery: asyncio.Task[None] | None = None
         self.instance = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -603,14 +605,15 @@ class Runtime:
 
     @property
     def degraded(self) -> str | None:
-        """What the board and /readyz say while the store is down (None when all is well)."""
+        """What the board and /readyz say while the store or the broker is down (else None)."""
         if self.store_down is None:
-            return None
+            return self.broker_down
         where = f" in {self.spool.path}" if self.spool else ""
-        return (
+        store = (
             f"the event store is down ({self.store_down}); alerting goes on from memory and "
             f"{self._spooled} events are kept durably{where} until it is back"
         )
+        return f"{store}; {self.broker_down}" if self.broker_down else store
 
 
 SUPERVISION_EVENT_TYPES = [

@@ -115,6 +115,10 @@ class MqttIngest:
                     log.warning(
                         "mqtt.disconnected", error=str(error), retry_in_s=backoff, url=self._where()
                     )
+                    self.runtime.broker_down = (
+                        f"the MQTT broker at {self._where()} is not reachable ({error}); "
+                        f"reconnecting, presses wait in their gateways' sessions"
+                    )
                 finally:
                     self._lost()
                 if self._stopping.is_set():
@@ -172,6 +176,7 @@ class MqttIngest:
             await client.subscribe([(s.topic, s.qos) for s in self.topics.subscriptions()])
             self.connected.set()
             self.metrics.connected.set(1)
+            self.runtime.broker_down = None
             log.info("mqtt.connected", url=self._where(), client_id=self.client_id)
             receiver = asyncio.create_task(self._receive(client, self._generation))
             stopping = asyncio.create_task(self._stopping.wait())
