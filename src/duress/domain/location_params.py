@@ -1,0 +1,81 @@
+"""The location engine's parameters, each with its default and the reason for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class LocationParams:
+    """The engine's tuning. Every default is documented in ``docs/location.md``."""
+
+    reorder_tolerance_s: float = 2.0
+    """A sighting older than the badge's newest one by more than this is ``out_of_order``."""
+    future_tolerance_s: float = 2.0
+    """A sighting stamped later than ``now`` by more than this is ``future`` (clock ahead)."""
+    max_delay_s: float = 30.0
+    """A sighting older than ``now`` by more than this is ``late``: too old to be useful."""
+    rssi_min_dbm: float = -120.0
+    rssi_max_dbm: float = 0.0
+    ir_tau_s: float = 4.0
+    """Time constant of the decayed IR hit score."""
+    ir_hold_s: float = 6.0
+    """An IR place stays fresh this long after its last hit (covers a few missed detections)."""
+    ir_enter_score: float = 1.5
+    """Score an IR place needs to take over from another place (about two hits in a few s)."""
+    ir_margin: float = 0.5
+    """Lead an IR challenger needs over a fresh IR incumbent."""
+    ble_window_s: float = 5.0
+    """Window of the per-device RSSI median (of the last three readings inside it)."""
+    ble_update_s: float = 1.0
+    """A badge's BLE position is re-estimated at most this often (the engine's main speed lever)."""
+    ble_top_k: int = 4
+    """Strongest devices used in the weighted centroid."""
+    ble_path_loss_exponent: float = 2.5
+    """Log-distance exponent used to turn RSSI into metres (2 free space, 2.5-3 indoors)."""
+    ble_default_tx_power: float = -59.0
+    """RSSI at 1 m assumed for a BLE device configured without ``tx_power``."""
+    ble_floor_margin_db: float = 6.0
+    """BLE changes floor only when the other floor's best device is this much stronger."""
+    ble_margin_m: float = 1.0
+    """A BLE estimate must be this far outside the incumbent's area to count against it."""
+    ble_sustain_s: float = 3.0
+    """A BLE challenger must persist this long before it replaces a BLE incumbent."""
+    ble_deep_m: float = 2.0
+    """An estimate at least this far outside the incumbent's area is a *deep* challenger."""
+    ble_deep_sustain_s: float = 1.5
+    """Sustain needed by a deep challenger (a walker is metres past the edge, not wobbling)."""
+    ir_exit_db: float = 6.0
+    """BLE *exit cue*: mean rise (dB) of the three strongest devices' filtered RSSI over the room's
+    learnt BLE fingerprint above which the badge is taken to have left an IR room."""
+    ir_exit_min_s: float = 1.5
+    """The exit cue ends an IR stay early only once at least one IR broadcast was missed."""
+    ir_ref_fresh_s: float = 1.5
+    """The room's BLE fingerprint is learnt while its last IR hit is at most this old."""
+    ir_ref_min_samples: int = 1
+    """Fingerprint samples needed before the BLE change is trusted (exit cue, quiet hold)."""
+    ir_quiet_max_s: float = 600.0
+    """Longest an IR room is kept without IR hits while BLE shows no change (IR blind spots)."""
+    ir_reenter_score: float = 2.5
+    """IR score needed to go back into a room just left (doorway IR leaks are not a re-entry)."""
+    ir_reenter_window_s: float = 60.0
+    """How long after an exit the stricter re-entry score applies."""
+    ir_reenter_needs_ble_cue: bool = False
+    """Apply the re-entry score only while the BLE change says "outside" (the rule before
+    2026-11; kept for the benchmark's ablation)."""
+    ir_one_hit_m: float = 2.5
+    """A single IR hit enters a room when the fresh BLE estimate lies within this distance of
+    it (BLE agrees) and it is not the last room left; 0 turns it off (two hits, as before)."""
+    ir_one_hit_age_s: float = 2.0
+    """The BLE estimate that agrees with a one-hit entry must be at most this old."""
+    """How long after an exit the stricter re-entry score applies."""
+    floor_change_s_per_level: float = 6.0
+    """Fastest plausible stairs/elevator time per level; quicker floor changes are held back."""
+    stale_after_s: float = 15.0
+    """Evidence older than this makes a location ``stale`` (shown with its age)."""
+    unknown_after_s: float = 120.0
+    """Evidence older than this makes the location ``unknown`` (the last known one is kept)."""
+    confidence_half_life_s: float = 60.0
+    """Confidence halves for every this many seconds of age."""
+    accept_unregistered_badges: bool = False
+    """Locate badges missing from ``site.badges`` (off: they are rejected as ``unknown_badge``)."""
