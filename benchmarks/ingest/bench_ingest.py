@@ -12,6 +12,16 @@ Mosquitto broker on 127.0.0.1:1883; one publisher (aiomqtt, QoS 0) and the consu
   the subscriber only counts messages (sightings per second it could be handed).
 - ``lost``: sightings published but not accepted by the engine (the publisher keeps at most a
   window of messages in flight, so that a default broker never has to drop; loss would show here).
+- ``feedback_ms``: the badge feedback downlink, on a fresh runtime of its own with
+  :class:`~duress.ingest.mqtt.feedback.FeedbackPublisher` running beside the consumer (as
+  ``duress serve`` runs them). A gateway (an aiomqtt client, ``TCP_NODELAY``) subscribed to its own
+  ``<prefix>/<site>/gw/<gw>/feedback`` publishes FEEDBACK_PRESSES presses (native button events of
+  three presses, QoS 1) on its ``/buttons`` topic, one at a time, each of another badge (the 188 of
+  the example site, then again: a press that joins its badge's open alert), a new ``seq`` each;
+  milliseconds from just before the publish to the arrival of ``sent`` and of ``received`` at the
+  gateway, p50/p99/max. ``feedback_after_decision_ms``: from the decision (the signal's ``ts``) to
+  its arrival at the gateway, the figure the goal of 100 ms is about. ``feedback_missing``: signals
+  not arrived within FEEDBACK_TIMEOUT_S.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import socket
 import tempfile
 import time
 import uuid
@@ -31,6 +42,7 @@ import aiomqtt
 
 from duress.config.loader import load_site
 from duress.ingest.mqtt import MqttIngest
+from duress.ingest.mqtt.feedback import FeedbackPublisher
 from duress.service.bootstrap import build_runtime
 
 SITE = Path(__file__).resolve().parents[2] / "examples" / "mercy-general"
@@ -40,6 +52,10 @@ BATCHED_MESSAGES = 2000  # 200,000 sightings
 UNBATCHED_MESSAGES = 40_000
 WINDOW = 400
 """Messages the publisher lets ahead of the consumer."""
+FEEDBACK_PRESSES = 200
+FEEDBACK_GATEWAY = "gw-f1-1"
+FEEDBACK_TIMEOUT_S = 5.0
+"""How long one press waits for its ``sent`` and ``received`` before they count as missing."""
 
 
 def _payloads(site: Any, count: int, per_message: int, rng: random.Random) -> list[bytes]:
@@ -200,11 +216,113 @@ async def _through_duress(site: Any, folder: str, rng: random.Random) -> dict[st
     return figures
 
 
+def _percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"p50": float("nan"), "p99": float("nan"), "max": float("nan")}
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+    return {"p50": at(0.5), "p99": at(0.99), "max": round(ordered[-1], 2)}
+
+
+async def _feedback(site: Any, folder: str) -> dict[str, Any]:
+    """Press to ``sent`` / ``received`` at the gateway, through the broker both ways."""
+    runtime = build_runtime(site, store_url=f"sqlite:///{folder}/feedback.db")
+    await runtime.start()
+    site_id = f"bench-{uuid.uuid4().hex[:8]}"
+    url = f"mqtt://{HOST}:{PORT}"
+    ingest = MqttIngest(
+        runtime,
+        url=url,
+        prefix="bench",
+        site_id=site_id,
+        client_id=f"bench-{site_id}",
+        session_expiry_s=60,
+    )
+    feedback = FeedbackPublisher(
+        runtime, url=url, prefix="bench", site_id=site_id, client_id=f"bench-{site_id}-feedback"
+    )
+    tasks = [asyncio.create_task(ingest.run()), asyncio.create_task(feedback.run())]
+    root = f"bench/{site_id}/gw/{FEEDBACK_GATEWAY}"
+    badges = sorted(site.badges)
+    elapsed: dict[str, list[float]] = {"sent": [], "received": []}
+    after_decision: dict[str, list[float]] = {"sent": [], "received": []}
+    waiting: dict[tuple[str, str], asyncio.Future[float]] = {}
+    missing = 0
+    try:
+        await asyncio.wait_for(ingest.connected.wait(), 10)
+        await asyncio.wait_for(feedback.connected.wait(), 10)
+        async with aiomqtt.Client(
+            HOST, PORT, identifier=f"bench-{FEEDBACK_GATEWAY}-{site_id}"
+        ) as gw:
+            # A gateway's presses are seconds apart; ours follow each other at once, so Nagle
+            # would hold each press until the broker acknowledged our PUBACK of the last
+            # ``received`` (its delayed ACK, ~40 ms): not a cost of Duress, switched off.
+            gw._client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            await gw.subscribe(f"{root}/feedback", qos=1)
+
+            async def listen() -> None:
+                async for message in gw.messages:
+                    arrived = time.perf_counter()
+                    wall = datetime.now(UTC)
+                    assert isinstance(message.payload, bytes)
+                    signal = json.loads(message.payload)
+                    future = waiting.pop((signal["badge"], signal["signal"]), None)
+                    if future is not None and not future.done():
+                        future.set_result(arrived)
+                        decided = datetime.fromisoformat(signal["ts"])
+                        after_decision[signal["signal"]].append(
+                            (wall - decided).total_seconds() * 1000
+                        )
+
+            listener = asyncio.create_task(listen())
+            try:
+                for i in range(FEEDBACK_PRESSES):
+                    badge = badges[i % len(badges)]
+                    loop = asyncio.get_running_loop()
+                    futures = {s: loop.create_future() for s in elapsed}
+                    for s, future in futures.items():
+                        waiting[(badge, s)] = future
+                    payload = {
+                        "type": "button",
+                        "ts": datetime.now(UTC).isoformat(),
+                        "badge": badge,
+                        "seq": i + 1,
+                        "presses": 3,
+                    }
+                    started = time.perf_counter()
+                    await gw.publish(f"{root}/buttons", json.dumps(payload).encode(), qos=1)
+                    done, _ = await asyncio.wait(futures.values(), timeout=FEEDBACK_TIMEOUT_S)
+                    for s, future in futures.items():
+                        if future in done:
+                            elapsed[s].append((future.result() - started) * 1000)
+                        else:
+                            missing += 1
+                            waiting.pop((badge, s), None)
+            finally:
+                listener.cancel()
+                await asyncio.gather(listener, return_exceptions=True)
+    finally:
+        feedback.stop()
+        ingest.stop()
+        await asyncio.wait_for(asyncio.gather(*tasks), 10)
+        await runtime.stop()
+    return {
+        "feedback_ms": {s: _percentiles(v) for s, v in elapsed.items()},
+        "feedback_after_decision_ms": {s: _percentiles(v) for s, v in after_decision.items()},
+        "feedback_presses": FEEDBACK_PRESSES,
+        "feedback_missing": missing,
+    }
+
+
 async def _main() -> dict[str, Any]:
     site = load_site(SITE)
     rng = random.Random(1)
     with tempfile.TemporaryDirectory() as folder:
         figures = await _through_duress(site, folder, rng)
+        figures |= await _feedback(site, folder)
     ceiling = round(await _ceiling(site, 1, UNBATCHED_MESSAGES, rng))
     ceiling_batched = round(await _ceiling(site, BATCH, BATCHED_MESSAGES // 2, rng))
     figures["broker_ceiling_per_s"] = ceiling

@@ -63,3 +63,13 @@ def test_a_bad_credentials_file_names_itself(tmp_path: Path) -> None:
     path.write_text("site: s\n")
     with pytest.raises(ConfigError, match="not a Duress MQTT credentials file"):
         auth.load_credentials(path)
+
+
+def test_the_broker_configuration_keeps_presses_and_sends_small_messages_at_once(
+    tmp_path: Path,
+) -> None:
+    conf = auth.mosquitto_conf(tmp_path, port=18830, bind="127.0.0.1")
+    assert "listener 18830 127.0.0.1" in conf
+    assert "allow_anonymous false" in conf
+    assert "persistence true" in conf
+    assert "set_tcp_nodelay true" in conf

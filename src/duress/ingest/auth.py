@@ -168,6 +168,9 @@ def mosquitto_conf(
             f"persistence_location {folder.resolve()}/",
             "persistent_client_expiration 14d",
             "max_queued_messages 10000",
+            "# Send small messages (a press, a badge signal) at once instead of waiting to batch them",
+            "# with the next one (Nagle): about 40 ms saved on the badge feedback path.",
+            "set_tcp_nodelay true",
             "",
         ]
     )

@@ -344,7 +344,9 @@ class Runtime:
             self.metrics.ingested.labels("sighting").inc()
 
         if events:
-            outcome.stored += await self.record(events)
+            # What sightings and heartbeats conclude may wait behind a press: gathered with other
+            # such writes, committed right after any urgent one.
+            outcome.stored += await self.record_bulk(events)
         outcome.rejected.sort(key=lambda r: r.index)
         return outcome
 
