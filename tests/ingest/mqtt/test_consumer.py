@@ -9,10 +9,14 @@ from collections.abc import AsyncIterator, Sequence
 
 import aiomqtt
 import pytest
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from tests.ingest.mqtt.conftest import dumps, press, sighting
 
 from duress.domain.events import ButtonPressed
+from duress.domain.ingest_mapping import IngestMapping, NativeSource
 from duress.domain.observations import Observation
+from duress.ingest import auth
 from duress.ingest.mqtt import MqttIngest
 from duress.service.runtime import IngestOutcome, Runtime
 from duress.testing import FakeClock
@@ -48,8 +52,11 @@ async def presses_in_store(runtime: Runtime) -> list[tuple[str, int]]:
 
 
 @contextlib.asynccontextmanager
-async def gateway(broker: tuple[str, int]) -> AsyncIterator[aiomqtt.Client]:
-    async with aiomqtt.Client(broker[0], broker[1], identifier=f"gw-{uuid.uuid4().hex[:8]}") as c:
+async def gateway(broker: tuple[str, int], *, v5: bool = False) -> AsyncIterator[aiomqtt.Client]:
+    protocol = aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311
+    async with aiomqtt.Client(
+        broker[0], broker[1], identifier=f"gw-{uuid.uuid4().hex[:8]}", protocol=protocol
+    ) as c:
         yield c
 
 
@@ -85,6 +92,44 @@ async def test_presses_published_while_the_server_is_away_arrive_once(
         await second.wait_until(lambda: second.stats.presses == 4)
     assert sorted(await presses_in_store(runtime)) == [("b-1", s) for s in (1, 2, 3, 4)]
     assert second.stats.duplicates == 1
+
+
+async def test_a_signed_site_keeps_its_session_over_mqtt_v5_too(
+    runtime: Runtime, clock: FakeClock, mqtt_broker: tuple[str, int], site_id: str
+) -> None:
+    """Signatures need MQTT v5 (user properties): that connection keeps presses across an absence
+    just as the MQTT 3.1.1 one does."""
+    host, port = mqtt_broker
+    key = b"k" * 32
+    root = f"duress-test/{site_id}/gw/gw-1"
+
+    def signed_consumer() -> MqttIngest:
+        return MqttIngest(
+            runtime,
+            url=f"mqtt://{host}:{port}",
+            prefix="duress-test",
+            site_id=site_id,
+            client_id=f"srv5-{site_id}",
+            mapping=IngestMapping(native=NativeSource(signed=True, secrets="unused")),
+            keys={"gw-1": key},
+        )
+
+    async def publish_signed(gw: aiomqtt.Client, seq: int) -> None:
+        topic, body = f"{root}/buttons", dumps(press(clock.now(), seq))
+        properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        properties.UserProperty = [(auth.SIGNATURE_PROPERTY, auth.sign(key, topic, body))]
+        await gw.publish(topic, body, qos=1, properties=properties)
+
+    first = signed_consumer()
+    async with consuming(first), gateway(mqtt_broker, v5=True) as gw:
+        await publish_signed(gw, 1)
+        await first.wait_until(lambda: first.stats.presses == 1)
+    async with gateway(mqtt_broker, v5=True) as gw:
+        await publish_signed(gw, 2)
+    second = signed_consumer()
+    async with consuming(second):
+        await second.wait_until(lambda: second.stats.presses == 1)  # the one sent while away
+    assert sorted(await presses_in_store(runtime)) == [("b-1", 1), ("b-1", 2)]
 
 
 class Gated:
