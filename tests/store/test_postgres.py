@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from tests.store.support import event, with_params
+from tests.store.support import assert_migrated_once, event, open_at_once, with_params
 
 from duress.domain.errors import StoreUnavailable
 from duress.store import migrate
@@ -86,38 +86,11 @@ def test_migrations_are_recorded_once(
 ) -> None:
     PostgresStore(url).close()
     rows = pg_admin.execute("SELECT version, name FROM schema_migrations").fetchall()
-    known = [(m.version, m.name) for m in migrate.migrations("postgres")]
-    assert rows == known  # each applied once, in order
-    assert known[0] == (1, "events")
-    assert store.schema_version == len(known)
+    assert_migrated_once(rows, "postgres", store.schema_version)
 
 
 def test_opening_a_new_schema_from_several_threads_at_once(url: str) -> None:
-    count = 5
-    start = threading.Barrier(count)
-    opened: list[PostgresStore] = []
-    errors: list[BaseException] = []
-
-    def open_one() -> None:
-        try:
-            start.wait()
-            opened.append(PostgresStore(url))
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    pool = [threading.Thread(target=open_one) for _ in range(count)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    try:
-        assert errors == []
-        for i, s in enumerate(opened):
-            s.append([event(at=i)])
-        assert [e.seq for e in opened[0].read()] == list(range(1, count + 1))
-    finally:
-        for s in opened:
-            s.close()
+    open_at_once(lambda: PostgresStore(url), 5)
 
 
 def test_events_cannot_be_changed_deleted_or_truncated(

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.store.support import event
+from tests.store.support import assert_migrated_once, event, open_at_once
 
 from duress.domain.errors import StoreUnavailable
 from duress.store import migrate
@@ -53,38 +52,11 @@ def test_migrations_are_recorded_once(store: SqliteStore, path: Path) -> None:
         rows = conn.execute("SELECT version, name FROM schema_migrations").fetchall()
     finally:
         conn.close()
-    known = [(m.version, m.name) for m in migrate.migrations("sqlite")]
-    assert rows == known  # each applied once, in order
-    assert known[0] == (1, "events")
-    assert store.schema_version == len(known)
+    assert_migrated_once(rows, "sqlite", store.schema_version)
 
 
 def test_opening_a_new_file_from_several_threads_at_once(path: Path) -> None:
-    count = 6
-    start = threading.Barrier(count)
-    opened: list[SqliteStore] = []
-    errors: list[BaseException] = []
-
-    def open_one() -> None:
-        try:
-            start.wait()
-            opened.append(SqliteStore(path))
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    pool = [threading.Thread(target=open_one) for _ in range(count)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    try:
-        assert errors == []
-        for i, s in enumerate(opened):
-            s.append([event(at=i)])
-        assert [e.seq for e in opened[0].read()] == list(range(1, count + 1))
-    finally:
-        for s in opened:
-            s.close()
+    open_at_once(lambda: SqliteStore(path), 6)
 
 
 def test_events_cannot_be_changed_or_deleted(store: SqliteStore, path: Path) -> None:

@@ -41,7 +41,6 @@ _INSERT = (
     "INSERT INTO events (type, ts, subject_kind, subject_id, payload)"
     " VALUES (%s, %s, %s, %s, %s::jsonb) RETURNING seq"
 )
-_COLUMNS = "seq, type, ts, subject_kind, subject_id, payload"
 _SET_TIMER = (
     "INSERT INTO timers (key, due_at) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE"
     " SET due_at = excluded.due_at, claimed_by = NULL, claimed_until = NULL"
@@ -150,19 +149,10 @@ class PostgresStore:
         types: Collection[str] | None = None,
     ) -> list[StoredEvent]:
         records.check_limit(limit)
-        where = ["seq > %s"]
-        args: list[Any] = [after]
-        if subject is not None:
-            where.append("subject_kind = %s AND subject_id = %s")
-            args += [str(subject.kind), subject.id]
-        if types is not None:
-            where.append("type = ANY(%s)")
-            args.append(sorted(set(types)))
-        sql = f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY seq"
-        if limit is not None:
-            sql += " LIMIT %s"
-            args.append(limit)
-        if (types is not None and not types) or limit == 0:
+        sql, args = records.select_events(
+            after=after, limit=limit, subject=subject, types=types, mark="%s"
+        )
+        if records.reads_nothing(limit, types):
             self.ping()
             return []
         rows = self._on_reader("failed a read", lambda cur: cur.execute(sql, args).fetchall())

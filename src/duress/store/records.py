@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -178,3 +178,38 @@ def check_timers(timers: Mapping[str, datetime | None] | None) -> dict[str, date
             at = at.astimezone(UTC)
         out[key] = at
     return out
+
+
+EVENT_COLUMNS = "seq, type, ts, subject_kind, subject_id, payload"
+
+
+def select_events(
+    *,
+    after: int,
+    limit: int | None,
+    subject: Subject | None,
+    types: Collection[str] | None,
+    mark: str,
+) -> tuple[str, list[Any]]:
+    """The query of :meth:`EventStore.read` for a SQL backend whose parameter mark is ``mark``
+    (``?`` for SQLite, ``%s`` for PostgreSQL): events after ``after``, optionally of one subject
+    and some types, in sequence order."""
+    where = [f"seq > {mark}"]
+    args: list[Any] = [after]
+    if subject is not None:
+        where.append(f"subject_kind = {mark} AND subject_id = {mark}")
+        args += [str(subject.kind), subject.id]
+    if types is not None:
+        wanted = sorted(set(types))
+        where.append(f"type IN ({', '.join([mark] * len(wanted))})")
+        args += wanted
+    sql = f"SELECT {EVENT_COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY seq"
+    if limit is not None:
+        sql += f" LIMIT {mark}"
+        args.append(limit)
+    return sql, args
+
+
+def reads_nothing(limit: int | None, types: Collection[str] | None) -> bool:
+    """True when a read can only answer nothing (no types asked, or a limit of 0)."""
+    return (types is not None and not types) or limit == 0

@@ -32,7 +32,6 @@ log = structlog.get_logger(__name__)
 MEMORY = ":memory:"
 
 _INSERT = "INSERT INTO events (type, ts, subject_kind, subject_id, payload) VALUES (?, ?, ?, ?, ?)"
-_COLUMNS = "seq, type, ts, subject_kind, subject_id, payload"
 _SET_TIMER = (
     "INSERT INTO timers (key, due_at) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
     " SET due_at = excluded.due_at, claimed_by = NULL, claimed_until = NULL"
@@ -131,22 +130,12 @@ class SqliteStore:
         types: Collection[str] | None = None,
     ) -> list[StoredEvent]:
         records.check_limit(limit)
-        where = ["seq > ?"]
-        args: list[Any] = [after]
-        if subject is not None:
-            where.append("subject_kind = ? AND subject_id = ?")
-            args += [str(subject.kind), subject.id]
-        if types is not None:
-            wanted = sorted(set(types))
-            where.append(f"type IN ({', '.join('?' * len(wanted))})")
-            args += wanted
-        sql = f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY seq"
-        if limit is not None:
-            sql += " LIMIT ?"
-            args.append(limit)
+        sql, args = records.select_events(
+            after=after, limit=limit, subject=subject, types=types, mark="?"
+        )
         with self._read_lock, self._errors("failed a read"):
             self._check_open()
-            if (types is not None and not types) or limit == 0:
+            if records.reads_nothing(limit, types):
                 return []
             rows = self._reader.execute(sql, args).fetchall()
         return [records.from_columns(*row) for row in rows]
