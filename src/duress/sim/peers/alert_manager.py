@@ -14,11 +14,12 @@ import itertools
 from duress.channels.hl7v2 import SEGMENT_SEPARATOR, Hl7Message, build_ack, timestamp
 from duress.channels.mllp import MllpError, frame, read_frame
 from duress.service.clock import Clock, SystemClock
+from duress.sim.peers.server import LoopbackPeer
 
 DEFAULT_SEQUENCE = ("Delivered", "Read", "Accepted")
 
 
-class AlertManagerPeer:
+class AlertManagerPeer(LoopbackPeer):
     def __init__(
         self,
         *,
@@ -32,8 +33,7 @@ class AlertManagerPeer:
         responder: str = "RESP1^Smith^Pat",
     ) -> None:
         self.clock = clock or SystemClock()
-        self.host = host
-        self._port = port
+        super().__init__(host, port)
         self.ack = ack
         self.error_text = error_text
         self.delay_s = delay_s
@@ -43,39 +43,7 @@ class AlertManagerPeer:
         self.acks_received: list[Hl7Message] = []
         self.got_message = asyncio.Event()
         self.dispatched = asyncio.Event()
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(1)
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "start() the peer first"
-        return int(self._server.sockets[0].getsockname()[1])
-
-    async def start(self) -> AlertManagerPeer:
-        self._server = await asyncio.start_server(self._serve, self.host, self._port)
-        return self
-
-    async def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-        self._server = None
-
-    async def __aenter__(self) -> AlertManagerPeer:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    def _spawn(self, coro: object) -> None:
-        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

@@ -33,9 +33,10 @@ from duress.channels.wctp import (
 from duress.channels.wctp_ihe import AcmInfo, acm_from_pcd04
 from duress.domain.errors import InvalidMessage
 from duress.service.clock import Clock, SystemClock
+from duress.sim.peers.server import LoopbackPeer
 
 
-class WctpGatewayPeer:
+class WctpGatewayPeer(LoopbackPeer):
     def __init__(
         self,
         *,
@@ -56,8 +57,7 @@ class WctpGatewayPeer:
         answers); otherwise every message with choices gets ``reply``."""
         self.clock = clock or SystemClock()
         self.client = client
-        self.host = host
-        self._port = port
+        super().__init__(host, port)
         self.mode = mode
         self.error_code = error_code
         self.delay_s = delay_s
@@ -72,35 +72,11 @@ class WctpGatewayPeer:
         """(what, HTTP status) for each report posted back."""
         self.got_request = asyncio.Event()
         self.reported = asyncio.Event()
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(1)
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "start() the peer first"
-        port = self._server.sockets[0].getsockname()[1]
-        return f"http://{self.host}:{port}/wctp"
-
-    async def start(self) -> WctpGatewayPeer:
-        self._server = await asyncio.start_server(self._serve, self.host, self._port)
-        return self
-
-    async def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-        self._server = None
-
-    async def __aenter__(self) -> WctpGatewayPeer:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
+        return f"http://{self.host}:{self.port}/wctp"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -152,9 +128,7 @@ class WctpGatewayPeer:
             return 200, build_confirmation(
                 False, self.error_code, "invalid recipientID", pcd06=pcd06
             )
-        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(self._report(request))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._report(request))
         return 200, build_confirmation(True, "200", "Accepted", pcd06=pcd06)
 
     def _acm(self, request: SubmitRequest, responder: str | None = None) -> AcmInfo | None:
