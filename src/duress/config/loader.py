@@ -671,19 +671,13 @@ class _Builder:
         m = self.r.mapping(node, "routing", ROUTING_KEYS)
         if m is None:
             return holidays, rotations, policies
-        for i, r in enumerate(self.r.sequence(m.get("rotations"), "routing.rotations")):
-            rotation = self.rotation(r, f"routing.rotations[{i}]")
-            if rotation is not None:
-                rotations.append(rotation)
+        rotations += self.r.each(m.get("rotations"), "routing.rotations", self.rotation)
         for value, item, item_path in self.r.texts(m.get("holidays"), "routing.holidays"):
             try:
                 holidays.append(dt.date.fromisoformat(value).isoformat())
             except ValueError:
                 self.r.fail(item, item_path, f'{value!r} is not a date; write it as "YYYY-MM-DD"')
-        for i, p in enumerate(self.r.sequence(m.get("policies"), "routing.policies")):
-            policy = self.policy(p, f"routing.policies[{i}]")
-            if policy is not None:
-                policies.append(policy)
+        policies += self.r.each(m.get("policies"), "routing.policies", self.policy)
         return holidays, rotations, policies
 
     def rotation(self, node: Node, path: str) -> Rotation | None:
@@ -886,11 +880,7 @@ class _Builder:
             maximum=30,
             unit=" of seconds (at most 30: help must not wait long)",
         )
-        patterns = []
-        for i, pn in enumerate(self.r.sequence(rm.get("patterns"), f"{path}.patterns")):
-            pattern = self.pattern(pn, f"{path}.patterns[{i}]")
-            if pattern is not None:
-                patterns.append(pattern)
+        patterns = self.r.each(rm.get("patterns"), f"{path}.patterns", self.pattern)
         if not patterns:
             if "patterns" in rm:
                 self.r.fail(
@@ -954,23 +944,13 @@ class _Builder:
         stop_on = StopOn.ACCEPTED
         if "stop_on" in pm:
             stop_on = self.r.enum(pm["stop_on"], f"{path}.stop_on", StopOn) or stop_on
-        schedule = []
-        for j, w in enumerate(self.r.sequence(pm.get("schedule"), f"{path}.schedule")):
-            window = self.window(w, f"{path}.schedule[{j}]")
-            if window is not None:
-                schedule.append(window)
-        tiers = []
-        tier_nodes = self.r.sequence(pm.get("tiers"), f"{path}.tiers")
-        if "tiers" in pm and not tier_nodes:
-            self.r.fail(
-                pm["tiers"],
-                f"{path}.tiers",
-                "is empty; a policy needs at least one tier of targets",
-            )
-        for j, t in enumerate(tier_nodes):
-            tier = self.tier(t, f"{path}.tiers[{j}]")
-            if tier is not None:
-                tiers.append(tier)
+        schedule = self.r.each(pm.get("schedule"), f"{path}.schedule", self.window)
+        tiers = self.r.each(
+            pm.get("tiers"),
+            f"{path}.tiers",
+            self.tier,
+            empty="a policy needs at least one tier of targets",
+        )
         if pid is None or not self.declare("policy", pid, pm["id"], f"{path}.id"):
             return None
         return Policy(
@@ -1041,18 +1021,12 @@ class _Builder:
         tm = self.r.mapping(node, path, TIER_KEYS, required=("targets", "escalate_after_s"))
         if tm is None:
             return None
-        targets = []
-        target_nodes = self.r.sequence(tm.get("targets"), f"{path}.targets")
-        if "targets" in tm and not target_nodes:
-            self.r.fail(
-                tm["targets"],
-                f"{path}.targets",
-                "is empty; list who to notify, e.g. [{team: security}]",
-            )
-        for k, t in enumerate(target_nodes):
-            target = self.target(t, f"{path}.targets[{k}]")
-            if target is not None:
-                targets.append(target)
+        targets = self.r.each(
+            tm.get("targets"),
+            f"{path}.targets",
+            self.target,
+            empty="list who to notify, e.g. [{team: security}]",
+        )
         after = self.r.number(
             tm.get("escalate_after_s"),
             f"{path}.escalate_after_s",

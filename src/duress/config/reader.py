@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from enum import StrEnum
 from typing import TypeVar
 
 from duress.config.source import Node
 
 E = TypeVar("E", bound=StrEnum)
+T = TypeVar("T")
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -125,6 +126,24 @@ class Reader:
             )
             return []
         return list(node.value)
+
+    def each(
+        self,
+        node: Node | None,
+        path: str,
+        read: Callable[[Node, str], T | None],
+        *,
+        empty: str | None = None,
+    ) -> list[T]:
+        """``read`` every item of the list at ``path`` (``path[i]``), keeping what it returns.
+
+        With ``empty``, a list written but empty is a problem with that fix."""
+        items = self.sequence(node, path)
+        written_empty = node is not None and (node.value is None or node.value == [])
+        if empty is not None and written_empty and node is not None:
+            self.fail(node, path, f"is empty; {empty}")
+        found = (read(item, f"{path}[{i}]") for i, item in enumerate(items))
+        return [x for x in found if x is not None]
 
     # -- scalars -------------------------------------------------------------------------------
 
