@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 from tests.sites import routed_site
 
-from duress.domain.recipients import AlertPlace, Position, centroid, position_of_area, resolve_tier
+from duress.domain.recipients import AlertPlace, Position, position_of_area, resolve_tier
 from duress.domain.routing import Target, TargetKind, Tier
 
 NOW = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
@@ -77,7 +77,3 @@ def test_the_person_in_danger_is_never_paged_about_themselves() -> None:
         exclude={"n-2"},
     )
     assert found == []
-
-
-def test_centroid_of_a_rectangle() -> None:
-    assert centroid(((0, 0), (10, 0), (10, 4), (0, 4))) == (5.0, 2.0)

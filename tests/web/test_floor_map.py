@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-import pytest
 from tests.sites import small_site
 
 from duress.domain.devices import Device, DeviceKind
-from duress.web.floor_map import DeviceMark, Highlight, centroid, floor_extent, render_floor
+from duress.web.floor_map import DeviceMark, Highlight, floor_extent, render_floor
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -113,19 +112,6 @@ def test_labels_fall_back_to_the_last_word_when_the_name_does_not_fit() -> None:
     labels = {t.text for t in root.iter(f"{SVG}text")}
     assert "ICU 1" in labels or "1" in labels
     assert "ED open area" not in labels  # a zone: no label
-
-
-@pytest.mark.parametrize(
-    ("polygon", "expected"),
-    [
-        (((0, 0), (10, 0), (10, 10), (0, 10)), (5.0, 5.0)),
-        (((0, 0), (4, 0), (4, 2), (2, 2), (2, 6), (0, 6)), (1.5, 2.5)),  # an L: two 8 m² parts
-        (((1, 1), (1, 1), (1, 1)), (1.0, 1.0)),  # degenerate
-    ],
-)
-def test_centroid(polygon, expected) -> None:
-    x, y = centroid(polygon)
-    assert (round(x, 6), round(y, 6)) == expected
 
 
 def test_floor_extent_covers_areas_outside_the_outline() -> None:

@@ -17,6 +17,22 @@ Point = tuple[float, float]
 Polygon = tuple[Point, ...]
 
 
+def centroid(polygon: Polygon) -> Point:
+    """The area-weighted centre of a simple polygon (its vertex mean when degenerate)."""
+    twice_area = cx = cy = 0.0
+    n = len(polygon)
+    for i in range(n):
+        x0, y0 = polygon[i]
+        x1, y1 = polygon[(i + 1) % n]
+        cross = x0 * y1 - x1 * y0
+        twice_area += cross
+        cx += (x0 + x1) * cross
+        cy += (y0 + y1) * cross
+    if abs(twice_area) < 1e-9:
+        return (sum(p[0] for p in polygon) / n, sum(p[1] for p in polygon) / n)
+    return (cx / (3 * twice_area), cy / (3 * twice_area))
+
+
 class UnitKind(StrEnum):
     ED = "ed"
     ICU = "icu"

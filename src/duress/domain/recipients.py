@@ -13,7 +13,7 @@ from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from datetime import datetime
 
-from duress.domain.facility import Point, Polygon
+from duress.domain.facility import Point, centroid
 from duress.domain.people import Contact
 from duress.domain.routing import Target, TargetKind, Tier
 from duress.domain.site import Site
@@ -141,22 +141,6 @@ def _nearest(
 def _person(site: Site, staff_id: str, reason: str) -> Recipient:
     staff = site.staff[staff_id]
     return Recipient(staff.id, staff.name, staff.contacts, reason)
-
-
-def centroid(polygon: Polygon) -> Point:
-    """The area-weighted centre of a simple polygon (its vertex mean when degenerate)."""
-    twice_area = cx = cy = 0.0
-    n = len(polygon)
-    for i in range(n):
-        x0, y0 = polygon[i]
-        x1, y1 = polygon[(i + 1) % n]
-        cross = x0 * y1 - x1 * y0
-        twice_area += cross
-        cx += (x0 + x1) * cross
-        cy += (y0 + y1) * cross
-    if abs(twice_area) < 1e-9:
-        return (sum(p[0] for p in polygon) / n, sum(p[1] for p in polygon) / n)
-    return (cx / (3 * twice_area), cy / (3 * twice_area))
 
 
 def position_of_area(site: Site, area_id: str | None) -> Position | None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from html import escape
 
 from duress.domain.devices import Device
-from duress.domain.facility import Area, AreaKind, Facility, Point, Polygon
+from duress.domain.facility import Area, AreaKind, Facility, Point, Polygon, centroid
 
 MARGIN_M = 1.0
 CHAR_WIDTH = 0.6
@@ -60,22 +60,6 @@ def bounds(points: Iterable[Point]) -> tuple[float, float, float, float]:
     """``(min_x, min_y, max_x, max_y)`` of some points."""
     xs, ys = zip(*points, strict=True)
     return min(xs), min(ys), max(xs), max(ys)
-
-
-def centroid(polygon: Polygon) -> Point:
-    """The area centroid of a simple polygon (the vertex mean when it is degenerate)."""
-    area2 = cx = cy = 0.0
-    n = len(polygon)
-    for i in range(n):
-        x0, y0 = polygon[i]
-        x1, y1 = polygon[(i + 1) % n]
-        cross = x0 * y1 - x1 * y0
-        area2 += cross
-        cx += (x0 + x1) * cross
-        cy += (y0 + y1) * cross
-    if abs(area2) < 1e-9:
-        return sum(p[0] for p in polygon) / n, sum(p[1] for p in polygon) / n
-    return cx / (3 * area2), cy / (3 * area2)
 
 
 def _num(value: float) -> str:
