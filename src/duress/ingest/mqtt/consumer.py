@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -32,6 +31,7 @@ from duress.ingest import auth
 from duress.ingest.mqtt.dispatch import Dispatcher, Stats
 from duress.ingest.mqtt.lanes import DEFAULT_BULK_LIMIT, Inbound, Lanes
 from duress.ingest.mqtt.metrics import mqtt_metrics
+from duress.ingest.mqtt.reconnect import BACKOFF_FIRST_S, BACKOFF_MAX_S, keep_connected
 from duress.ingest.mqtt.topics import Route, TopicMap
 
 log = structlog.get_logger(__name__)
@@ -42,7 +42,6 @@ BATCH_OBSERVATIONS = 2000
 """Bulk messages are taken until about this many observations are ready, then ingested at once."""
 BULK_LINGER_S = 0.005
 """How long the sightings lane waits for more messages before ingesting what it has."""
-BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.5, 30.0
 
 
 class Clock(Protocol):
@@ -105,27 +104,10 @@ class MqttIngest:
     async def run(self) -> None:
         """Consume until :meth:`stop`: reconnects with backoff; never raises on broker trouble."""
         workers = asyncio.create_task(self.process(), name="mqtt-workers")
-        backoff = BACKOFF_FIRST_S
         try:
-            while not self._stopping.is_set():
-                try:
-                    await self._session()
-                    backoff = BACKOFF_FIRST_S
-                except aiomqtt.MqttError as error:
-                    log.warning(
-                        "mqtt.disconnected", error=str(error), retry_in_s=backoff, url=self._where()
-                    )
-                    self.runtime.broker_down = (
-                        f"the MQTT broker at {self._where()} is not reachable ({error}); "
-                        f"reconnecting, presses wait in their gateways' sessions"
-                    )
-                finally:
-                    self._lost()
-                if self._stopping.is_set():
-                    break
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), backoff)
-                backoff = min(backoff * 2, BACKOFF_MAX_S)
+            await keep_connected(
+                self._session, stopping=self._stopping, on_error=self._broken, on_lost=self._lost
+            )
         finally:
             workers.cancel()
             await asyncio.gather(workers, return_exceptions=True)
@@ -204,6 +186,13 @@ class MqttIngest:
             if receiver in done and receiver.exception() is not None:
                 raise receiver.exception()  # type: ignore[misc]  # checked just above
         log.info("mqtt.disconnected", url=self._where(), reason="stopped")
+
+    def _broken(self, error: aiomqtt.MqttError, retry_in_s: float) -> None:
+        log.warning("mqtt.disconnected", error=str(error), retry_in_s=retry_in_s, url=self._where())
+        self.runtime.broker_down = (
+            f"the MQTT broker at {self._where()} is not reachable ({error}); "
+            f"reconnecting, presses wait in their gateways' sessions"
+        )
 
     def _lost(self) -> None:
         self._client = None

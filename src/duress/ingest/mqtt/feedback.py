@@ -18,7 +18,6 @@ wait in a bounded buffer and are sent on reconnection unless older than :data:`M
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import ssl
 from collections import deque
@@ -31,6 +30,7 @@ import structlog
 
 from duress.domain.events import BadgeSignalled, StoredEvent
 from duress.ingest.mqtt.metrics import mqtt_metrics
+from duress.ingest.mqtt.reconnect import keep_connected
 from duress.ingest.mqtt.topics import TopicMap
 
 log = structlog.get_logger(__name__)
@@ -40,7 +40,6 @@ FEEDBACK_QOS = 1
 MAX_AGE_S = 30.0
 """A signal older than this when the broker comes back is not sent (counted as ``expired``)."""
 BUFFER = 10_000
-BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.5, 30.0
 
 
 def feedback_payload(record: StoredEvent) -> bytes:
@@ -95,26 +94,23 @@ class FeedbackPublisher:
         follower = asyncio.create_task(self._follow(), name="feedback-follow")
         await asyncio.sleep(0)  # let the listener register with the hub
         self.listening.set()
-        backoff = BACKOFF_FIRST_S
         try:
-            while not self._stopping.is_set():
-                try:
-                    await self._session()
-                    backoff = BACKOFF_FIRST_S
-                except aiomqtt.MqttError as error:
-                    log.warning("feedback.disconnected", error=str(error), retry_in_s=backoff)
-                finally:
-                    self._client = None
-                    self.connected.clear()
-                    self.metrics.feedback_connected.set(0)
-                if self._stopping.is_set():
-                    break
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), backoff)
-                backoff = min(backoff * 2, BACKOFF_MAX_S)
+            await keep_connected(
+                self._session,
+                stopping=self._stopping,
+                on_error=lambda error, retry_in_s: log.warning(
+                    "feedback.disconnected", error=str(error), retry_in_s=retry_in_s
+                ),
+                on_lost=self._lost,
+            )
         finally:
             follower.cancel()
             await asyncio.gather(follower, return_exceptions=True)
+
+    def _lost(self) -> None:
+        self._client = None
+        self.connected.clear()
+        self.metrics.feedback_connected.set(0)
 
     def stop(self) -> None:
         self._stopping.set()
