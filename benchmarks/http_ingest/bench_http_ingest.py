@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from benchmarks.workload import sightings
 from duress.config.loader import load_site
 from duress.domain.accounts import Scope
 from duress.service.bootstrap import build_runtime
@@ -60,8 +61,6 @@ def percentile(values: list[float], q: float) -> float:
 def run() -> dict[str, Any]:
     site = load_site(SITE)
     badges = sorted(site.badges)
-    ir = sorted(d.id for d in site.devices.values() if d.kind.is_ir)
-    ble = sorted(d.id for d in site.devices.values() if d.kind.is_ble)
     rng = random.Random(1)
     with tempfile.TemporaryDirectory() as folder:
         runtime = build_runtime(site, store_url=f"sqlite:///{folder}/bench.db")
@@ -95,30 +94,7 @@ def run() -> dict[str, Any]:
                 batches = []
                 for b in range(BATCHES):
                     ts = (base + timedelta(milliseconds=10 * b)).isoformat()
-                    messages = []
-                    for _ in range(BATCH_SIZE):
-                        if rng.random() < 0.5:
-                            messages.append(
-                                {
-                                    "type": "sighting",
-                                    "ts": ts,
-                                    "badge": rng.choice(badges),
-                                    "device": rng.choice(ir),
-                                    "kind": "ir",
-                                }
-                            )
-                        else:
-                            messages.append(
-                                {
-                                    "type": "sighting",
-                                    "ts": ts,
-                                    "badge": rng.choice(badges),
-                                    "device": rng.choice(ble),
-                                    "kind": "ble",
-                                    "rssi": rng.uniform(-95, -55),
-                                }
-                            )
-                    batches.append({"messages": messages})
+                    batches.append({"messages": sightings(site, rng, BATCH_SIZE, ts)})
                 accepted = 0
                 started = time.perf_counter()
                 for batch in batches:

@@ -40,6 +40,7 @@ from typing import Any
 
 import aiomqtt
 
+from benchmarks.workload import sightings
 from duress.config.loader import load_site
 from duress.ingest.mqtt import MqttIngest
 from duress.ingest.mqtt.feedback import FeedbackPublisher
@@ -59,35 +60,10 @@ FEEDBACK_TIMEOUT_S = 5.0
 
 
 def _payloads(site: Any, count: int, per_message: int, rng: random.Random) -> list[bytes]:
-    badges = sorted(site.badges)
-    ir = sorted(d.id for d in site.devices.values() if d.kind.is_ir)
-    ble = sorted(d.id for d in site.devices.values() if d.kind.is_ble)
     ts = datetime.now(UTC).isoformat()
     out = []
     for _ in range(count):
-        messages: list[dict[str, Any]] = []
-        for _ in range(per_message):
-            if rng.random() < 0.5:
-                messages.append(
-                    {
-                        "type": "sighting",
-                        "ts": ts,
-                        "badge": rng.choice(badges),
-                        "device": rng.choice(ir),
-                        "kind": "ir",
-                    }
-                )
-            else:
-                messages.append(
-                    {
-                        "type": "sighting",
-                        "ts": ts,
-                        "badge": rng.choice(badges),
-                        "device": rng.choice(ble),
-                        "kind": "ble",
-                        "rssi": round(rng.uniform(-95, -55), 1),
-                    }
-                )
+        messages = sightings(site, rng, per_message, ts)
         out.append(json.dumps(messages[0] if per_message == 1 else {"messages": messages}).encode())
     return out
 
