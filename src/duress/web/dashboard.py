@@ -242,8 +242,8 @@ async def map_fragment(
     alert: AlertId = None,
     devices: Devices = False,
 ) -> HTMLResponse:
-    context = await _map(request, runtime, principal, floor, alert, devices)
-    return templates.TemplateResponse(request, "map.html", context)
+    """The map fragment the board swaps in."""
+    return await _map_response("map.html", request, runtime, principal, floor, alert, devices)
 
 
 @router.get("/map", response_class=HTMLResponse)
@@ -255,8 +255,21 @@ async def map_page(
     alert: AlertId = None,
     devices: Devices = False,
 ) -> HTMLResponse:
+    """The map alone, for a wall screen."""
+    return await _map_response("map_page.html", request, runtime, principal, floor, alert, devices)
+
+
+async def _map_response(
+    template: str,
+    request: Request,
+    runtime: Runtime,
+    principal: Principal,
+    floor: str | None,
+    alert: str | None,
+    devices: bool,
+) -> HTMLResponse:
     context = await _map(request, runtime, principal, floor, alert, devices)
-    return templates.TemplateResponse(request, "map_page.html", context)
+    return templates.TemplateResponse(request, template, context)
 
 
 # --- assign ----------------------------------------------------------------------------------------
