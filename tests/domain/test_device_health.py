@@ -37,6 +37,22 @@ def test_a_late_heartbeat_does_not_make_a_device_fresher() -> None:
     assert health.state("ir-1").last_seen == T0
 
 
+def test_hearing_an_online_device_again_moves_only_its_last_seen() -> None:
+    health = DeviceHealth({"ir-1": 60.0})
+    health.heard("ir-1", T0, battery=55.0)
+    before = health.state("ir-1")
+    assert health.heard("ir-1", T0 + timedelta(seconds=5)) == []
+    after = health.state("ir-1")
+    assert after.last_seen == T0 + timedelta(seconds=5)
+    assert after.status is DeviceStatus.ONLINE
+    assert (after.battery, after.battery_level, after.supervised_from) == (
+        before.battery,
+        before.battery_level,
+        before.supervised_from,
+    )
+    assert health.deadline("ir-1") == T0 + timedelta(seconds=125)
+
+
 def test_state_rebuilds_from_stored_events() -> None:
     health = DeviceHealth({"ir-1": 60.0})
     health.apply(DeviceCameOnline(ts=T0, device="ir-1"))

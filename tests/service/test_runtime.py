@@ -181,6 +181,24 @@ async def test_a_silent_device_is_reported_after_two_missed_intervals(
     assert silent.payload["silent_s"] == pytest.approx(120.0)  # run at the deadline
 
 
+async def test_a_device_heard_again_after_silence_is_supervised_again(
+    runtime: Runtime, store, clock
+) -> None:
+    await runtime.ingest([(0, Heartbeat(ts=clock.now(), device="gw-1"))])
+    silence = asyncio.create_task(first_event(runtime, "device.silent"))
+    await asyncio.sleep(0)
+    await clock.advance(121)
+    await asyncio.wait_for(silence, 2)
+    await runtime.ingest([(0, Heartbeat(ts=clock.now(), device="gw-1"))])
+    devices = store.read(types=["device.online", "device.silent"])
+    assert [e.type for e in devices] == ["device.online", "device.silent", "device.online"]
+    assert runtime.scheduler.due_at("supervise:gw-1") == clock.now() + timedelta(seconds=120)
+    again = asyncio.create_task(first_event(runtime, "device.silent"))
+    await asyncio.sleep(0)
+    await clock.advance(121)
+    assert (await asyncio.wait_for(again, 2)).subject.id == "gw-1"
+
+
 async def test_committed_events_reach_live_listeners(runtime: Runtime, clock) -> None:
     got: list[str] = []
 

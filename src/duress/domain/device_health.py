@@ -92,10 +92,24 @@ class DeviceHealth:
         """Record that ``device`` was heard at ``ts``; returns ``DeviceCameOnline`` on a change (and
         ``gateway.online`` first when an offline gateway is heard, ``device.battery`` when its battery
         crosses a threshold)."""
-        events: list[Event] = []
-        if self._states[device].status is DeviceStatus.OFFLINE:
-            events += self.gateway_online(device, ts)
         old = self._states[device]
+        if battery is None and old.status is DeviceStatus.ONLINE and old.held is None:
+            # The common case (a sighting from a device that is fine): only ``last_seen`` moves.
+            if old.last_seen is None or ts > old.last_seen:
+                self._states[device] = DeviceState(
+                    device=device,
+                    status=DeviceStatus.ONLINE,
+                    last_seen=ts,
+                    battery=old.battery,
+                    battery_level=old.battery_level,
+                    supervised_from=old.supervised_from,
+                    offline_since=old.offline_since,
+                )
+            return []
+        events: list[Event] = []
+        if old.status is DeviceStatus.OFFLINE:
+            events += self.gateway_online(device, ts)
+            old = self._states[device]
         if old.last_seen is not None and ts < old.last_seen:
             return events  # late news: it does not make the device any fresher
         new = replace(

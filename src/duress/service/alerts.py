@@ -58,6 +58,7 @@ from duress.domain.recipients import AlertPlace, Position, position_of_area, res
 from duress.domain.routing import TargetKind, Tier, policy_to_json, select_policy
 from duress.domain.site import Site
 from duress.domain.supervision import TROUBLE_KIND, TROUBLE_PRIORITY
+from duress.service.alert_table import AlertTable
 from duress.service.clock import Clock
 from duress.service.escalation import Escalation, fold_records, timers_for
 from duress.service.locating import BadgeLocator
@@ -105,7 +106,7 @@ class AlertDesk:
         self._load = load
         self._new_id = new_id or (lambda: "a-" + uuid.uuid4().hex[:12])
         self._zone = ZoneInfo(site.facility.timezone)
-        self.alerts: dict[str, Alert] = {}
+        self.alerts = AlertTable()
         """Open alerts, and closed ones for an hour (the board shows recent history)."""
         self.paging = Paging(
             site=site,
@@ -125,8 +126,7 @@ class AlertDesk:
 
     def open_alerts(self) -> list[Alert]:
         """Open alerts, most urgent first, then oldest first."""
-        found = [a for a in self.alerts.values() if a.is_open]
-        return sorted(found, key=lambda a: (a.priority, a.raised_at))
+        return sorted(self.alerts.get_open(), key=lambda a: (a.priority, a.raised_at))
 
     def get(self, alert_id: str) -> Alert:
         alert = self.alerts.get(alert_id)
@@ -135,8 +135,8 @@ class AlertDesk:
         return alert
 
     def open_for_badge(self, badge: str) -> Alert | None:
-        for alert in self.alerts.values():
-            if alert.is_open and badge in alert.parties:
+        for alert in self.alerts.get_open():
+            if badge in alert.parties:
                 return alert
         return None
 
@@ -324,7 +324,7 @@ class AlertDesk:
         events = self._action_events(
             alert, action, now, by=by, via=via, code=code, severity=severity, note=note
         )
-        scratch = dict(self.alerts)
+        scratch = self.alerts.working_copy()
         _fold_into(scratch, events)
         stored = await self._record(events, timers_for(events, scratch))
         return ActionResult(self.alerts[alert_id], stored)
@@ -433,7 +433,7 @@ class AlertDesk:
             notify_at=now,
             received_at=now,
         )
-        scratch = dict(self.alerts)
+        scratch = self.alerts.working_copy()
         events: list[Event] = [raised]
         _fold_into(scratch, events)
         events += self._step_events(scratch[alert_id], now, first=True, scratch=scratch)
@@ -463,7 +463,7 @@ class AlertDesk:
                     "alert.external_end_kept_open", alert=current.id, state=current.state.value
                 )
             return
-        scratch = dict(self.alerts)
+        scratch = self.alerts.working_copy()
         events: list[Event] = []
         if current is None:
             policy = select_policy(

@@ -118,7 +118,7 @@ class Escalation:
         """Take the due steps of several alerts: each reloaded from its events, all decided, then
         recorded in one transaction (one disk flush however many fall due at once)."""
         now = self.desk.clock.now()
-        scratch = dict(self.desk.alerts)
+        scratch = self.desk.alerts.working_copy()
         events: list[Event] = []
         timers: dict[str, datetime | None] = {}
         for alert_id in alert_ids:
@@ -150,18 +150,14 @@ class Escalation:
         it is looked for again at the next poll, not in a busy loop."""
         due = [
             a.next_at
-            for a in self.desk.alerts.values()
-            if a.is_open and a.next_at is not None and a.next_at > now and not a.escalation_stopped
+            for a in self.desk.alerts.get_open()
+            if a.next_at is not None and a.next_at > now and not a.escalation_stopped
         ]
         return min([latest, *due])
 
     def _forget_closed(self, now: datetime) -> None:
         """Closed alerts stay on the board for an hour, then leave memory (the store keeps them)."""
-        gone = [
-            a.id
-            for a in self.desk.alerts.values()
-            if not a.is_open and a.closed_at is not None and now - a.closed_at > CLOSED_KEPT
-        ]
+        gone = self.desk.alerts.closed_before(now - CLOSED_KEPT)
         for alert_id in gone:
             del self.desk.alerts[alert_id]
         if gone:

@@ -193,8 +193,8 @@ class Runtime:
             # The store cannot arbitrate between instances now: this one takes its own due steps.
             return [
                 Timer(timer_key(a.id), a.next_at)
-                for a in self.alerts.alerts.values()
-                if a.is_open and not a.escalation_stopped and a.next_at and a.next_at <= now
+                for a in self.alerts.alerts.get_open()
+                if not a.escalation_stopped and a.next_at and a.next_at <= now
             ]
         return await self._on_writer(
             lambda: self.store.claim_due(now, owner=self.instance, lease_s=TIMER_LEASE_S)
@@ -300,7 +300,7 @@ class Runtime:
                 sightings.append((index, message))
 
         if presses:
-            scratch = dict(self.alerts.alerts)
+            scratch = self.alerts.alerts.working_copy()
             press_events: list[Event] = []
             for press in presses:
                 press_events.append(press)
@@ -326,6 +326,7 @@ class Runtime:
             outcome.accepted += 1
             self.metrics.ingested.labels("heartbeat").inc()
 
+        located = 0
         for count, (index, sighting) in enumerate(sightings, start=1):
             if count % SIGHTINGS_PER_TURN == 0 and not self._inline:
                 # Let a press that arrived meanwhile run: it must not wait for a long batch.
@@ -340,8 +341,10 @@ class Runtime:
             if moved is not None:
                 events.append(moved)
                 events += self.alerts.relocation_events(moved)
-            outcome.accepted += 1
-            self.metrics.ingested.labels("sighting").inc()
+            located += 1
+        if located:
+            outcome.accepted += located
+            self.metrics.ingested.labels("sighting").inc(located)
 
         if events:
             # What sightings and heartbeats conclude may wait behind a press: gathered with other
@@ -386,7 +389,10 @@ class Runtime:
         self, device: str, ts: datetime, battery: float | None, now: datetime
     ) -> list[Event]:
         events = self.health.heard(device, ts, battery)
-        self._arm_supervision(device, now)
+        if events or self.scheduler.due_at(f"supervise:{device}") is None:
+            # Hearing a device only moves its deadline later: a check already armed stays (it
+            # re-arms itself when it finds the device heard since), so only a change arms one.
+            self._arm_supervision(device, now)
         return events
 
     def _reject(self, outcome: IngestOutcome, index: int, reason: str, detail: str) -> None:

@@ -315,8 +315,8 @@ class Supervisor:
         log.info("supervision.cleared", subject=subject, trouble=trouble, alert=alert_id)
 
     def _adopt_open_troubles(self) -> None:
-        for alert in self.runtime.alerts.alerts.values():
-            if alert.kind != TROUBLE_KIND or not alert.is_open:
+        for alert in self.runtime.alerts.alerts.get_open():
+            if alert.kind != TROUBLE_KIND:
                 continue
             subject = alert.location.get("subject")
             trouble = alert.location.get("trouble")
