@@ -1,4 +1,5 @@
-from collections.abc import Callable
+import gc
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -6,6 +7,7 @@ import pytest
 from fastapi import FastAPI
 from lxml import etree
 
+from duress.channels.http_client import HttpClient
 from duress.channels.wctp import (
     MessageReply,
     StatusInfo,
@@ -23,6 +25,7 @@ from duress.channels.wctp import (
 from duress.domain.errors import ConfigError, InvalidMessage
 from duress.domain.notification import DeliveryStatus, Mode, Notice, Reply
 from duress.testing import FakeClock
+from tests.channels.http_server import Answer, HttpServer, closed_port
 from tests.channels.support import WHEN, Updates, duress_notice
 
 SETTINGS = WctpSettings(
@@ -242,71 +245,87 @@ def test_confirmation_success_and_failure() -> None:
 # -- the client over HTTP --------------------------------------------------------------------------------
 
 
-def gateway(handler: Callable[[httpx.Request], httpx.Response]) -> WctpNotifier:
-    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    return WctpNotifier(SETTINGS, clock=FakeClock(), client=client)
+@pytest.fixture
+def gateway(server: HttpServer, http: HttpClient) -> WctpNotifier:
+    """A notifier posting to the test server (answers set with ``server.answer``)."""
+    return WctpNotifier(replace(SETTINGS, url=server.url("/wctp")), clock=FakeClock(), client=http)
 
 
-async def test_send_posts_a_valid_document_and_reads_the_confirmation(dtd: etree.DTD) -> None:
-    seen: list[bytes] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request.content)
-        assert request.headers["content-type"].startswith("text/xml")
-        return httpx.Response(200, content=build_confirmation(True, "200", "Accepted"))
-
-    notifier = gateway(handler)
-    receipt = await notifier.send(duress_notice())
+async def test_send_posts_a_valid_document_and_reads_the_confirmation(
+    dtd: etree.DTD, server: HttpServer, gateway: WctpNotifier
+) -> None:
+    server.answer = Answer(200, build_confirmation(True, "200", "Accepted"), XML)
+    receipt = await gateway.send(duress_notice())
     assert receipt.status is DeliveryStatus.SENT
     assert receipt.provider_id == "alert-1:t1:s2"
+    assert receipt.detail == "WCTP 200 Accepted"
+    seen = [request.body for request in server.seen]
+    assert server.seen[0].headers["content-type"].startswith("text/xml")
+    assert (server.seen[0].method, server.seen[0].path) == ("POST", "/wctp")
     assert_valid(dtd, seen[0])
     assert parse_submit_request(seen[0]).text.startswith("DURESS SECURITY. Floor 4, unit 4B")
-    assert notifier.lookup("alert-1:t1:s2") == duress_notice()
+    assert gateway.lookup("alert-1:t1:s2") == duress_notice()
+
+
+XML = {"Content-Type": "text/xml; charset=utf-8"}
 
 
 @pytest.mark.parametrize(
-    ("response", "detail", "retryable"),
+    ("answer", "detail", "retryable"),
     [
-        (httpx.Response(500, text="oops"), "gateway answered HTTP 500", True),
-        (httpx.Response(401), "gateway answered HTTP 401", False),
-        (httpx.Response(200, text="<not xml"), "malformed confirmation from gateway", True),
+        (Answer(500, b"oops"), "gateway answered HTTP 500", True),
+        (Answer(503), "gateway answered HTTP 503", True),
+        (Answer(429), "gateway answered HTTP 429", True),
+        (Answer(408), "gateway answered HTTP 408", True),
+        (Answer(401), "gateway answered HTTP 401", False),
+        (Answer(200, b"<not xml"), "malformed confirmation from gateway", True),
         (
-            httpx.Response(200, content=build_confirmation(False, "403", "invalid recipientID")),
+            Answer(200, build_confirmation(False, "403", "invalid recipientID"), XML),
             "gateway refused: WCTP 403 invalid recipientID",
             False,
         ),
         (
-            httpx.Response(200, content=build_confirmation(False, "500", "busy")),
+            Answer(200, build_confirmation(False, "500", "busy"), XML),
             "gateway refused: WCTP 500 busy",
             True,
         ),
     ],
 )
 async def test_gateway_failures_are_failed_receipts_with_the_reason(
-    response: httpx.Response, detail: str, retryable: bool
+    server: HttpServer, gateway: WctpNotifier, answer: Answer, detail: str, retryable: bool
 ) -> None:
-    receipt = await gateway(lambda _: response).send(duress_notice())
+    server.answer = answer
+    receipt = await gateway.send(duress_notice())
     assert receipt.status is DeliveryStatus.FAILED
     assert receipt.detail.startswith(detail)
     assert receipt.retryable is retryable
 
 
-@pytest.mark.parametrize(
-    ("error", "detail"),
-    [
-        (httpx.ReadTimeout("slow"), "gateway did not answer within 2 s"),
-        (httpx.ConnectError("refused"), "gateway unreachable: ConnectError: refused"),
-    ],
-)
-async def test_unreachable_or_hanging_gateway_is_a_failed_receipt(
-    error: Exception, detail: str
-) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise error
-
-    receipt = await gateway(handler).send(duress_notice())
+async def test_a_hanging_gateway_is_a_failed_receipt(server: HttpServer, http: HttpClient) -> None:
+    server.answer = Answer(hang=True)
+    settings = replace(SETTINGS, url=server.url("/wctp"), timeout_s=0.2)
+    receipt = await WctpNotifier(settings, client=http).send(duress_notice())
     assert receipt.status is DeliveryStatus.FAILED
-    assert receipt.detail == detail
+    assert receipt.detail == "gateway did not answer within 0.2 s"
+    assert receipt.retryable
+
+
+async def test_an_unreachable_gateway_is_a_failed_receipt(http: HttpClient) -> None:
+    settings = replace(SETTINGS, url=f"http://127.0.0.1:{closed_port()}/wctp")
+    receipt = await WctpNotifier(settings, client=http).send(duress_notice())
+    assert receipt.status is DeliveryStatus.FAILED
+    assert receipt.detail.startswith("gateway unreachable: ClientConnectorError: ")
+    assert f"127.0.0.1:{settings.url.split(':')[2].split('/')[0]}" in receipt.detail
+    assert receipt.retryable
+
+
+async def test_a_notifier_closes_the_pool_it_owns(server: HttpServer) -> None:
+    server.answer = Answer(200, build_confirmation(True, "200", "Accepted"), XML)
+    notifier = WctpNotifier(replace(SETTINGS, url=server.url("/wctp")))
+    assert (await notifier.send(duress_notice())).status is DeliveryStatus.SENT
+    await notifier.aclose()
+    del notifier
+    gc.collect()  # an unclosed pool would warn here (ResourceWarning: an error in this suite)
 
 
 # -- the inbound endpoint ------------------------------------------------------------------------------

@@ -256,14 +256,14 @@ async def test_end_to_end_with_a_pcd06_gateway(xsd: etree.XMLSchema) -> None:
     inbound = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://duress.test")
     async with (
         WctpGatewayPeer(client=inbound, responder="guard-7") as gateway,
-        httpx.AsyncClient() as outbound,
     ):
         settings = replace(SETTINGS, url=gateway.url, reply_url="http://duress.test/wctp")
-        notifier = WctpNotifier(settings, clock=SystemClock(), client=outbound)
+        notifier = WctpNotifier(settings, clock=SystemClock())
         delivery = Delivery([notifier], updates, SystemClock())
         app.include_router(wctp_router(delivery.inbound, lookup=notifier.lookup))
         outcome = await delivery.deliver([duress_notice()])
         await asyncio.wait_for(gateway.reported.wait(), 5)
+        await notifier.aclose()
     await inbound.aclose()
     assert outcome.status is DeliveryStatus.SENT
     valid(xsd, gateway.raw[0])

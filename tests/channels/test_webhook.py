@@ -1,8 +1,10 @@
+import gc
 import json
+from dataclasses import replace
 
-import httpx
 import pytest
 
+from duress.channels.http_client import HttpClient
 from duress.channels.webhook import (
     WebhookNotifier,
     WebhookSettings,
@@ -12,27 +14,29 @@ from duress.channels.webhook import (
 from duress.domain.errors import ConfigError
 from duress.domain.notification import DeliveryStatus, EventPhase
 from duress.testing import FakeClock
+from tests.channels.http_server import Answer, HttpServer, closed_port
 from tests.channels.support import duress_notice
 
 NATIVE = WebhookSettings(name="vms", url="https://vms.example/hook", secret="s3cret")
 
 
-def recorder(seen: list[httpx.Request], response: httpx.Response) -> httpx.AsyncClient:
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return response
-
-    return httpx.AsyncClient(transport=httpx.MockTransport(handler))
+def hook(server: HttpServer, **changes: object) -> WebhookSettings:
+    return replace(NATIVE, url=server.url("/hook"), **changes)  # type: ignore[arg-type]
 
 
-async def test_native_webhook_is_signed_and_idempotent() -> None:
-    seen: list[httpx.Request] = []
+async def test_native_webhook_is_signed_and_idempotent(
+    server: HttpServer, http: HttpClient
+) -> None:
+    server.answer = Answer(202)
     clock = FakeClock()
-    notifier = WebhookNotifier(NATIVE, client=recorder(seen, httpx.Response(202)), clock=clock)
+    notifier = WebhookNotifier(hook(server), client=http, clock=clock)
     receipt = await notifier.send(duress_notice(channel="webhook:vms"))
     assert receipt.status is DeliveryStatus.SENT
-    request = seen[0]
-    body = json.loads(request.content)
+    assert receipt.detail == "HTTP 202"
+    request = server.seen[0]
+    assert (request.method, request.path) == ("POST", "/hook")
+    assert request.headers["content-type"] == "application/json"
+    body = json.loads(request.body)
     assert body["type"] == "duress.alert.start"
     assert body["location"]["room"] == "12"
     assert body["staff"] == "Jane Doe (RN)"
@@ -42,24 +46,44 @@ async def test_native_webhook_is_signed_and_idempotent() -> None:
     assert verify_signature(
         "s3cret",
         ts,
-        request.content,
+        request.body,
         request.headers["x-duress-signature"],
         now=clock.now().timestamp(),
     )
     assert not verify_signature(
         "other",
         ts,
-        request.content,
+        request.body,
         request.headers["x-duress-signature"],
         now=clock.now().timestamp(),
     )
     assert not verify_signature(
         "s3cret",
         ts,
-        request.content,
+        request.body,
         request.headers["x-duress-signature"],
         now=clock.now().timestamp() + 301,
     )
+
+
+async def test_extra_headers_are_sent(server: HttpServer, http: HttpClient) -> None:
+    settings = hook(server, headers={"Authorization": "Token abc"})
+    await WebhookNotifier(settings, client=http).send(duress_notice())
+    assert server.seen[0].headers["authorization"] == "Token abc"
+
+
+async def test_pagerduty_answer_gives_the_dedup_key(server: HttpServer, http: HttpClient) -> None:
+    server.answer = Answer.json(202, {"status": "success", "dedup_key": "alert-1"})
+    settings = hook(server, format="pagerduty", routing_key="R0UTING", secret="")
+    receipt = await WebhookNotifier(settings, client=http).send(duress_notice())
+    assert receipt.status is DeliveryStatus.SENT
+    assert receipt.provider_id == "alert-1"
+    sent = json.loads(server.seen[0].body)
+    assert (sent["routing_key"], sent["event_action"]) == ("R0UTING", "trigger")
+    assert "x-duress-signature" not in server.seen[0].headers
+    server.answer = Answer(202, b"not json")
+    receipt = await WebhookNotifier(settings, client=http).send(duress_notice())
+    assert (receipt.status, receipt.provider_id) == (DeliveryStatus.SENT, None)
 
 
 def test_pagerduty_events_v2_trigger_and_resolve() -> None:
@@ -73,13 +97,49 @@ def test_pagerduty_events_v2_trigger_and_resolve() -> None:
     assert resolve == {"routing_key": "R0UTING", "event_action": "resolve", "dedup_key": "alert-1"}
 
 
-@pytest.mark.parametrize(("status", "retryable"), [(500, True), (410, False)])
-async def test_errors_are_failed_receipts(status: int, retryable: bool) -> None:
-    receipt = await WebhookNotifier(NATIVE, client=recorder([], httpx.Response(status))).send(
-        duress_notice()
-    )
+@pytest.mark.parametrize(
+    ("status", "retryable"), [(500, True), (503, True), (408, True), (429, True), (410, False)]
+)
+async def test_errors_are_failed_receipts(
+    server: HttpServer, http: HttpClient, status: int, retryable: bool
+) -> None:
+    server.answer = Answer(status)
+    receipt = await WebhookNotifier(hook(server), client=http).send(duress_notice())
+    assert receipt.status is DeliveryStatus.FAILED
     assert receipt.detail == f"webhook answered HTTP {status}"
     assert receipt.retryable is retryable
+
+
+async def test_a_redirect_is_not_followed(server: HttpServer, http: HttpClient) -> None:
+    server.answer = Answer(307, headers={"Location": server.url("/elsewhere")})
+    receipt = await WebhookNotifier(hook(server), client=http).send(duress_notice())
+    assert receipt.detail == "webhook answered HTTP 307"
+    assert [r.path for r in server.seen] == ["/hook"]
+
+
+async def test_a_hanging_webhook_is_a_failed_receipt(server: HttpServer, http: HttpClient) -> None:
+    server.answer = Answer(hang=True)
+    settings = hook(server, timeout_s=0.2)
+    receipt = await WebhookNotifier(settings, client=http).send(duress_notice())
+    assert receipt.status is DeliveryStatus.FAILED
+    assert receipt.detail == "webhook did not answer within 0.2 s"
+    assert receipt.retryable
+
+
+async def test_an_unreachable_webhook_is_a_failed_receipt(http: HttpClient) -> None:
+    settings = replace(NATIVE, url=f"http://127.0.0.1:{closed_port()}/hook")
+    receipt = await WebhookNotifier(settings, client=http).send(duress_notice())
+    assert receipt.status is DeliveryStatus.FAILED
+    assert receipt.detail.startswith("webhook unreachable: ClientConnectorError: ")
+    assert receipt.retryable
+
+
+async def test_a_notifier_closes_the_pool_it_owns(server: HttpServer) -> None:
+    notifier = WebhookNotifier(hook(server))
+    assert (await notifier.send(duress_notice())).status is DeliveryStatus.SENT
+    await notifier.aclose()
+    del notifier
+    gc.collect()  # an unclosed pool would warn here (ResourceWarning: an error in this suite)
 
 
 def test_settings_list() -> None:

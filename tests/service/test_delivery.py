@@ -380,3 +380,27 @@ async def test_confirmation_waiters_are_dropped_when_the_delivery_ends() -> None
     other, _, _ = make(plain)
     await other.deliver([notice("sms")])
     assert other._waiters == {}  # no confirm_within_s: no waiter at all
+
+
+class ClosingNotifier(ScriptedNotifier):
+    """Holds a connection that ``aclose`` releases (or fails to)."""
+
+    def __init__(self, channel: str, *, fails: bool = False) -> None:
+        super().__init__(channel, DeliveryStatus.SENT)
+        self.fails = fails
+        self.closed = 0
+
+    async def aclose(self) -> None:
+        self.closed += 1
+        if self.fails:
+            raise OSError("the link was already gone")
+
+
+async def test_closing_delivery_closes_every_channel_even_when_one_fails() -> None:
+    broken, webhook = ClosingNotifier("sms", fails=True), ClosingNotifier("webhook:ops")
+    plain = ScriptedNotifier("wctp", DeliveryStatus.SENT)  # nothing to close
+    delivery, _clock, _ = make(broken, webhook, plain)
+    assert (await delivery.deliver([notice("webhook:ops")])).ok
+    await delivery.aclose()
+    await delivery.aclose()
+    assert (broken.closed, webhook.closed) == (2, 2)

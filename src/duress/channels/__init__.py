@@ -11,6 +11,8 @@ wire and reports back (``send(notice) -> Receipt``; far-end reports as ``Deliver
 - :mod:`~duress.channels.mllp`: MLLP framing over asyncio streams.
 - :mod:`~duress.channels.email`, :mod:`~duress.channels.sms`, :mod:`~duress.channels.webhook`,
   :mod:`~duress.channels.cap`.
+- :mod:`~duress.channels.http_client`: outbound HTTP for WCTP, SMS, webhooks and CAP (one keep-alive
+  connection pool on aiohttp; answers read whole; timeouts and unreachable ends as two exceptions).
 
 Retries, timeouts, failover and circuit breakers are not here: see ``duress.service.delivery``.
 """

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import httpx
 from lxml import etree
 
+from duress.channels.http_client import HttpClient, HttpTimeout, HttpUnreachable
 from duress.channels.settings import Reader
 from duress.channels.text import TextSettings, directions, long_text, subject_line
 from duress.domain.errors import InvalidMessage
@@ -191,7 +191,7 @@ class CapNotifier:
         self,
         settings: CapSettings,
         *,
-        client: httpx.AsyncClient | None = None,
+        client: HttpClient | None = None,
         clock: Clock | None = None,
         text: TextSettings | None = None,
         channel: str = "cap",
@@ -199,7 +199,8 @@ class CapNotifier:
         self.settings = settings
         self.channel = channel
         self.endpoint = settings.url
-        self._client = client or httpx.AsyncClient()
+        self._client = client or HttpClient()
+        self._own_client = client is None
         self._clock = clock or SystemClock()
         self._text = text
         self._history: dict[str, list[tuple[str, datetime]]] = {}
@@ -222,34 +223,39 @@ class CapNotifier:
     async def send(self, notice: Notice) -> Receipt:
         document = self.render(notice)
         try:
-            response = await self._client.post(
+            answer = await self._client.request(
+                "POST",
                 self.settings.url or notice.address,
                 content=document,
                 headers={"Content-Type": CONTENT_TYPE, "Idempotency-Key": notice.key},
-                timeout=self.settings.timeout_s,
+                timeout_s=self.settings.timeout_s,
             )
-        except httpx.TimeoutException:
+        except HttpTimeout:
             return Receipt(
                 notice.key,
                 DeliveryStatus.FAILED,
                 detail=f"CAP endpoint did not answer within {self.settings.timeout_s:g} s",
             )
-        except httpx.HTTPError as exc:
+        except HttpUnreachable as exc:
             return Receipt(
                 notice.key,
                 DeliveryStatus.FAILED,
-                detail=f"CAP endpoint unreachable: {type(exc).__name__}: {exc}",
+                detail=f"CAP endpoint unreachable: {exc.cause}",
             )
-        if response.status_code >= 300:
+        if answer.status >= 300:
             return Receipt(
                 notice.key,
                 DeliveryStatus.FAILED,
-                detail=f"CAP endpoint answered HTTP {response.status_code}",
-                retryable=response.status_code >= 500,
+                detail=f"CAP endpoint answered HTTP {answer.status}",
+                retryable=answer.status >= 500,
             )
         return Receipt(
             notice.key,
             DeliveryStatus.SENT,
-            detail=f"HTTP {response.status_code}",
+            detail=f"HTTP {answer.status}",
             provider_id=parse_cap(document).identifier,
         )
+
+    async def aclose(self) -> None:
+        if self._own_client:
+            await self._client.aclose()

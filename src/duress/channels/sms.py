@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-import httpx
 from fastapi import APIRouter, Request, Response
 
+from duress.channels.http_client import HttpClient, HttpTimeout, HttpUnreachable
 from duress.channels.settings import Reader
 from duress.channels.text import TextSettings, sms_text
 from duress.domain.notification import (
@@ -109,14 +109,15 @@ class SmsNotifier:
         self,
         settings: SmsSettings,
         *,
-        client: httpx.AsyncClient | None = None,
+        client: HttpClient | None = None,
         text: TextSettings | None = None,
         channel: str = "sms",
     ) -> None:
         self.settings = settings
         self.channel = channel
         self.endpoint = settings.url
-        self._client = client or httpx.AsyncClient()
+        self._client = client or HttpClient()
+        self._own_client = client is None
         self._text = text
 
     async def send(self, notice: Notice) -> Receipt:
@@ -125,49 +126,55 @@ class SmsNotifier:
         headers = {"Idempotency-Key": notice.key, **s.headers}
         if s.token:
             headers["Authorization"] = f"Bearer {s.token}"
-        auth = httpx.BasicAuth(s.username, s.password or "") if s.username else None
-        body: dict[str, Any] = (
-            {"params": fields}
-            if s.method == "GET"
-            else ({"json": fields} if s.format == "json" else {"data": fields})
-        )
+        get = s.method == "GET"
         try:
-            response = await self._client.request(
-                s.method, s.url, headers=headers, auth=auth, timeout=s.timeout_s, **body
+            answer = await self._client.request(
+                s.method,
+                s.url,
+                params=fields if get else None,
+                json=fields if not get and s.format == "json" else None,
+                form=fields if not get and s.format == "form" else None,
+                headers=headers,
+                basic_auth=(s.username, s.password or "") if s.username else None,
+                timeout_s=s.timeout_s,
             )
-        except httpx.TimeoutException:
+        except HttpTimeout:
             return Receipt(
                 notice.key,
                 DeliveryStatus.FAILED,
                 detail=f"SMS gateway did not answer within {s.timeout_s:g} s",
             )
-        except httpx.HTTPError as exc:
+        except HttpUnreachable as exc:
             return Receipt(
                 notice.key,
                 DeliveryStatus.FAILED,
-                detail=f"SMS gateway unreachable: {type(exc).__name__}: {exc}",
+                detail=f"SMS gateway unreachable: {exc.cause}",
             )
-        if response.status_code >= 400:
-            retryable = response.status_code >= 500 or response.status_code in (408, 429)
+        if answer.status >= 400:
+            retryable = answer.status >= 500 or answer.status in (408, 429)
             return Receipt(
                 notice.key,
                 DeliveryStatus.FAILED,
-                detail=f"SMS gateway answered HTTP {response.status_code}: {response.text[:200]}",
+                detail=f"SMS gateway answered HTTP {answer.status}: {answer.text()[:200]}",
                 retryable=retryable,
             )
         provider_id = None
         try:
-            answer = response.json()
-            if isinstance(answer, dict) and answer.get(s.id_field) is not None:
-                provider_id = str(answer[s.id_field])
+            parsed = answer.json()
+            if isinstance(parsed, dict) and parsed.get(s.id_field) is not None:
+                provider_id = str(parsed[s.id_field])
         except ValueError:
             pass
         return Receipt(
             notice.key,
             DeliveryStatus.SENT,
-            detail=f"HTTP {response.status_code}",
+            detail=f"HTTP {answer.status}",
             provider_id=provider_id,
         )
+
+    async def aclose(self) -> None:
+        if self._own_client:
+            await self._client.aclose()
 
 
 _TWILIO_STATUS = {

@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 from fastapi import APIRouter, Request, Response
 from lxml import etree
 
 from duress.channels.hl7_acm_messages import build_oru_r40
+from duress.channels.http_client import HttpClient, HttpTimeout, HttpUnreachable
 from duress.channels.settings import Reader
 from duress.channels.text import TextSettings, short_text
 from duress.channels.wctp_ihe import NAMESPACE as PCD06_NAMESPACE
@@ -562,7 +562,7 @@ class WctpNotifier:
         settings: WctpSettings,
         *,
         clock: Clock | None = None,
-        client: httpx.AsyncClient | None = None,
+        client: HttpClient | None = None,
         text: TextSettings | None = None,
         channel: str = "wctp",
         remember: int = 10_000,
@@ -571,7 +571,7 @@ class WctpNotifier:
         self.channel = channel
         self.endpoint = settings.url
         self._clock = clock or SystemClock()
-        self._client = client or httpx.AsyncClient()
+        self._client = client or HttpClient()
         self._own_client = client is None
         self._text = text or TextSettings()
         self._sent: OrderedDict[str, Notice] = OrderedDict()
@@ -594,23 +594,24 @@ class WctpNotifier:
         while len(self._sent) > self._remember:
             self._sent.popitem(last=False)
         try:
-            response = await self._client.post(
+            answer = await self._client.request(
+                "POST",
                 self.settings.url,
                 content=document,
                 headers={"Content-Type": CONTENT_TYPE},
-                timeout=self.settings.timeout_s,
+                timeout_s=self.settings.timeout_s,
             )
-        except httpx.TimeoutException:
+        except HttpTimeout:
             return self._failed(
                 notice, f"gateway did not answer within {self.settings.timeout_s:g} s"
             )
-        except httpx.HTTPError as exc:
-            return self._failed(notice, f"gateway unreachable: {type(exc).__name__}: {exc}")
-        if response.status_code >= 400:
-            retryable = response.status_code >= 500 or response.status_code in (408, 429)
-            return self._failed(notice, f"gateway answered HTTP {response.status_code}", retryable)
+        except HttpUnreachable as exc:
+            return self._failed(notice, f"gateway unreachable: {exc.cause}")
+        if answer.status >= 400:
+            retryable = answer.status >= 500 or answer.status in (408, 429)
+            return self._failed(notice, f"gateway answered HTTP {answer.status}", retryable)
         try:
-            confirmation = parse_confirmation(response.content)
+            confirmation = parse_confirmation(answer.body)
         except InvalidMessage as exc:
             return self._failed(notice, f"malformed confirmation from gateway: {exc}")
         if not confirmation.ok:

@@ -15,8 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
+from duress.channels.http_client import HttpClient, HttpTimeout, HttpUnreachable
 from duress.channels.settings import Reader
 from duress.channels.text import TextSettings, long_text, subject_line, who
 from duress.domain.errors import ConfigError
@@ -167,7 +166,7 @@ class WebhookNotifier:
         self,
         settings: WebhookSettings,
         *,
-        client: httpx.AsyncClient | None = None,
+        client: HttpClient | None = None,
         clock: Clock | None = None,
         text: TextSettings | None = None,
         channel: str | None = None,
@@ -175,7 +174,8 @@ class WebhookNotifier:
         self.settings = settings
         self.channel = channel or f"webhook:{settings.name}"
         self.endpoint = settings.url
-        self._client = client or httpx.AsyncClient()
+        self._client = client or HttpClient()
+        self._own_client = client is None
         self._clock = clock or SystemClock()
         self._text = text
 
@@ -201,38 +201,46 @@ class WebhookNotifier:
     async def send(self, notice: Notice) -> Receipt:
         body, headers = self.render(notice)
         try:
-            response = await self._client.post(
-                self.settings.url, content=body, headers=headers, timeout=self.settings.timeout_s
+            answer = await self._client.request(
+                "POST",
+                self.settings.url,
+                content=body,
+                headers=headers,
+                timeout_s=self.settings.timeout_s,
             )
-        except httpx.TimeoutException:
+        except HttpTimeout:
             return Receipt(
                 notice.key,
                 DeliveryStatus.FAILED,
                 detail=f"webhook did not answer within {self.settings.timeout_s:g} s",
             )
-        except httpx.HTTPError as exc:
+        except HttpUnreachable as exc:
             return Receipt(
                 notice.key,
                 DeliveryStatus.FAILED,
-                detail=f"webhook unreachable: {type(exc).__name__}: {exc}",
+                detail=f"webhook unreachable: {exc.cause}",
             )
-        if response.status_code >= 300:
-            retryable = response.status_code >= 500 or response.status_code in (408, 429)
+        if answer.status >= 300:
+            retryable = answer.status >= 500 or answer.status in (408, 429)
             return Receipt(
                 notice.key,
                 DeliveryStatus.FAILED,
-                detail=f"webhook answered HTTP {response.status_code}",
+                detail=f"webhook answered HTTP {answer.status}",
                 retryable=retryable,
             )
         provider_id = None
         if self.settings.format == "pagerduty":
             try:
-                provider_id = response.json().get("dedup_key")
+                provider_id = answer.json().get("dedup_key")
             except (ValueError, AttributeError):
                 provider_id = None
         return Receipt(
             notice.key,
             DeliveryStatus.SENT,
-            detail=f"HTTP {response.status_code}",
+            detail=f"HTTP {answer.status}",
             provider_id=provider_id,
         )
+
+    async def aclose(self) -> None:
+        if self._own_client:
+            await self._client.aclose()

@@ -325,13 +325,22 @@ class Delivery:
         return self._breakers[endpoint]
 
     async def aclose(self) -> None:
-        """Cancel every delivery still running."""
+        """Cancel every delivery still running, then close the channels' connections (a
+        notifier with an ``aclose`` holds a connection pool or a link; closing twice is harmless)."""
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         for waiter in self._waiters.values():
             waiter.cancel()
+        for notifier in self._notifiers.values():
+            close = getattr(notifier, "aclose", None)
+            if close is None:
+                continue
+            try:
+                await close()
+            except Exception:  # one channel failing to close must not keep the others open
+                log.exception("delivery.close_failed", channel=notifier.channel)
 
     # -- one contact method ------------------------------------------------------------------------
 

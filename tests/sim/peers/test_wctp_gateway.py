@@ -4,6 +4,7 @@ import httpx
 from fastapi import FastAPI
 
 from duress.channels.hl7_acm import Hl7AcmNotifier, Hl7AcmSettings
+from duress.channels.http_client import HttpClient
 from duress.channels.wctp import WctpNotifier, WctpSettings, wctp_router
 from duress.domain.notification import DeliveryStatus, Reply
 from duress.service.clock import SystemClock
@@ -33,7 +34,7 @@ async def test_delivery_and_acceptance_end_to_end_over_wctp() -> None:
         settings = WctpSettings(
             url=gateway.url, sender_id="duress", reply_url="http://duress.test/wctp"
         )
-        async with httpx.AsyncClient() as outbound:
+        async with HttpClient() as outbound:
             notifier = WctpNotifier(settings, clock=SystemClock(), client=outbound)
             delivery = Delivery([notifier], updates, SystemClock())
             app.include_router(wctp_router(delivery.inbound, lookup=notifier.lookup))
@@ -64,7 +65,7 @@ async def test_gateway_misbehaviour_is_reported_as_failure() -> None:
         ("garbage", "malformed confirmation"),
         ("refuse", "gateway refused: WCTP 403"),
     ]:
-        async with WctpGatewayPeer(mode=mode) as gateway, httpx.AsyncClient() as client:
+        async with WctpGatewayPeer(mode=mode) as gateway, HttpClient() as client:
             notifier = WctpNotifier(WctpSettings(url=gateway.url, sender_id="d"), client=client)
             receipt = await notifier.send(duress_notice())
         assert receipt.status is DeliveryStatus.FAILED
@@ -79,7 +80,7 @@ async def test_a_hung_gateway_fails_over_to_the_alert_manager() -> None:
     async with (
         WctpGatewayPeer(mode="hang") as gateway,
         AlertManagerPeer(dispatch=()) as manager,
-        httpx.AsyncClient() as client,
+        HttpClient() as client,
     ):
         pager = WctpNotifier(
             WctpSettings(url=gateway.url, sender_id="d", timeout_s=5), client=client
