@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -228,3 +229,39 @@ async def test_readiness_names_what_is_down(clock, store) -> None:
     )
     checks = await rt.readiness()
     assert checks == {"store": "ok", "broker": "MQTT broker at 127.0.0.1:1 is not reachable"}
+
+
+class HeldStore(MemoryStore):
+    """A store whose appends wait (on the writer thread) until the test lets them through."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.entered = threading.Event()
+
+    def append(self, events, *, timers=None):  # type: ignore[no-untyped-def]
+        self.entered.set()
+        self.release.wait(5)
+        return super().append(events, timers=timers)
+
+
+async def test_sightings_wait_while_a_press_is_being_committed(clock: FakeClock) -> None:
+    store = HeldStore()
+    locator = RecordingLocator()
+    rt = Runtime(site=small_site(), store=store, clock=clock, locator=locator)
+    await rt.start()
+    try:
+        committing = asyncio.create_task(rt.ingest([(0, press(clock))]))
+        await asyncio.to_thread(store.entered.wait, 5)  # the press is on the writer thread now
+        sightings = asyncio.create_task(rt.ingest([(0, ir(clock, "ir-icu-1"))]))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert locator.seen == []  # held back behind the press's commit
+        store.release.set()
+        outcome = await asyncio.wait_for(committing, 5)
+        assert outcome.accepted == 1
+        assert (await asyncio.wait_for(sightings, 5)).accepted == 1
+        assert [s.device for s in locator.seen] == ["ir-icu-1"]
+    finally:
+        store.release.set()
+        await rt.stop()

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from pathlib import Path
@@ -78,7 +79,7 @@ def serve(
         f"[bold]Duress[/bold] serving {site.facility.name} on http://{settings.host}:{settings.port}/"
         f"  (store {runtime.store.url}{', MQTT ' + settings.mqtt_url if mqtt else ''})"
     )
-    _run(_serve(runtime, settings, companions, accounts))
+    run_server_loop(_serve(runtime, settings, companions, accounts))
 
 
 def demo(
@@ -132,7 +133,7 @@ def demo(
         f"  command    an HL7 alert manager on 127.0.0.1:{manager_port} (dispatch reports after ~2 s)\n"
         "  Ctrl-C stops it."
     )
-    _run(_serve(runtime, settings, [driver.run], accounts))
+    run_server_loop(_serve(runtime, settings, [driver.run], accounts))
 
 
 def _settings_and_site(
@@ -165,9 +166,18 @@ def _runtime(site: Site, settings: Settings, *, mqtt_url: str | None) -> Runtime
         raise typer.Exit(2) from None
 
 
-def _run(main: Coroutine[Any, Any, None]) -> None:
+GIL_SWITCH_INTERVAL_S = 0.001
+"""How long a thread may hold the interpreter before a waiting one gets it (Python's default is
+5 ms). The store writer thread needs it a few times per commit; while the event loop is busy with
+a burst of sightings each of those waits could take the full interval, which a press's commit
+would feel (see docs/decisions/0010-a-shorter-gil-switch-interval.md)."""
+
+
+def run_server_loop(main: Coroutine[Any, Any, None]) -> None:
     """Run the server on uvloop when it is installed (it comes with uvicorn[standard]): its event
-    loop wakes faster than the standard one, which the press-to-page latency feels."""
+    loop wakes faster than the standard one, which the press-to-page latency feels; and with a
+    short GIL switch interval, so the writer thread is not kept waiting behind sighting work."""
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvicorn[standard] brings it

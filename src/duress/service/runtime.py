@@ -156,6 +156,9 @@ class Runtime:
         self._bulk: list[tuple[list[NewEvent], asyncio.Future[list[StoredEvent]]]] = []
         self._bulk_task: asyncio.Task[None] | None = None
         self._urgent = 0
+        self._calm = asyncio.Event()
+        """Set while no urgent write (a press, an alert step, an action) is being committed."""
+        self._calm.set()
         self.started = False
         self.alert_sources: list[AlertSource] = []
         """Listeners taking alerts from other systems (HL7 ORU^R40), run with the runtime."""
@@ -327,10 +330,14 @@ class Runtime:
             self.metrics.ingested.labels("heartbeat").inc()
 
         located = 0
+        if sightings:
+            await self._after_urgent_writes()
         for count, (index, sighting) in enumerate(sightings, start=1):
             if count % SIGHTINGS_PER_TURN == 0 and not self._inline:
-                # Let a press that arrived meanwhile run: it must not wait for a long batch.
+                # Let a press that arrived meanwhile run: it must not wait for a long batch, nor
+                # share the machine with it while it is being committed.
                 await asyncio.sleep(0)
+                await self._after_urgent_writes()
             reason = self._check_sighting(sighting)
             if reason is not None:
                 self._reject(outcome, index, *reason)
@@ -454,10 +461,19 @@ class Runtime:
         if not records and not timers:
             return []
         self._urgent += 1
+        self._calm.clear()
         try:
             return await self._commit(records, timers)
         finally:
             self._urgent -= 1
+            if not self._urgent:
+                self._calm.set()
+
+    async def _after_urgent_writes(self) -> None:
+        """Wait while a press, an alert step or an action is being committed: sighting work would
+        only compete with that commit for the interpreter and the CPU."""
+        if self._urgent and not self._inline:
+            await self._calm.wait()
 
     async def record_bulk(self, events: Iterable[Event]) -> list[StoredEvent]:
         """Commit events that may wait a moment (delivery reports): they are gathered with others
