@@ -1,10 +1,15 @@
-"""The background load: native sighting batches posted to Duress at a fixed rate, in its own process.
+"""The background load: native sighting batches sent to Duress at a fixed rate, in its own process.
 
-``python -m benchmarks.latency.load URL AUTHORIZATION RATE BATCH SECONDS`` posts ``RATE`` sightings per second in
-batches of ``BATCH`` (one batch every ``BATCH / RATE`` seconds, on a schedule; a late batch is sent at
-once, never bunched beyond the schedule) over one keep-alive connection, for at most ``SECONDS`` or
-until SIGTERM (``POOL_S`` seconds of batches are generated before the clock starts
-and replayed in a loop, so the generator's own CPU stays small), then prints one JSON line with what it sent and what the server accepted.
+``python -m benchmarks.latency.load TARGET AUTHORIZATION RATE BATCH SECONDS`` sends ``RATE``
+sightings per second in batches of ``BATCH`` (one batch every ``BATCH / RATE`` seconds, on a
+schedule; a late batch is sent at once, never bunched beyond the schedule), for at most ``SECONDS``
+or until SIGTERM, then prints one JSON line with what it sent (and, over HTTP, what the server
+accepted). ``POOL_S`` seconds of batches are generated before the clock starts and replayed in a
+loop, so the generator's own CPU stays small.
+
+``TARGET`` is either the ingest URL (``http://...``: ``POST`` over one keep-alive connection, with
+``AUTHORIZATION``) or ``mqtt://HOST:PORT/TOPIC``: each batch published as one native batch message
+(QoS 0, as gateways send sightings) on ``TOPIC`` by one paho client, as a gateway would.
 
 Sightings are what gateways in a real ward would send: each located badge is in one room at a time
 and is heard by that room's IR device (40 %) and its three nearest BLE beacons (60 %, RSSI from a
@@ -15,12 +20,15 @@ Timestamps are the current time.
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -44,16 +52,14 @@ def main(url: str, auth: str, rate: float, batch: int, seconds: float) -> dict[s
         stop = True
 
     signal.signal(signal.SIGTERM, halt)
-    headers = {"Content-Type": "application/json"}
-    if auth:
-        headers["Authorization"] = auth
     period = batch / rate
     pool = int(POOL_S / period)
     bodies = [_body(batch, badges, rooms, where, move_at, n * period, rng) for n in range(pool)]
+    send, close = _mqtt_sender(url) if url.startswith("mqtt://") else _http_sender(url, auth)
     sent = accepted = late = batches = 0
     print("running", flush=True)
     started = time.monotonic()
-    with httpx.Client(timeout=10, headers=headers) as client:
+    try:
         while not stop and time.monotonic() - started < seconds:
             due = started + batches * period
             now = time.monotonic()
@@ -62,19 +68,66 @@ def main(url: str, auth: str, rate: float, batch: int, seconds: float) -> dict[s
             elif now - due > period:
                 late += 1
             ts = datetime.now(UTC).isoformat().encode()
-            response = client.post(url, content=bodies[batches % pool].replace(b"@TS@", ts))
+            accepted += send(bodies[batches % pool].replace(b"@TS@", ts))
             sent += batch
             batches += 1
-            if response.status_code < 300:
-                accepted += response.json()["accepted"]
+    finally:
+        close()
     elapsed = time.monotonic() - started
-    return {
+    figures: dict[str, Any] = {
+        "transport": "mqtt" if url.startswith("mqtt://") else "http",
         "sent": sent,
-        "accepted": accepted,
         "seconds": round(elapsed, 2),
-        "per_s": round(accepted / elapsed) if elapsed else 0,
+        "sent_per_s": round(sent / elapsed) if elapsed else 0,
         "late_batches": late,
     }
+    if not url.startswith("mqtt://"):  # over MQTT the benchmark counts what the server took
+        figures["accepted"] = accepted
+        figures["per_s"] = round(accepted / elapsed) if elapsed else 0
+    return figures
+
+
+Sender = tuple[Callable[[bytes], int], Callable[[], None]]
+
+
+def _http_sender(url: str, auth: str) -> Sender:
+    """POST each batch; returns how many messages the server accepted."""
+    headers = {"Content-Type": "application/json"}
+    if auth:
+        headers["Authorization"] = auth
+    client = httpx.Client(timeout=10, headers=headers)
+
+    def send(body: bytes) -> int:
+        response = client.post(url, content=body)
+        return int(response.json()["accepted"]) if response.status_code < 300 else 0
+
+    return send, client.close
+
+
+def _mqtt_sender(target: str) -> Sender:
+    """Publish each batch as one message (QoS 0) on the topic of ``mqtt://HOST:PORT/TOPIC``."""
+    import paho.mqtt.client as mqtt
+
+    where = urlsplit(target)
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2,  # type: ignore[attr-defined]  # paho re-exports it
+        client_id=f"latency-load-{os.getpid()}",
+        protocol=mqtt.MQTTv311,
+    )
+    client.max_queued_messages_set(0)
+    client.connect(where.hostname or "127.0.0.1", where.port or 1883)
+    client.loop_start()
+    topic = where.path.lstrip("/")
+
+    def send(body: bytes) -> int:
+        client.publish(topic, body, qos=0)
+        return 0
+
+    def close() -> None:
+        client.loop_stop()
+        client.disconnect()
+
+    return send, close
 
 
 def _body(

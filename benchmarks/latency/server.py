@@ -1,9 +1,10 @@
 """The Duress server for the latency benchmark, in its own process (as in production).
 
-``python -m benchmarks.latency.server --port P --db PATH --hook URL --mqtt-site ID`` serves the
+``python -m benchmarks.latency.server --port P --db PATH --hook URL --mqtt-url URL --mqtt-site ID``
+serves the
 benchmark site (:mod:`benchmarks.latency.site`) like ``duress serve`` does (uvicorn with its default
 loop and HTTP parser on 127.0.0.1, the SQLite store in WAL with synchronous=FULL), and consumes the
-native MQTT topics ``bench/<ID>/gw/+/...`` from the broker on 127.0.0.1:1883. It stops on SIGTERM or
+native MQTT topics ``bench/<ID>/gw/+/...`` from the broker at ``--mqtt-url``. It stops on SIGTERM or
 SIGINT, after at most ``--seconds``. With ``--profile FILE`` it writes a cProfile of the whole run.
 """
 
@@ -19,15 +20,13 @@ import time
 from typing import Any
 
 import uvicorn
-import uvloop
 
 from benchmarks.latency.site import bench_site
+from duress.cli.server import run_server_loop
 from duress.ingest.mqtt import MqttIngest
 from duress.logs import configure_logging
 from duress.service.bootstrap import build_runtime
 from duress.web.app import create_app
-
-MQTT_URL = "mqtt://127.0.0.1:1883"
 
 
 class Trace:
@@ -142,7 +141,7 @@ async def serve(args: argparse.Namespace) -> None:
     server = uvicorn.Server(config)
     ingest = MqttIngest(
         runtime,
-        url=MQTT_URL,
+        url=args.mqtt_url,
         prefix="bench",
         site_id=args.mqtt_site,
         client_id=f"bench-{args.mqtt_site}",
@@ -172,6 +171,7 @@ def main() -> None:
     parser.add_argument("--db", required=True)
     parser.add_argument("--hook", required=True)
     parser.add_argument("--mqtt-site", required=True)
+    parser.add_argument("--mqtt-url", default="mqtt://127.0.0.1:1883")
     parser.add_argument("--seconds", type=float, default=600)
     parser.add_argument("--profile")
     parser.add_argument("--trace")
@@ -187,7 +187,7 @@ def main() -> None:
             profiler.disable()
             profiler.dump_stats(args.profile)
     else:
-        uvloop.run(serve(args))  # as `duress serve` does
+        run_server_loop(serve(args))  # as `duress serve` does: uvloop, short GIL switch interval
 
 
 if __name__ == "__main__":

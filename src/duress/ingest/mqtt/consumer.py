@@ -31,6 +31,7 @@ from duress.ingest import auth
 from duress.ingest.mqtt.dispatch import Dispatcher, Stats
 from duress.ingest.mqtt.lanes import DEFAULT_BULK_LIMIT, Inbound, Lanes
 from duress.ingest.mqtt.metrics import mqtt_metrics
+from duress.ingest.mqtt.reads import read_all_waiting
 from duress.ingest.mqtt.reconnect import BACKOFF_FIRST_S, BACKOFF_MAX_S, keep_connected
 from duress.ingest.mqtt.topics import Route, TopicMap
 
@@ -130,7 +131,7 @@ class MqttIngest:
     def _where(self) -> str:
         return f"{self._url.hostname}:{self._url.port or 1883}"
 
-    def _make_client(self) -> aiomqtt.Client:
+    def _make_client(self, generation: int) -> aiomqtt.Client:
         tls = ssl.create_default_context() if self._url.scheme == "mqtts" else None
         common: dict[str, Any] = {
             "username": unquote(self._url.username) if self._url.username else None,
@@ -161,19 +162,26 @@ class MqttIngest:
         # aiomqtt 2.x has no manual acknowledgement yet (empicano/aiomqtt#345): use paho's, set
         # before connecting so that presses queued in our session are not acknowledged on arrival.
         client._client.manual_ack_set(True)
+        # Each message goes to its lane as soon as paho has read it, in the socket's read callback:
+        # aiomqtt's own queue hands messages out one per few turns of the event loop (a task and a
+        # wait each), so under a flood of sightings a press waited there behind hundreds of them.
+        client._client.on_message = lambda _client, _userdata, message: self._arrived(
+            message, generation
+        )
+        read_all_waiting(client._client)  # and each read callback takes all that is waiting
         return client
 
     async def _session(self) -> None:
-        client = self._make_client()
+        self._generation += 1
+        client = self._make_client(self._generation)
         async with client:
             self._client = client
-            self._generation += 1
             await client.subscribe([(s.topic, s.qos) for s in self.topics.subscriptions()])
             self.connected.set()
             self.metrics.connected.set(1)
             self.runtime.broker_down = None
             log.info("mqtt.connected", url=self._where(), client_id=self.client_id)
-            receiver = asyncio.create_task(self._receive(client, self._generation))
+            receiver = asyncio.create_task(self._until_disconnected(client))
             stopping = asyncio.create_task(self._stopping.wait())
             try:
                 done, _ = await asyncio.wait(
@@ -199,34 +207,46 @@ class MqttIngest:
         self.connected.clear()
         self.metrics.connected.set(0)
 
-    async def _receive(self, client: aiomqtt.Client, generation: int) -> None:
-        classify = self.topics.classify
-        now = self.clock.now
-        received = {route: self.metrics.received.labels(route.value) for route in Route}
-        put = self.lanes.put
-        async for message in client.messages:
-            topic = message.topic.value
-            found = classify(topic)
-            payload = message.payload if isinstance(message.payload, bytes) else b""
-            inbound = Inbound(
-                topic=topic,
-                payload=payload,
-                route=found[0] if found else _UNKNOWN,
-                gateway=found[1] if found else None,
-                received_at=now(),
-                qos=message.qos,
-                mid=message.mid,
-                generation=generation,
-                signature=_signature(message.properties),
-            )
-            if found is None:
-                self.dispatcher.reject(inbound, "unknown_topic", f"topic {topic!r} is not ingested")
-                self._ack([inbound])
-                continue
-            received[found[0]].inc()
-            put(inbound)
-            if message.qos and found[0] is not _BUTTONS:
-                self._ack([inbound])  # only presses wait for their commit
+    async def _until_disconnected(self, client: aiomqtt.Client) -> None:
+        """Return (raising ``MqttError``) when the connection ends. Messages never come through
+        here: :meth:`_arrived` takes each one as paho reads it."""
+        async for _ in client.messages:
+            pass
+
+    def _arrived(self, message: Any, generation: int) -> None:
+        """A message as paho read it (``paho.mqtt.client.MQTTMessage``), on the event loop: to its
+        lane, or rejected and counted. Never raises: paho would drop the connection."""
+        try:
+            self._take(message, generation)
+        except Exception:  # a bug here must not cost the connection (and every press behind it)
+            log.exception("mqtt.message_failed", mid=getattr(message, "mid", None))
+
+    def _take(self, message: Any, generation: int) -> None:
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:  # the spec requires UTF-8 topics; a broken client may not
+            topic = message._topic.decode("utf-8", errors="replace")
+        found = self.topics.classify(topic)
+        payload = message.payload if isinstance(message.payload, bytes) else b""
+        inbound = Inbound(
+            topic=topic,
+            payload=payload,
+            route=found[0] if found else _UNKNOWN,
+            gateway=found[1] if found else None,
+            received_at=self.clock.now(),
+            qos=message.qos,
+            mid=message.mid,
+            generation=generation,
+            signature=_signature(getattr(message, "properties", None)),
+        )
+        if found is None:
+            self.dispatcher.reject(inbound, "unknown_topic", f"topic {topic!r} is not ingested")
+            self._ack([inbound])
+            return
+        self.metrics.received.labels(found[0].value).inc()
+        self.lanes.put(inbound)
+        if message.qos and found[0] is not _BUTTONS:
+            self._ack([inbound])  # only presses wait for their commit
 
     def _ack(self, messages: list[Inbound]) -> None:
         client = self._client

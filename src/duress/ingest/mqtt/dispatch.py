@@ -6,6 +6,7 @@ Every failure is a rejection with a reason, counted (``duress_ingest_rejected_to
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -135,7 +136,11 @@ class Dispatcher:
         status message is applied in its place: what came before it is ingested first)."""
         observations: list[tuple[int, Observation]] = []
         sources: list[Inbound] = []
+        several = len(batch) > 1
         for message in batch:
+            if several:
+                # Decoding a bulk batch takes milliseconds: let the loop read a press meanwhile.
+                await asyncio.sleep(0)
             self.stats.messages += 1
             self._status_change = None
             try:
