@@ -22,7 +22,7 @@ from typing import Any
 import uvicorn
 
 from benchmarks.latency.site import bench_site
-from duress.cli.server import run_server_loop
+from duress.cli.server import run_server_loop, settle_the_heap
 from duress.ingest.mqtt import MqttIngest
 from duress.logs import configure_logging
 from duress.service.bootstrap import build_runtime
@@ -131,6 +131,7 @@ async def serve(args: argparse.Namespace) -> None:
     runtime = build_runtime(site, store_url=f"sqlite:///{args.db}")
     trace = Trace(runtime) if args.trace else None
     await runtime.start()
+    settle_the_heap()  # as `duress serve` does once started
     app: Any = create_app(runtime, manage_runtime=False)
     await _bench_routes(app, runtime, args.token_file)
     if trace is not None:
