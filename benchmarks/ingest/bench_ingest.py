@@ -10,7 +10,8 @@ configures a site's (:mod:`benchmarks.broker`: ``set_tcp_nodelay true``); one pu
   ``<prefix>/<site>/gw/<gw>/sightings``; sightings accepted by the engine per second of wall time.
 - ``unbatched_per_s``: the same with one sighting per message.
 - ``broker_ceiling_per_s`` / ``broker_ceiling_batched_per_s``: the same publisher and payloads, but
-  the subscriber only counts messages (sightings per second it could be handed).
+  the subscriber is ``mosquitto_sub`` (C) and only counts messages (sightings per second the broker
+  could hand a subscriber).
 - ``lost``: sightings published but not accepted by the engine (the publisher keeps at most a
   window of messages in flight, so that a default broker never has to drop; loss would show here).
 - ``feedback_ms``: the badge feedback downlink, on a fresh runtime of its own with
@@ -113,32 +114,56 @@ async def _publish(
 
 
 async def _ceiling(site: Any, per_message: int, count: int, rng: random.Random) -> float:
-    """Sightings per second a subscriber that only counts is handed by the broker."""
+    """Sightings per second the broker hands a subscriber that only counts: ``mosquitto_sub``, a C
+    client in its own process, whose output (one line a message) is counted in blocks here."""
     topic = f"bench/ceiling-{uuid.uuid4().hex[:8]}"
     payloads = _payloads(site, count, per_message, rng)
-    counted = 0
+    lines = 0
     progress = asyncio.Condition()
 
     async def wait(predicate: Callable[[], bool]) -> None:
         async with progress:
             await asyncio.wait_for(progress.wait_for(predicate), 30)
 
-    async with aiomqtt.Client(HOST, PORT, identifier=f"bench-count-{uuid.uuid4().hex[:8]}") as sub:
-        await sub.subscribe(topic)
+    subscriber = await asyncio.create_subprocess_exec(
+        "mosquitto_sub",
+        *("-h", HOST, "-p", str(PORT), "-t", topic, "-q", "0"),
+        *("-i", f"bench-count-{uuid.uuid4().hex[:8]}"),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert subscriber.stdout is not None
+    stdout = subscriber.stdout
 
-        async def count_messages() -> None:
-            nonlocal counted
-            async for _ in sub.messages:
-                counted += per_message
-                async with progress:
-                    progress.notify_all()
+    async def count_lines() -> None:
+        nonlocal lines
+        while block := await stdout.read(1 << 16):
+            lines += block.count(b"\n")
+            async with progress:
+                progress.notify_all()
 
-        counter = asyncio.create_task(count_messages())
-        try:
-            elapsed = await _publish(topic, payloads, per_message, lambda: counted, wait)
-        finally:
-            counter.cancel()
-            await asyncio.gather(counter, return_exceptions=True)
+    counter = asyncio.create_task(count_lines())
+    try:
+        # The subscription is in place once a probe published now comes back.
+        async with aiomqtt.Client(
+            HOST, PORT, identifier=f"bench-probe-{uuid.uuid4().hex[:8]}"
+        ) as probe:
+            for _ in range(100):
+                await probe.publish(topic, b"probe")
+                try:
+                    await asyncio.wait_for(wait(lambda: lines > 0), 0.1)
+                    break
+                except TimeoutError:
+                    continue
+        await asyncio.sleep(0.2)  # probes still in flight arrive before the clock starts
+        base = lines
+        elapsed = await _publish(
+            topic, payloads, per_message, lambda: (lines - base) * per_message, wait
+        )
+    finally:
+        subscriber.terminate()
+        await subscriber.wait()
+        counter.cancel()
+        await asyncio.gather(counter, return_exceptions=True)
     return count * per_message / elapsed
 
 
