@@ -65,9 +65,10 @@ FEEDBACK_TIMEOUT_S = 5.0
 
 def _payloads(site: Any, count: int, per_message: int, rng: random.Random) -> list[bytes]:
     ts = datetime.now(UTC).isoformat()
+    every = sightings(site, rng, count * per_message, ts)  # one call: it sorts the site's ids
     out = []
-    for _ in range(count):
-        messages = sightings(site, rng, per_message, ts)
+    for start in range(0, len(every), per_message):
+        messages = every[start : start + per_message]
         out.append(json.dumps(messages[0] if per_message == 1 else {"messages": messages}).encode())
     return out
 
