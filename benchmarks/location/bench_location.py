@@ -160,6 +160,26 @@ ABLATIONS: dict[str, tuple[LocationParams, tuple[str, ...]]] = {
         LocationParams(ir_reenter_needs_ble_cue=True),
         ("doorway_lingering",),
     ),
+    # one-hit entry agrees with the BLE centroid only (not with the strongest corridor device)
+    "no_one_hit_nearest": (
+        LocationParams(ir_one_hit_nearest=False),
+        ("icu_bh_ir_rich", "ed_open_bays", "doorway_lingering"),
+    ),
+    # no bay hold: a bay is dropped as soon as its emitter misses, any reflection moves it
+    "no_bay_hold": (
+        LocationParams(ir_bay_hold_s=0.0, ir_bay_enter_score=0.0),
+        ("icu_bh_ir_rich", "ed_open_bays", "doorway_lingering", "degraded_monitor_offline"),
+    ),
+    # no motion cue: a deep BLE challenger always waits for its sustain, walking or not
+    "no_walk_cue": (
+        LocationParams(ble_walk_estimates=0),
+        ("icu_bh_ir_rich", "ble_only_medsurg", "doorway_lingering", "wall_crossing_walk"),
+    ),
+    # going back into the room just left needs the same score whatever BLE says
+    "no_reenter_out": (
+        LocationParams(ir_reenter_out_score=0.0),
+        ("icu_bh_ir_rich", "doorway_lingering", "degraded_monitor_offline"),
+    ),
 }
 
 

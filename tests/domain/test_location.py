@@ -136,6 +136,36 @@ def test_a_deep_ble_challenger_needs_less_sustain() -> None:
     assert (full[-1].as_of - deep[-1].as_of).total_seconds() >= p.ble_update_s
 
 
+def walking_ble(badge: str, start: float, x0: float, speed: float, seconds: int) -> list[Sighting]:
+    """A badge walking along corridor c1/c2 from ``x0`` at ``speed`` m/s: beacons each second."""
+    out = []
+    for k in range(seconds):
+        t = start + k
+        x = x0 + speed * k
+        for i, bx in enumerate((5, 15, 25, 35, 45, 55), start=1):
+            d = max(1.0, math.hypot(bx - x, 0.5))
+            out.append(ble(badge, f"ble-f1-{i}", t + 0.1 * i, round(-59 - 25 * math.log10(d), 1)))
+    return out
+
+
+def test_walking_away_changes_zone_sooner_than_the_sustain() -> None:
+    walk = corridor_ble("b1", 0, 10, near=20) + walking_ble("b1", 10, 20.0, 1.3, 20)
+    cue = feed(LocationEngine(two_floor_site()), walk)
+    still = feed(LocationEngine(two_floor_site(), LocationParams(ble_walk_estimates=0)), walk)
+    assert [m.zone for m in cue] == [m.zone for m in still] == ["c1", "c2"]
+    assert cue[-1].as_of is not None
+    assert still[-1].as_of is not None
+    assert cue[-1].as_of < still[-1].as_of  # no sustain: the estimates kept moving out of c1
+
+
+def test_a_slow_drift_is_not_walking() -> None:
+    # a standing badge whose estimate drifts (0.3 m/s, a slow RSSI change) gets the full sustain
+    drift = corridor_ble("b1", 0, 10, near=24) + walking_ble("b1", 10, 24.0, 0.3, 40)
+    cue = feed(LocationEngine(two_floor_site()), drift)
+    still = feed(LocationEngine(two_floor_site(), LocationParams(ble_walk_estimates=0)), drift)
+    assert [(m.zone, m.as_of) for m in cue] == [(m.zone, m.as_of) for m in still]
+
+
 def test_ble_estimate_wobbling_across_a_zone_boundary_does_not_flap(engine: LocationEngine) -> None:
     sightings = []
     for t in range(120):

@@ -61,10 +61,74 @@ def test_doorway_ir_leaks_after_an_exit_need_more_than_two_hits() -> None:
     engine.observe(ir("b1", "ir-r1", 16.2), at(16.3))
     engine.observe(ir("b1", "ir-r1", 17.2), at(17.3))
     assert engine.locate("b1", at(17.5)).zone == "c1"
-    # really walking back in: IR keeps coming
-    for t in (18.2, 19.2):
+    # really walking back in: IR keeps coming (and the BLE picture is the room's again)
+    _feed(engine, 18, 20, ir_until=20, near=-75.0)
+    assert engine.locate("b1", at(20)).room == "r1"
+
+
+def test_leaks_to_someone_lingering_outside_the_door_need_many_hits() -> None:
+    engine = LocationEngine(two_floor_site())
+    _feed(engine, 0, 10, ir_until=10, near=-75.0)
+    _feed(engine, 10, 16, ir_until=0, near=-55.0)  # left: BLE says "outside" (change >= 3 dB)
+    # four leaks in three seconds: three would do with BLE back to the room's picture
+    for t in (16.2, 17.2, 18.2, 19.2):
         engine.observe(ir("b1", "ir-r1", t), at(t + 0.1))
-    assert engine.locate("b1", at(19.5)).room == "r1"
+    assert engine.locate("b1", at(19.5)).zone == "c1"
+    # IR that keeps coming wins even while BLE lags behind
+    for t in (20.2, 21.2, 22.2):
+        engine.observe(ir("b1", "ir-r1", t), at(t + 0.1))
+    assert engine.locate("b1", at(22.5)).room == "r1"
+    # the ablation: the old re-entry score (2.5) only
+    old = LocationEngine(two_floor_site(), LocationParams(ir_reenter_out_score=0.0))
+    _feed(old, 0, 10, ir_until=10, near=-75.0)
+    _feed(old, 10, 16, ir_until=0, near=-55.0)
+    for t in (16.2, 17.2, 18.2, 19.2):
+        old.observe(ir("b1", "ir-r1", t), at(t + 0.1))
+    assert old.locate("b1", at(19.5)).room == "r1"
+
+
+def _bays(engine: LocationEngine, start: int, end: int, emitter: str | None) -> None:
+    """Each second: room r3's monitor, the given bay emitter (None: silent), corridor BLE."""
+    for t in range(start, end):
+        engine.observe(ir("b1", "ir-r3", t + 0.2), at(t + 0.3))
+        if emitter is not None:
+            engine.observe(ir("b1", emitter, t + 0.2), at(t + 0.3))
+        engine.observe(ble("b1", "ble-f1-2", t + 0.5, -75.0), at(t + 0.6))
+
+
+def test_a_bay_is_held_while_its_emitter_merely_misses() -> None:
+    engine = LocationEngine(two_floor_site())
+    _bays(engine, 0, 5, "em-r3-b1")
+    assert engine.locate("b1", at(5)).bay == "r3-b1"
+    _bays(engine, 5, 30, None)  # the room monitor still sees the badge, the bay emitter not
+    location = engine.locate("b1", at(30))
+    assert location.bay == "r3-b1"
+    assert location.precision is Precision.BED
+    dropped = LocationEngine(two_floor_site(), LocationParams(ir_bay_hold_s=0.0))
+    _bays(dropped, 0, 5, "em-r3-b1")
+    _bays(dropped, 5, 30, None)
+    assert dropped.locate("b1", at(30)).bay is None
+
+
+def test_the_quiet_hold_keeps_the_bay() -> None:
+    engine = LocationEngine(two_floor_site())
+    _bays(engine, 0, 5, "em-r3-b1")
+    for t in range(5, 40):  # an IR blind spot: nothing from the room, BLE unchanged
+        engine.observe(ble("b1", "ble-f1-2", t + 0.5, -75.0), at(t + 0.6))
+    location = engine.locate("b1", at(40))
+    assert location.room == "r3"
+    assert location.bay == "r3-b1"
+
+
+def test_a_lone_reflection_from_the_next_bay_does_not_move_a_held_bay() -> None:
+    engine = LocationEngine(two_floor_site())
+    _bays(engine, 0, 5, "em-r3-b1")
+    _bays(engine, 5, 15, None)
+    engine.observe(ir("b1", "em-r3-b2", 15.2), at(15.3))  # one reflection
+    _bays(engine, 16, 20, None)
+    assert engine.locate("b1", at(20)).bay == "r3-b1"
+    _bays(engine, 20, 23, "em-r3-b2")  # really moved: the other emitter keeps seeing the badge
+    assert engine.locate("b1", at(23)).bay == "r3-b2"
 
 
 def test_ble_median_of_three_ignores_one_burst() -> None:

@@ -22,9 +22,15 @@ Fusion and transitions (incumbent/challenger):
    has stayed more than ``ble_margin_m`` outside the incumbent's area for ``ble_sustain_s``
    (hysteresis: someone standing in a doorway does not flap); it replaces a stale IR incumbent at
    once.
+   A deep challenger wins without the sustain while the estimates show someone walking (the
+   motion cue: ``ble_walk_*``).
 4. Plausibility: a move to another floor sooner than ``floor_change_s_per_level`` per level after
    the last evidence on the old floor is held back (and counted as ``implausible_move``); if the
    evidence persists it wins once the move becomes possible.
+
+Bays: a bay is held while its room is held and its emitter merely misses (``ir_bay_hold_s``);
+another bay replaces a held, silent one with ``ir_bay_enter_score``. The room's BLE fingerprint
+(exit cue, quiet hold, re-entry rules) is described in ``docs/location.md``.
 
 Ageing: a location's ``as_of`` is its newest supporting evidence. :meth:`LocationEngine.locate`
 reports its age; past ``stale_after_s`` it is marked stale, past ``unknown_after_s`` it becomes
@@ -36,6 +42,7 @@ in :attr:`LocationEngine.rejections`.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -84,6 +91,7 @@ class _Place:
     __slots__ = (
         "as_of",
         "bay",
+        "bay_at",
         "confidence",
         "floor",
         "ir_at",
@@ -117,15 +125,28 @@ class _Place:
         self.confidence = confidence
         self.ir_at = as_of
         """The newest IR hit supporting an IR place."""
+        self.bay_at = as_of
+        """The newest hit of the bay's emitter (the bay hold counts from it)."""
 
 
 class _Estimate:
-    __slots__ = ("confidence", "floor", "ts", "x", "y", "zone")
+    __slots__ = ("confidence", "floor", "nearest", "ts", "walking", "x", "y", "zone")
 
     def __init__(
-        self, ts: float, floor: str, x: float, y: float, zone: str | None, confidence: float
+        self,
+        ts: float,
+        floor: str,
+        x: float,
+        y: float,
+        zone: str | None,
+        confidence: float,
+        nearest: _Dev,
     ) -> None:
         self.ts = ts
+        self.nearest = nearest
+        """The strongest device on the estimate's floor."""
+        self.walking = False
+        """The estimates up to this one moved one way at walking pace (the motion cue)."""
         self.floor = floor
         self.x = x
         self.y = y
@@ -151,6 +172,7 @@ class _Track:
         "ref_n",
         "ref_zone",
         "reported_unknown",
+        "trail",
     )
 
     def __init__(self) -> None:
@@ -174,6 +196,8 @@ class _Track:
         self.chal_key: str | None = None
         self.chal_since = 0.0
         self.reported_unknown = False
+        self.trail: list[tuple[float, float]] = []
+        """The last few BLE estimate positions (the motion cue)."""
 
 
 def _ts(dt: datetime) -> float:
@@ -448,7 +472,33 @@ class LocationEngine:
             zone = first.zone
         agreement = zone_weight.get(zone, 0.0) / sw if zone is not None else 0.0
         confidence = (0.35 + 0.35 * agreement) * (1.0 if n >= 2 else 0.8)
-        return _Estimate(t, floor, x, y, zone, confidence)
+        estimate = _Estimate(t, floor, x, y, zone, confidence, first)
+        previous = track.estimate
+        n = p.ble_walk_estimates
+        if n > 0 and (place is None or place.source == "ble"):
+            # Motion cue (used against a BLE incumbent only): the last ``n`` moves of the
+            # estimate went one way, at walking pace.
+            trail = track.trail
+            if previous is None or previous.floor != floor or previous.ts < t - 2 * p.ble_window_s:
+                trail.clear()
+            trail.append((x, y))
+            if len(trail) > n + 1:
+                del trail[0]
+            if len(trail) == n + 1:
+                path = 0.0
+                longest = 0.0
+                for (x1, y1), (x2, y2) in itertools.pairwise(trail):
+                    d = math.hypot(x2 - x1, y2 - y1)
+                    path += d
+                    longest = max(longest, d)
+                x0, y0 = trail[0]
+                net = math.hypot(x - x0, y - y0)
+                estimate.walking = (
+                    net >= n * p.ble_walk_step_m
+                    and net >= p.ble_walk_straight * path
+                    and longest <= p.ble_walk_max_m
+                )
+        return estimate
 
     # --- Decision ------------------------------------------------------------------------------
 
@@ -576,6 +626,9 @@ class LocationEngine:
                 and not (incumbent_ir and place.zone == room)
             ):
                 needed = max(needed, p.ir_reenter_score)
+                if change is not None and change >= p.ir_reenter_out_db:
+                    # BLE still says "outside the door": a lingerer's leaks, not a re-entry
+                    needed = max(needed, p.ir_reenter_out_score)
             elif room != track.exited_zone and self._ble_agrees(track, room, t):
                 # one hit is enough, except into the last room left (doorway leaks)
                 needed = 1.0
@@ -587,7 +640,7 @@ class LocationEngine:
             # The IR room went quiet. With a BLE picture unchanged since IR last confirmed the
             # room (an IR blind spot: behind a curtain, a bathroom corner), keep the room.
             if change is not None and not moved and t - place.ir_at < p.ir_quiet_max_s:
-                return self._hold_quiet(place, track.estimate)
+                return self._hold_quiet(place, track.estimate, t)
             self._exit(track, place, t)
         estimate = track.estimate
         if estimate is None or t - estimate.ts > p.ble_window_s:
@@ -602,7 +655,20 @@ class LocationEngine:
             return False
         if estimate.floor != self._areas[room].floor:
             return False
-        return self.index.distance_outside(room, estimate.x, estimate.y) <= p.ir_one_hit_m
+        near = p.ir_one_hit_m
+        if self.index.distance_outside(room, estimate.x, estimate.y) <= near:
+            return True
+        # the weighted centroid cannot reach past the outermost devices (a room at the end of a
+        # corridor): the strongest device agrees too when it is in a corridor beside the room
+        nearest = estimate.nearest
+        if not p.ir_one_hit_nearest or nearest.zone is None:
+            return False
+        info = self._areas.get(nearest.zone)
+        return (
+            info is not None
+            and info.room is None
+            and self.index.distance_outside(room, nearest.x, nearest.y) <= near
+        )
 
     def _exit(self, track: _Track, place: _Place, t: float) -> None:
         """The IR incumbent is over (hold expired or the BLE exit cue): BLE decides next."""
@@ -611,14 +677,15 @@ class LocationEngine:
             track.exited_at = t
             place.source = "ir-ended"
 
-    def _hold_quiet(self, place: _Place, estimate: _Estimate | None) -> bool:
-        """Keep a quiet IR room at room precision (the bay needs fresh IR), with less confidence.
+    def _hold_quiet(self, place: _Place, estimate: _Estimate | None, t: float) -> bool:
+        """Keep a quiet IR room at room precision, with less confidence; its bay only while the
+        bay hold lasts (``ir_bay_hold_s`` after the bay's last emitter hit).
 
         The unchanged BLE picture is the supporting evidence: it advances ``as_of``.
         """
         if estimate is not None and estimate.ts > place.as_of:
             place.as_of = estimate.ts
-        changed = place.bay is not None
+        changed = place.bay is not None and t - place.bay_at > self.params.ir_bay_hold_s
         if changed:
             place.bay = None
             place.precision = Precision.ROOM if place.room else Precision.ZONE
@@ -632,19 +699,28 @@ class LocationEngine:
         if entry[1] == t and track.ref_zone == place.zone:
             self._learn_now(track, t)
         bay, bay_score = self._best_bay(track, place.zone, t)
+        p = self.params
         if bay == place.bay:
+            if bay is not None:
+                place.bay_at = track.ir[bay][1]
             return False
-        incumbent_bay = track.ir.get(place.bay) if place.bay is not None else None
-        if (
-            incumbent_bay is not None
-            and bay is not None
-            and bay_score < self._score(incumbent_bay, t) + self.params.ir_margin
-        ):
-            return False
+        if place.bay is not None:
+            incumbent_bay = track.ir.get(place.bay)
+            if incumbent_bay is not None:
+                # both emitters seen lately: the challenger must lead (reflections between bays)
+                if bay is None or bay_score < self._score(incumbent_bay, t) + p.ir_margin:
+                    return False
+            elif bay is None:
+                # bay hold: the emitter merely missed; stay in the bay while the room is held
+                if t - place.bay_at <= p.ir_bay_hold_s:
+                    return False
+            elif bay_score < p.ir_bay_enter_score:
+                return False  # a lone reflection from the next bay is not a move
         place.bay = bay
         place.precision = Precision.BED if bay is not None else Precision.ROOM
         if bay is not None:
             place.since = track.ir[bay][0]
+            place.bay_at = track.ir[bay][1]
         return True
 
     def _best_bay(self, track: _Track, room: str | None, t: float) -> tuple[str | None, float]:
@@ -676,6 +752,7 @@ class LocationEngine:
             return False
         entry = track.ir[zone]
         bay, _ = self._best_bay(track, zone, t)
+        bay_at = track.ir[bay][1] if bay is not None else entry[1]
         if track.ref_zone != zone:
             track.ref_zone = zone
             track.ref = {}
@@ -692,6 +769,7 @@ class LocationEngine:
             as_of=entry[1],
             confidence=_ir_confidence(self._score(entry, t)),
         )
+        track.place.bay_at = bay_at
         track.chal_key = None
         track.reported_unknown = False
         self._learn_now(track, t)
@@ -712,6 +790,8 @@ class LocationEngine:
                 if place.zone is not None and place.floor == estimate.floor
                 else math.inf
             )
+            # Motion cue: estimates moving on in one direction are someone walking, not a wobble.
+            walking = estimate.walking and outside >= p.ble_deep_m
             if outside < p.ble_margin_m:
                 # Near the incumbent's area: it still counts as evidence for the incumbent.
                 place.as_of = estimate.ts
@@ -721,11 +801,11 @@ class LocationEngine:
             if track.chal_key != key:
                 track.chal_key = key
                 track.chal_since = estimate.ts
-                if outside < p.ble_deep_m or p.ble_deep_sustain_s > 0:
+                if not walking and (outside < p.ble_deep_m or p.ble_deep_sustain_s > 0):
                     return False
             # An estimate deep inside the challenger needs less sustain than one near the edge.
             sustain = p.ble_deep_sustain_s if outside >= p.ble_deep_m else p.ble_sustain_s
-            if estimate.ts - track.chal_since < sustain:
+            if not walking and estimate.ts - track.chal_since < sustain:
                 return False
         if not self._plausible(track, estimate.floor, t):
             return False

@@ -25,6 +25,11 @@ class LocationParams:
     """Score an IR place needs to take over from another place (about two hits in a few s)."""
     ir_margin: float = 0.5
     """Lead an IR challenger needs over a fresh IR incumbent."""
+    ir_bay_hold_s: float = 600.0
+    """Bay hold: a bay is kept this long after its emitter's last hit while its room is held
+    (fresh IR or the quiet hold) and no other bay of the room is seen; 0: only while fresh."""
+    ir_bay_enter_score: float = 1.5
+    """Score another bay needs to replace a held bay whose emitter went silent (two hits)."""
     ble_window_s: float = 5.0
     """Window of the per-device RSSI median (of the last three readings inside it)."""
     ble_update_s: float = 1.0
@@ -45,6 +50,17 @@ class LocationParams:
     """An estimate at least this far outside the incumbent's area is a *deep* challenger."""
     ble_deep_sustain_s: float = 1.5
     """Sustain needed by a deep challenger (a walker is metres past the edge, not wobbling)."""
+    ble_walk_estimates: int = 3
+    """Motion cue: when the last this-many moves of the BLE estimate went one way at walking pace
+    (someone walking, not a standing badge's wobble or drift), a deep challenger (``ble_deep_m``)
+    wins without waiting for its sustain; 0 turns it off."""
+    ble_walk_step_m: float = 0.8
+    """The net move over those estimates must be at least this per estimate (walking pace)."""
+    ble_walk_max_m: float = 3.0
+    """A longer jump between two estimates (1 s apart) is noise, not walking (1-2 m/s)."""
+    ble_walk_straight: float = 0.7
+    """The net move must be at least this share of the path (a standing badge's estimate jumps
+    back and forth; a walker's goes one way)."""
     ir_exit_db: float = 6.0
     """BLE *exit cue*: mean rise (dB) of the three strongest devices' filtered RSSI over the room's
     learnt BLE fingerprint above which the badge is taken to have left an IR room."""
@@ -58,6 +74,11 @@ class LocationParams:
     """Longest an IR room is kept without IR hits while BLE shows no change (IR blind spots)."""
     ir_reenter_score: float = 2.5
     """IR score needed to go back into a room just left (doorway IR leaks are not a re-entry)."""
+    ir_reenter_out_db: float = 3.0
+    """While the BLE change from the room's fingerprint is at least this, going back into the
+    room just left needs ``ir_reenter_out_score``."""
+    ir_reenter_out_score: float = 3.5
+    """Re-entry score while BLE says the badge is still outside (five or six quick hits)."""
     ir_reenter_window_s: float = 60.0
     """How long after an exit the stricter re-entry score applies."""
     ir_reenter_needs_ble_cue: bool = False
@@ -66,9 +87,11 @@ class LocationParams:
     ir_one_hit_m: float = 2.5
     """A single IR hit enters a room when the fresh BLE estimate lies within this distance of
     it (BLE agrees) and it is not the last room left; 0 turns it off (two hits, as before)."""
+    ir_one_hit_nearest: bool = True
+    """BLE also agrees with a one-hit entry when the strongest device lies within ``ir_one_hit_m``
+    of the room (rooms at the end of a corridor, beyond the centroid's reach)."""
     ir_one_hit_age_s: float = 2.0
     """The BLE estimate that agrees with a one-hit entry must be at most this old."""
-    """How long after an exit the stricter re-entry score applies."""
     floor_change_s_per_level: float = 6.0
     """Fastest plausible stairs/elevator time per level; quicker floor changes are held back."""
     stale_after_s: float = 15.0
