@@ -265,3 +265,20 @@ async def test_sightings_wait_while_a_press_is_being_committed(clock: FakeClock)
     finally:
         store.release.set()
         await rt.stop()
+
+
+async def test_sightings_stay_held_a_moment_after_a_press_so_its_notices_go_first(
+    clock: FakeClock,
+) -> None:
+    locator = RecordingLocator()
+    rt = Runtime(site=small_site(), store=MemoryStore(), clock=clock, locator=locator)
+    await rt.start()
+    try:
+        await rt.ingest([(0, press(clock))])
+        sightings = asyncio.create_task(rt.ingest([(0, ir(clock, "ir-icu-1"))]))
+        await asyncio.sleep(0)
+        assert locator.seen == []  # the grace after the commit (HANDOFF_GRACE_S of real time)
+        assert (await asyncio.wait_for(sightings, 2)).accepted == 1
+        assert [s.device for s in locator.seen] == ["ir-icu-1"]
+    finally:
+        await rt.stop()

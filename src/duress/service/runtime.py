@@ -67,6 +67,10 @@ RECENT_PRESSES = 50
 PRESS_MEMORY = 256
 SIGHTINGS_PER_TURN = 64
 """Sightings handled before ingest lets the event loop run other work (a press) for a moment."""
+HANDOFF_GRACE_S = 0.002
+"""How long sighting work stays held after an urgent commit, so that the notices it called for are
+handed to their channels (a keep-alive HTTP request written, an MLLP frame sent) before the loop
+is shared again."""
 STORE_RETRY_S = 1.0
 """How often a down store is asked again."""
 TIMER_LEASE_S = 30.0
@@ -331,13 +335,13 @@ class Runtime:
 
         located = 0
         if sightings:
-            await self._after_urgent_writes()
+            await self.after_urgent_writes()
         for count, (index, sighting) in enumerate(sightings, start=1):
             if count % SIGHTINGS_PER_TURN == 0 and not self._inline:
                 # Let a press that arrived meanwhile run: it must not wait for a long batch, nor
                 # share the machine with it while it is being committed.
                 await asyncio.sleep(0)
-                await self._after_urgent_writes()
+                await self.after_urgent_writes()
             reason = self._check_sighting(sighting)
             if reason is not None:
                 self._reject(outcome, index, *reason)
@@ -467,12 +471,22 @@ class Runtime:
         finally:
             self._urgent -= 1
             if not self._urgent:
-                self._calm.set()
+                if self._inline:
+                    self._calm.set()
+                else:
+                    # The notices the commit called for go out first: they are being handed to
+                    # their channels in the next turns of the loop.
+                    asyncio.get_running_loop().call_later(HANDOFF_GRACE_S, self._calm_if_quiet)
 
-    async def _after_urgent_writes(self) -> None:
-        """Wait while a press, an alert step or an action is being committed: sighting work would
-        only compete with that commit for the interpreter and the CPU."""
-        if self._urgent and not self._inline:
+    def _calm_if_quiet(self) -> None:
+        if not self._urgent:
+            self._calm.set()
+
+    async def after_urgent_writes(self) -> None:
+        """Wait while a press, an alert step or an action is being committed: sighting work (here
+        and in the MQTT consumer's decoding) would only compete with that commit for the
+        interpreter and the CPU."""
+        if not self._calm.is_set() and not self._inline:
             await self._calm.wait()
 
     async def record_bulk(self, events: Iterable[Event]) -> list[StoredEvent]:

@@ -139,8 +139,10 @@ class Dispatcher:
         several = len(batch) > 1
         for message in batch:
             if several:
-                # Decoding a bulk batch takes milliseconds: let the loop read a press meanwhile.
+                # Decoding a bulk batch takes milliseconds: let the loop read a press meanwhile,
+                # and hold off while one is being committed.
                 await asyncio.sleep(0)
+                await self._urgent_writes_done()
             self.stats.messages += 1
             self._status_change = None
             try:
@@ -156,6 +158,11 @@ class Dispatcher:
                 observations.append((len(sources), observation))
                 sources.append(message)
         await self._ingest(observations, sources)
+
+    async def _urgent_writes_done(self) -> None:
+        wait = getattr(self.target, "after_urgent_writes", None)  # optional on the target
+        if wait is not None:
+            await wait()
 
     async def _apply_status(self, gateway: str, online: bool, ts: datetime) -> None:
         apply = getattr(self.target, "gateway_status", None)
