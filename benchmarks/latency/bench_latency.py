@@ -71,6 +71,8 @@ second on one gateway's sightings topic, while presses are measured over HTTP an
 LOAD_SECONDS = 240
 """The load stops by itself after this long at the latest; the benchmark stops it at the end of
 the loaded phase (about 80 s on a quiet machine)."""
+DRAIN_WAIT_S = 30.0
+"""After the load stops, how long the server may take to catch up before the rest counts as lost."""
 LOAD_SETTLE_S = 5.0
 """The load runs this long before the loaded cycles start (badges get located)."""
 ESCALATION_ALERTS = int(os.environ.get("LATENCY_ESCALATION_ALERTS", "200"))
@@ -475,10 +477,21 @@ class Bench:
             figures: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
         except (ValueError, IndexError):
             figures = {"error": "the load generator printed no figures"}
-        time.sleep(1.0)  # what the broker still holds reaches the server
-        taken = self.sightings_taken() - self.load_sightings_before
+        # What the broker and the server's lanes still hold is taken after the load stops: wait
+        # until the count stands still (at most DRAIN_WAIT_S) before counting what was lost.
+        taken, still_since = self.sightings_taken(), time.monotonic()
+        deadline = still_since + DRAIN_WAIT_S
+        while time.monotonic() < deadline and time.monotonic() - still_since < 1.0:
+            time.sleep(0.2)
+            now = self.sightings_taken()
+            if now != taken:
+                taken, still_since = now, time.monotonic()
+        taken -= self.load_sightings_before
         figures["server_took"] = taken
         figures["server_took_per_s"] = round(taken / elapsed) if elapsed else 0
+        figures["caught_up_s"] = round(still_since - self.load_started - elapsed, 1)
+        if "sent" in figures:
+            figures["lost"] = max(0, figures["sent"] - taken)
         return figures
 
     def sightings_taken(self) -> int:
