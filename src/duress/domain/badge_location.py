@@ -133,8 +133,10 @@ class Location:
         )
 
 
-def unknown(badge: str) -> Location:
-    """The location of a badge never located."""
+def unknown(badge: str, last_known: Location | None = None, age_s: float = math.inf) -> Location:
+    """The location of a badge never located, or (with ``last_known``, ``age_s`` old) of one whose
+    evidence stopped too long ago: ``unknown`` and stale, carrying where it was last seen."""
+    as_of = last_known.as_of if last_known is not None else None
     return Location(
         badge=badge,
         floor=None,
@@ -144,10 +146,12 @@ def unknown(badge: str) -> Location:
         zone=None,
         precision=Precision.UNKNOWN,
         confidence=0.0,
-        as_of=None,
-        since=None,
-        age_s=math.inf,
+        as_of=as_of,
+        since=as_of,
+        age_s=age_s,
         required=None,
         meets_requirement=False,
         source="none",
+        stale=last_known is not None,
+        last_known=last_known,
     )

@@ -857,24 +857,7 @@ class LocationEngine:
         )
         if age <= p.unknown_after_s:
             return location
-        return Location(
-            badge=badge,
-            floor=None,
-            unit=None,
-            room=None,
-            bay=None,
-            zone=None,
-            precision=Precision.UNKNOWN,
-            confidence=0.0,
-            as_of=location.as_of,
-            since=location.as_of,
-            age_s=age,
-            required=None,
-            meets_requirement=False,
-            source="none",
-            stale=True,
-            last_known=location,
-        )
+        return unknown(badge, last_known=location, age_s=age)
 
     def locate(self, badge: str, now: datetime) -> Location:
         """The badge's location at ``now`` (``unknown`` for a badge never located)."""

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from duress.domain.events.base import Event, SubjectKind
+from duress.domain.events.base import AccountEvent, BadgeEvent, Event, SubjectKind
 
 
 @dataclass(frozen=True, kw_only=True)
-class AccountCreated(Event):
+class AccountCreated(AccountEvent):
     """A local user was created (``by``: the admin, ``cli`` or ``first-run``)."""
 
     type = "account.created"
-    subject_kind = SubjectKind.ACCOUNT
-    subject_field = "user"
 
-    user: str
     role: str
     units: tuple[str, ...] = ()
     staff: str | None = None
@@ -23,26 +20,20 @@ class AccountCreated(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class AccountDisabled(Event):
+class AccountDisabled(AccountEvent):
     """A user was disabled: every session ends, their tokens stop working."""
 
     type = "account.disabled"
-    subject_kind = SubjectKind.ACCOUNT
-    subject_field = "user"
 
-    user: str
     by: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class PasswordChanged(Event):
+class PasswordChanged(AccountEvent):
     """A user's password was changed (by themselves or reset by an admin)."""
 
     type = "account.password_changed"
-    subject_kind = SubjectKind.ACCOUNT
-    subject_field = "user"
 
-    user: str
     by: str
 
 
@@ -72,50 +63,38 @@ class TokenRevoked(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class SignedIn(Event):
+class SignedIn(AccountEvent):
     """A user signed in (``via``: ``password`` or ``link``, a one-time login link)."""
 
     type = "session.started"
-    subject_kind = SubjectKind.ACCOUNT
-    subject_field = "user"
 
-    user: str
     address: str
     via: str = "password"
 
 
 @dataclass(frozen=True, kw_only=True)
-class SignedOut(Event):
+class SignedOut(AccountEvent):
     type = "session.ended"
-    subject_kind = SubjectKind.ACCOUNT
-    subject_field = "user"
 
-    user: str
     reason: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class SignInFailed(Event):
+class SignInFailed(AccountEvent):
     """A sign-in was refused: ``reason`` is ``wrong_password``, ``disabled`` or ``throttled``."""
 
     type = "login.failed"
-    subject_kind = SubjectKind.ACCOUNT
-    subject_field = "user"
 
-    user: str
     address: str
     reason: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class LocationViewed(Event):
+class LocationViewed(BadgeEvent):
     """Somebody was shown a badge's location (``via``: ``api``, ``board``, ``alert``)."""
 
     type = "location.viewed"
-    subject_kind = SubjectKind.BADGE
-    subject_field = "badge"
 
-    badge: str
     staff: str | None = None
     by: str
     via: str

@@ -7,19 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from duress.domain.events.base import Event, SubjectKind
+from duress.domain.events.base import AlertEvent, BadgeEvent
 
 
 @dataclass(frozen=True, kw_only=True)
-class PressUnmatched(Event):
+class PressUnmatched(BadgeEvent):
     """A button event matched no activation pattern of its unit (e.g. a single press where three are
     needed): recorded for false-alarm analysis, no alert raised."""
 
     type = "button.unmatched"
-    subject_kind = SubjectKind.BADGE
-    subject_field = "badge"
 
-    badge: str
     seq: int
     presses: int
     hold_s: float
@@ -27,17 +24,14 @@ class PressUnmatched(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class AlertRaised(Event):
+class AlertRaised(AlertEvent):
     """A press became an alert. ``policy`` is the routing policy frozen at this moment (later edits of
     the site do not change it); ``location`` is where the badge was at the press, with its precision,
     confidence and age; ``notify_at`` is when tier 1 goes out (later than ``ts`` only inside a unit's
     cancel window)."""
 
     type = "alert.raised"
-    subject_kind = SubjectKind.ALERT
-    subject_field = "alert"
 
-    alert: str
     kind: str
     priority: int
     mode: str
@@ -54,16 +48,13 @@ class AlertRaised(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class AlertNotified(Event):
+class AlertNotified(AlertEvent):
     """A tier's notices were handed to the channels (tier and round count from 0). Recorded before the
     sends, so that a restart re-sends the same notices under the same idempotency keys rather than
     skipping them. ``next_at`` is when this alert escalates next unless stopped (None: no step left)."""
 
     type = "alert.notified"
-    subject_kind = SubjectKind.ALERT
-    subject_field = "alert"
 
-    alert: str
     tier: int
     round: int
     recipients: tuple[Mapping[str, Any], ...]
@@ -73,73 +64,55 @@ class AlertNotified(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class AlertUndelivered(Event):
+class AlertUndelivered(AlertEvent):
     """No tier of the alert's policy could reach anybody (or no policy matched): the wearer is told, and
     the security desk sees it on the board."""
 
     type = "alert.undelivered"
-    subject_kind = SubjectKind.ALERT
-    subject_field = "alert"
 
-    alert: str
     reason: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class AlertAccepted(Event):
+class AlertAccepted(AlertEvent):
     type = "alert.accepted"
-    subject_kind = SubjectKind.ALERT
-    subject_field = "alert"
 
-    alert: str
     by: str
     via: str = "api"
 
 
 @dataclass(frozen=True, kw_only=True)
-class AlertDeclined(Event):
+class AlertDeclined(AlertEvent):
     type = "alert.declined"
-    subject_kind = SubjectKind.ALERT
-    subject_field = "alert"
 
-    alert: str
     by: str
     via: str = "api"
 
 
 @dataclass(frozen=True, kw_only=True)
-class AlertAcknowledged(Event):
+class AlertAcknowledged(AlertEvent):
     """The security desk saw the alert (silences the board's alarm; does not stop escalation)."""
 
     type = "alert.acknowledged"
-    subject_kind = SubjectKind.ALERT
-    subject_field = "alert"
 
-    alert: str
     by: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class AlertOnScene(Event):
+class AlertOnScene(AlertEvent):
     type = "alert.on_scene"
-    subject_kind = SubjectKind.ALERT
-    subject_field = "alert"
 
-    alert: str
     by: str
     via: str = "api"
 
 
 @dataclass(frozen=True, kw_only=True)
-class AlertResolved(Event):
+class AlertResolved(AlertEvent):
     """Closed with what it was: ``event`` (with ``severity``), ``false_alarm``, ``accidental``,
     ``drill`` or ``test``."""
 
     type = "alert.resolved"
-    subject_kind = SubjectKind.ALERT
-    subject_field = "alert"
 
-    alert: str
     by: str
     code: str
     severity: str | None = None
@@ -147,31 +120,25 @@ class AlertResolved(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class AlertCancelled(Event):
+class AlertCancelled(AlertEvent):
     """Cancelled by the wearer or an operator. ``notified`` says whether anyone had been told (they
     are told of the cancel too)."""
 
     type = "alert.cancelled"
-    subject_kind = SubjectKind.ALERT
-    subject_field = "alert"
 
-    alert: str
     by: str
     reason: str
     notified: bool
 
 
 @dataclass(frozen=True, kw_only=True)
-class AlertJoined(Event):
+class AlertJoined(AlertEvent):
     """Another press joined an open alert: the same badge pressing again, or another person pressing in
     the same room within the grouping window (one incident). ``kind``/``priority`` are the alert's
     after the join (a more urgent press upgrades it)."""
 
     type = "alert.joined"
-    subject_kind = SubjectKind.ALERT
-    subject_field = "alert"
 
-    alert: str
     badge: str
     press_seq: int
     staff: str | None
@@ -180,26 +147,20 @@ class AlertJoined(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class AlertRelocated(Event):
+class AlertRelocated(AlertEvent):
     """The person of an open alert moved: everyone notified is told the new place."""
 
     type = "alert.relocated"
-    subject_kind = SubjectKind.ALERT
-    subject_field = "alert"
 
-    alert: str
     location: Mapping[str, Any]
 
 
 @dataclass(frozen=True, kw_only=True)
-class NoticeStatusChanged(Event):
+class NoticeStatusChanged(AlertEvent):
     """A channel reported on one notice: queued, sent, delivered, read, replied or failed."""
 
     type = "notice.status"
-    subject_kind = SubjectKind.ALERT
-    subject_field = "alert"
 
-    alert: str
     key: str
     recipient: str
     channel: str
@@ -208,26 +169,20 @@ class NoticeStatusChanged(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class BadgeSignalled(Event):
+class BadgeSignalled(BadgeEvent):
     """What the wearer's badge is told: ``sent`` (the press is stored), ``received`` (an alert is
     raised), ``responder_coming`` (someone accepted), ``undelivered`` (nobody could be notified)."""
 
     type = "badge.signalled"
-    subject_kind = SubjectKind.BADGE
-    subject_field = "badge"
 
-    badge: str
     signal: str
     alert: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
-class AlertWatchdogFired(Event):
+class AlertWatchdogFired(AlertEvent):
     """An open alert that should escalate had no next step scheduled; the watchdog re-armed it."""
 
     type = "alert.watchdog"
-    subject_kind = SubjectKind.ALERT
-    subject_field = "alert"
 
-    alert: str
     detail: str

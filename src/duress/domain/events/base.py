@@ -86,6 +86,36 @@ class Event:
         return NewEvent(type=self.type, ts=self.ts, subject=self.subject, payload=payload)
 
 
+@dataclass(frozen=True, kw_only=True)
+class AlertEvent(Event):
+    """An event about one alert (its subject is the ``alert`` id)."""
+
+    subject_kind = SubjectKind.ALERT
+    subject_field = "alert"
+
+    alert: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class BadgeEvent(Event):
+    """An event about one badge (its subject is the ``badge`` id)."""
+
+    subject_kind = SubjectKind.BADGE
+    subject_field = "badge"
+
+    badge: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountEvent(Event):
+    """An event about one user account (its subject is the ``user`` name)."""
+
+    subject_kind = SubjectKind.ACCOUNT
+    subject_field = "user"
+
+    user: str
+
+
 def decode(record: StoredEvent | NewEvent) -> Event:
     """The typed event for a stored record; raises :class:`UnknownEventType` for an unknown type."""
     cls = _REGISTRY.get(record.type)

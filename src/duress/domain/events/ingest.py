@@ -5,18 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from duress.domain.events.base import Event, SubjectKind
+from duress.domain.events.base import BadgeEvent, Event, SubjectKind
 
 
 @dataclass(frozen=True, kw_only=True)
-class ButtonPressed(Event):
+class ButtonPressed(BadgeEvent):
     """A badge's button event arrived (stored durably before anything acknowledges it)."""
 
     type = "button.pressed"
-    subject_kind = SubjectKind.BADGE
-    subject_field = "badge"
 
-    badge: str
     seq: int
     presses: int
     hold_s: float
@@ -26,14 +23,11 @@ class ButtonPressed(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class BadgeMoved(Event):
+class BadgeMoved(BadgeEvent):
     """A badge's location changed: a new area, or the same area at a different precision."""
 
     type = "badge.moved"
-    subject_kind = SubjectKind.BADGE
-    subject_field = "badge"
 
-    badge: str
     floor: str | None
     unit: str | None
     area: str | None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from duress.domain.events.base import Event, SubjectKind
+from duress.domain.events.base import BadgeEvent, Event, SubjectKind
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,30 +51,24 @@ class DeviceBatteryChanged(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class BadgeBatteryChanged(Event):
+class BadgeBatteryChanged(BadgeEvent):
     """A badge's battery crossed a threshold (as :class:`DeviceBatteryChanged`)."""
 
     type = "badge.battery"
-    subject_kind = SubjectKind.BADGE
-    subject_field = "badge"
 
-    badge: str
     battery: float
     level: str
     previous: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class ButtonStuck(Event):
+class ButtonStuck(BadgeEvent):
     """A badge's button looks stuck: a hold longer than plausible (``reason`` ``hold``) or button
     events without pause (``reason`` ``repeating``: ``presses`` events within ``window_s``). The
     presses are still handled as presses; this only tells engineering."""
 
     type = "button.stuck"
-    subject_kind = SubjectKind.BADGE
-    subject_field = "badge"
 
-    badge: str
     reason: str
     presses: int
     hold_s: float
@@ -82,15 +76,12 @@ class ButtonStuck(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
-class BadgeNotSeen(Event):
+class BadgeNotSeen(BadgeEvent):
     """A badge has not been heard from for ``hours`` (the site's threshold): not worn, not charged,
     or out of coverage. ``last_seen`` is null when it was not heard since the server started."""
 
     type = "badge.not_seen"
-    subject_kind = SubjectKind.BADGE
-    subject_field = "badge"
 
-    badge: str
     last_seen: datetime | None
     hours: float
     staff: str | None = None
