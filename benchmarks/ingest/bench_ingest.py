@@ -6,6 +6,10 @@ configures a site's (:mod:`benchmarks.broker`: ``set_tcp_nodelay true``); one pu
 (:class:`~duress.ingest.mqtt.MqttIngest`) in one process and event loop, on this 2-core machine
 (the broker has the other core).
 
+The runtime runs the location engine in its own process, as ``duress serve`` does by default (the
+sighting topics are decoded there too, decision 11); ``inline_engine`` repeats the two throughput
+runs with the engine on the consumer's event loop.
+
 - ``batched_per_s``: messages of 100 native sightings (IR and BLE mixed, real ids) on
   ``<prefix>/<site>/gw/<gw>/sightings``; sightings accepted by the engine per second of wall time.
 - ``unbatched_per_s``: the same with one sighting per message.
@@ -168,8 +172,12 @@ async def _ceiling(site: Any, per_message: int, count: int, rng: random.Random) 
     return count * per_message / elapsed
 
 
-async def _through_duress(site: Any, folder: str, rng: random.Random) -> dict[str, Any]:
-    runtime = build_runtime(site, store_url=f"sqlite:///{folder}/bench.db")
+async def _through_duress(
+    site: Any, folder: str, rng: random.Random, engine: str = "process"
+) -> dict[str, Any]:
+    runtime = build_runtime(
+        site, store_url=f"sqlite:///{folder}/bench-{engine}.db", location_engine=engine
+    )
     await runtime.start()
     site_id = f"bench-{uuid.uuid4().hex[:8]}"
     ingest = MqttIngest(
@@ -234,7 +242,9 @@ def _percentiles(values: list[float]) -> dict[str, float]:
 
 async def _feedback(site: Any, folder: str) -> dict[str, Any]:
     """Press to ``sent`` / ``received`` at the gateway, through the broker both ways."""
-    runtime = build_runtime(site, store_url=f"sqlite:///{folder}/feedback.db")
+    runtime = build_runtime(
+        site, store_url=f"sqlite:///{folder}/feedback.db", location_engine="process"
+    )
     await runtime.start()
     site_id = f"bench-{uuid.uuid4().hex[:8]}"
     url = f"mqtt://{HOST}:{PORT}"
@@ -327,6 +337,10 @@ async def _main() -> dict[str, Any]:
     rng = random.Random(1)
     with tempfile.TemporaryDirectory() as folder:
         figures = await _through_duress(site, folder, rng)
+        inline = await _through_duress(site, folder, random.Random(1), "inline")
+        figures["inline_engine"] = {
+            k: inline[k] for k in ("batched_per_s", "unbatched_per_s", "lost")
+        }
         figures |= await _feedback(site, folder)
     ceiling = round(await _ceiling(site, 1, UNBATCHED_MESSAGES, rng))
     ceiling_batched = round(await _ceiling(site, BATCH, BATCHED_MESSAGES // 2, rng))

@@ -128,7 +128,10 @@ async def _bench_routes(app: Any, runtime: Any, token_file: str) -> None:
 
 async def serve(args: argparse.Namespace) -> None:
     site = bench_site(args.hook)
-    runtime = build_runtime(site, store_url=f"sqlite:///{args.db}")
+    # The location engine in its own process, as `duress serve` runs it by default.
+    runtime = build_runtime(
+        site, store_url=f"sqlite:///{args.db}", location_engine=args.location_engine
+    )
     trace = Trace(runtime) if args.trace else None
     await runtime.start()
     settle_the_heap()  # as `duress serve` does once started
@@ -177,6 +180,7 @@ def main() -> None:
     parser.add_argument("--profile")
     parser.add_argument("--trace")
     parser.add_argument("--token-file", required=True)
+    parser.add_argument("--location-engine", choices=("process", "inline"), default="process")
     args = parser.parse_args()
     configure_logging("warning")
     if args.profile:

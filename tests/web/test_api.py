@@ -1,6 +1,16 @@
-import httpx
+import json
+from collections.abc import AsyncIterator
 
+import httpx
+import pytest
+from tests.sites import small_site
+from tests.web.support import bearer, quick_accounts
+
+from duress.ingest.body_decoding import is_bulk
+from duress.service.bootstrap import build_runtime
 from duress.service.runtime import Runtime
+from duress.testing import MemoryStore
+from duress.web.app import create_app
 
 
 def ts(clock) -> str:
@@ -112,3 +122,67 @@ async def test_openapi_documents_the_ingest_batch(client: httpx.AsyncClient) -> 
     assert "$ref" not in str(body["schema"])  # self-contained
     assert "sighting" in str(body["schema"])
     assert "/api/v1/stream" in spec["paths"]
+
+
+@pytest.fixture
+async def process_client(clock) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime]]:
+    """The API of a server whose location engine runs in its own process (the default)."""
+    runtime = build_runtime(
+        small_site(), store=MemoryStore(), clock=clock, location_engine="process"
+    )
+    await runtime.start()
+    app = create_app(runtime, manage_runtime=False, accounts=quick_accounts(runtime))
+    headers = await bearer(app, "admin-tester")
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://duress.test", headers=headers
+        ) as c:
+            yield c, runtime
+    finally:
+        await runtime.stop()
+
+
+def ir_sighting(clock, badge: str = "b-1") -> dict[str, object]:
+    return {"type": "sighting", "ts": ts(clock), "badge": badge, "device": "ir-icu-1", "kind": "ir"}
+
+
+async def test_a_bulk_batch_is_located_in_the_location_process_keeping_every_good_message(
+    process_client, clock
+) -> None:
+    client, runtime = process_client
+    messages = [ir_sighting(clock) for _ in range(40)]
+    messages[3] = {"type": "sighting", "ts": ts(clock), "badge": "b-1"}
+    messages[7] = ir_sighting(clock, badge="b-ghost")
+    messages[9] = {"type": "heartbeat", "ts": ts(clock), "device": "gw-1"}
+    body = json.dumps({"messages": messages}).encode()
+    assert is_bulk(body)
+    response = await client.post("/api/v1/ingest", content=body)
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["accepted"] == 38
+    assert [(r["index"], r["reason"]) for r in answer["rejected"]] == [
+        (3, "missing_field"),
+        (7, "unknown_badge"),
+    ]
+    assert runtime.locator.where("b-1", clock.now())["room"] == "icu-1"
+    assert runtime.health.state("gw-1").last_seen == clock.now()
+
+
+async def test_a_bulk_body_that_is_not_a_batch_is_a_problem_there_too(process_client) -> None:
+    client, _ = process_client
+    response = await client.post("/api/v1/ingest", content=b"[" + b" " * 4000 + b"{not json")
+    assert response.status_code == 400
+    assert response.json()["reason"] == "not_json"
+
+
+async def test_a_large_batch_with_a_press_is_decoded_here_and_the_press_stored_at_once(
+    process_client, clock
+) -> None:
+    client, runtime = process_client
+    press = {"type": "button", "ts": ts(clock), "badge": "b-2", "seq": 9, "presses": 3}
+    body = json.dumps({"messages": [ir_sighting(clock)] * 40 + [press]}).encode()
+    assert not is_bulk(body)
+    response = await client.post("/api/v1/ingest", content=body)
+    assert response.json()["accepted"] == 41
+    assert [e.payload["seq"] for e in await runtime.read(types=["button.pressed"])] == [9]

@@ -161,6 +161,7 @@ def _runtime(site: Site, settings: Settings, *, mqtt_url: str | None) -> Runtime
             mqtt_url=mqtt_url,
             reply_url=settings.public_url,
             spool=Spool(settings.spool_path),
+            location_engine=settings.location_engine,
         )
     except (ConfigError, StoreUnavailable) as error:
         console.print(f"[red]error:[/red] {error}")

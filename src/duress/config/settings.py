@@ -25,6 +25,7 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("console", "json")
 STORE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
 MQTT_SCHEMES = ("mqtt", "mqtts")
+LOCATION_ENGINES = ("process", "inline")
 COOKIE_SECURE = ("auto", "always", "never")
 
 
@@ -48,6 +49,7 @@ class Settings:
     login_max_failures: int = 5
     login_lockout_s: int = 900
     location_visible_after_s: int = 900
+    location_engine: str = "process"
 
 
 _DEFAULTS = Settings()
@@ -286,6 +288,14 @@ SETTINGS_REFERENCE: tuple[SettingInfo, ...] = (
         "Privacy: how long after an alert closes the location of the people in it stays "
         "visible to non-admin roles, in seconds.",
         _seconds,
+    ),
+    SettingInfo(
+        "location_engine",
+        _DEFAULTS.location_engine,
+        "Where the location engine runs: process (its own process, so that sightings never "
+        "share the interpreter or the CPU with presses; the default) or inline (in the server's "
+        "event loop: one process, for small sites and debugging).",
+        _choice(LOCATION_ENGINES),
     ),
 )
 

@@ -56,3 +56,7 @@ class IllegalTransition(DuressError):
 
 class StoreUnavailable(DuressError):
     pass
+
+
+class LocationUnavailable(DuressError):
+    """The location process cannot take sightings now (it is starting again, or failed a batch)."""

@@ -36,8 +36,12 @@ def build_runtime(
     reply_url: str | None = None,
     inline_store: bool = False,
     spool: Spool | None = None,
+    location_engine: str = "inline",
 ) -> Runtime:
-    """Wire a runtime for ``site``: give ``store`` (tests) or ``store_url`` (the server)."""
+    """Wire a runtime for ``site``: give ``store`` (tests) or ``store_url`` (the server).
+
+    ``location_engine`` is ``inline`` (the engine on the event loop) or ``process`` (in its own
+    process, :class:`~duress.service.worker_locator.WorkerLocator`; the server's default)."""
     if store is None:
         if store_url is None:
             raise ConfigError(["no event store: set server.store_url or DURESS_STORE_URL"])
@@ -52,7 +56,11 @@ def build_runtime(
     if notifiers is None:
         notifiers = build_notifiers(channels, clock=clock)
         delivery_policy = delivery_policy or channels.delivery
-    if locator is None:
+    if locator is None and location_engine == "process":
+        from duress.service.worker_locator import WorkerLocator
+
+        locator = WorkerLocator(site)
+    elif locator is None:
         from duress.service.engine_locator import EngineLocator
 
         locator = EngineLocator(site)

@@ -6,12 +6,13 @@ needs of it: feed a sighting, learn whether the badge moved, and read current lo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from duress.domain.events import BadgeMoved
 from duress.domain.observations import Sighting
+from duress.service.sighting_work import Decoding, SightingReport
 
 
 class BadgeLocator(Protocol):
@@ -25,4 +26,26 @@ class BadgeLocator(Protocol):
 
     def snapshot(self, now: datetime) -> Mapping[str, Mapping[str, Any]]:
         """Every located badge's current location as JSON-ready fields, keyed by badge id."""
+        ...
+
+
+@runtime_checkable
+class SightingWorker(Protocol):
+    """A locator whose engine runs elsewhere (:class:`~duress.service.worker_locator.WorkerLocator`):
+    the runtime starts and stops it, and hands it whole batches instead of single sightings."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def take(
+        self, sightings: Sequence[tuple[int, Sighting]], now: datetime
+    ) -> SightingReport:
+        """Take a batch; what it changed (rejections, moves, last heard and seen, places)."""
+        ...
+
+    async def take_undecoded(
+        self, messages: Sequence[Any], decoding: Decoding, now: datetime
+    ) -> SightingReport:
+        """Take messages as received, decoded there with ``decoding``."""
         ...

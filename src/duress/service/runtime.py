@@ -16,14 +16,14 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 import structlog
 
 from duress.domain.commands import ActOnAlert, Ingest
 from duress.domain.device_health import DeviceHealth, DeviceStatus
-from duress.domain.errors import StoreUnavailable
+from duress.domain.errors import LocationUnavailable, StoreUnavailable
 from duress.domain.events import (
     BadgeBatteryChanged,
     BadgeMoved,
@@ -51,9 +51,15 @@ from duress.service.clock import Clock
 from duress.service.delivery import Delivery, DeliveryPolicy
 from duress.service.escalation import timer_key, timers_for
 from duress.service.hub import EventHub
-from duress.service.locating import BadgeLocator
+from duress.service.locating import BadgeLocator, SightingWorker
 from duress.service.metrics import Metrics
 from duress.service.scheduler import Scheduler
+from duress.service.sighting_work import (
+    Decoding,
+    SightingReport,
+    check_sighting,
+    unknown_device,
+)
 from duress.service.supervision import Supervisor
 from duress.store.base import EventStore, Timer, Timers
 from duress.store.spool import Spool
@@ -222,6 +228,8 @@ class Runtime:
         scheduler."""
         await self._flush_spool()
         await self._replay()
+        if isinstance(self.locator, SightingWorker):
+            await self.locator.start()
         self.scheduler.start()
         await self.alerts.escalation.watchdog()
         await self.supervision.start()
@@ -242,6 +250,8 @@ class Runtime:
         await self.delivery.drain()
         if self._bulk_task is not None:
             await asyncio.gather(self._bulk_task, return_exceptions=True)
+        if isinstance(self.locator, SightingWorker):
+            await self.locator.stop()
         self.hub.close()
         await self._on_writer(self.store.close)
         self._writer.shutdown(wait=True)
@@ -328,7 +338,7 @@ class Runtime:
                 if beat.battery is not None:
                     events += self.badge_watch.battery(beat.device, beat.ts, beat.battery)
             elif beat.device not in self.site.badges:
-                self._reject(outcome, index, "unknown_device", _unknown_device(beat.device))
+                self._reject(outcome, index, "unknown_device", unknown_device(beat.device))
                 continue
             outcome.accepted += 1
             self.metrics.ingested.labels("heartbeat").inc()
@@ -336,23 +346,10 @@ class Runtime:
         located = 0
         if sightings:
             await self.after_urgent_writes()
-        for count, (index, sighting) in enumerate(sightings, start=1):
-            if count % SIGHTINGS_PER_TURN == 0 and not self._inline:
-                # Let a press that arrived meanwhile run: it must not wait for a long batch, nor
-                # share the machine with it while it is being committed.
-                await asyncio.sleep(0)
-                await self.after_urgent_writes()
-            reason = self._check_sighting(sighting)
-            if reason is not None:
-                self._reject(outcome, index, *reason)
-                continue
-            events += self._heard(sighting.device, sighting.ts, None, now)
-            self.badge_watch.seen(sighting.badge, sighting.ts, sighting.gateway)
-            moved = self.locator.observe(sighting, now)
-            if moved is not None:
-                events.append(moved)
-                events += self.alerts.relocation_events(moved)
-            located += 1
+            if isinstance(self.locator, SightingWorker):
+                located = await self._take_elsewhere(self.locator, sightings, outcome, events, now)
+            else:
+                located = await self._take_here(sightings, outcome, events, now)
         if located:
             outcome.accepted += located
             self.metrics.ingested.labels("sighting").inc(located)
@@ -363,6 +360,91 @@ class Runtime:
             outcome.stored += await self.record_bulk(events)
         outcome.rejected.sort(key=lambda r: r.index)
         return outcome
+
+    async def _take_here(
+        self,
+        sightings: Sequence[tuple[int, Sighting]],
+        outcome: IngestOutcome,
+        events: list[Event],
+        now: datetime,
+    ) -> int:
+        """Sightings through the engine in this process, a few dozen per turn of the loop."""
+        located = 0
+        for count, (index, sighting) in enumerate(sightings, start=1):
+            if count % SIGHTINGS_PER_TURN == 0 and not self._inline:
+                # Let a press that arrived meanwhile run: it must not wait for a long batch, nor
+                # share the machine with it while it is being committed.
+                await asyncio.sleep(0)
+                await self.after_urgent_writes()
+            reason = check_sighting(self.site, sighting.badge, sighting.device)
+            if reason is not None:
+                self._reject(outcome, index, *reason)
+                continue
+            events += self._heard(sighting.device, sighting.ts, None, now)
+            self.badge_watch.seen(sighting.badge, sighting.ts, sighting.gateway)
+            moved = self.locator.observe(sighting, now)
+            if moved is not None:
+                events.append(moved)
+                events += self.alerts.relocation_events(moved)
+            located += 1
+        return located
+
+    async def _take_elsewhere(
+        self,
+        worker: SightingWorker,
+        sightings: Sequence[tuple[int, Sighting]],
+        outcome: IngestOutcome,
+        events: list[Event],
+        now: datetime,
+    ) -> int:
+        """Sightings through the location process; this loop only applies what it reports."""
+        try:
+            report = await worker.take(sightings, now)
+        except LocationUnavailable as error:
+            for index, _ in sightings:
+                self._reject(outcome, index, "location_unavailable", str(error))
+            return 0
+        return self._apply(report, outcome, events, now)
+
+    def _apply(
+        self, report: SightingReport, outcome: IngestOutcome, events: list[Event], now: datetime
+    ) -> int:
+        for index, reason, detail in report.rejected:
+            self._reject(outcome, index, reason, detail)
+        for device, ts in report.heard.items():
+            events += self._heard(device, datetime.fromtimestamp(ts, UTC), None, now)
+        for badge, (ts, gateway) in report.seen.items():
+            self.badge_watch.seen(badge, datetime.fromtimestamp(ts, UTC), gateway)
+        for moved in report.moved:
+            events.append(moved)
+            events += self.alerts.relocation_events(moved)
+        return report.located
+
+    @property
+    def locates_elsewhere(self) -> bool:
+        """Whether sightings are located in the location process (``location_engine: process``)."""
+        return isinstance(self.locator, SightingWorker)
+
+    async def ingest_undecoded(
+        self, messages: Sequence[Any], decoding: Decoding
+    ) -> tuple[SightingReport, IngestOutcome]:
+        """Messages of sighting topics as received, for the location process to decode (with
+        ``decoding``) and locate. The report says what was rejected undecoded and what is not a
+        sighting (the caller ingests that); the outcome counts the sightings, by message index."""
+        if not isinstance(self.locator, SightingWorker):
+            raise TypeError("sightings are located in this process: decode them and call ingest()")
+        outcome = IngestOutcome()
+        now = self.clock.now()
+        await self.after_urgent_writes()
+        report = await self.locator.take_undecoded(messages, decoding, now)
+        events: list[Event] = []
+        located = self._apply(report, outcome, events, now)
+        if located:
+            outcome.accepted += located
+            self.metrics.ingested.labels("sighting").inc(located)
+        if events:
+            outcome.stored += await self.record_bulk(events)
+        return report, outcome
 
     def _press(self, message: ButtonEvent, now: datetime) -> ButtonPressed | None:
         seen = self._presses.get(message.badge)
@@ -384,17 +466,6 @@ class Runtime:
 
     def _remember_press(self, badge: str, seq: int) -> None:
         self._presses.setdefault(badge, deque(maxlen=PRESS_MEMORY)).append(seq)
-
-    def _check_sighting(self, sighting: Sighting) -> tuple[str, str] | None:
-        if sighting.badge not in self.site.badges:
-            return (
-                "unknown_badge",
-                f"badge {sighting.badge!r} is not in the site configuration; "
-                "add it under people.badges",
-            )
-        if sighting.device not in self.site.devices:
-            return "unknown_device", _unknown_device(sighting.device)
-        return None
 
     def _heard(
         self, device: str, ts: datetime, battery: float | None, now: datetime
@@ -672,10 +743,6 @@ def _future_detail(ts: datetime, now: datetime) -> str:
         f"ts {ts.isoformat()} is {ahead:.0f} s ahead of the server's clock; "
         "check the sender's time source (NTP)"
     )
-
-
-def _unknown_device(device: str) -> str:
-    return f"device {device!r} is not in the site configuration; add it under devices"
 
 
 __all__ = ["BadgeMoved", "IngestOutcome", "Rejection", "Runtime"]

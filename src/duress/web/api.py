@@ -15,7 +15,9 @@ from duress.domain.accounts import Permission, Principal
 from duress.domain.commands import Ingest
 from duress.domain.errors import InvalidMessage
 from duress.domain.events import StoredEvent, Subject, SubjectKind
+from duress.ingest.body_decoding import WHOLE_BATCH, NativeBodyDecoding, is_bulk
 from duress.ingest.codecs import native
+from duress.service.runtime import Runtime
 from duress.web import privacy
 from duress.web.auth import accounts_of, require
 from duress.web.deps import RuntimeDep
@@ -100,7 +102,10 @@ async def ingest(
     runtime: RuntimeDep,
     _principal: Annotated[Principal, require(Permission.INGEST)],
 ) -> IngestResponse:
-    batch = native.decode_batch(await request.body())
+    body = await request.body()
+    if runtime.locates_elsewhere and is_bulk(body):
+        return await _ingest_elsewhere(runtime, body)
+    batch = native.decode_batch(body)
     decoded = [(i, r) for i, r in enumerate(batch.results) if not isinstance(r, native.Rejection)]
     outcome = await runtime.bus.handle(Ingest(decoded))
     for r in batch.rejections:
@@ -116,6 +121,34 @@ async def ingest(
     return IngestResponse(
         accepted=outcome.accepted, duplicates=outcome.duplicates, rejected=rejected
     )
+
+
+async def _ingest_elsewhere(runtime: Runtime, body: bytes) -> IngestResponse:
+    """A bulk body decoded and located in the location process; what it holds that is not a
+    sighting (a heartbeat) is ingested here. While the process is starting again: 503."""
+    report, outcome = await runtime.ingest_undecoded([body], _BODY_DECODING)
+    rejected = [
+        RejectedMessage(index=r.index, reason=r.reason, detail=r.detail) for r in outcome.rejected
+    ]
+    for index, reason, detail in report.undecoded:
+        if index == WHOLE_BATCH:
+            runtime.metrics.rejected.labels(reason).inc()
+            raise InvalidMessage(reason, detail)
+        runtime.metrics.rejected.labels(reason).inc()
+        rejected.append(RejectedMessage(index=index, reason=reason, detail=detail))
+    accepted, duplicates = outcome.accepted, outcome.duplicates
+    if report.others:
+        more = await runtime.bus.handle(Ingest(report.others))
+        accepted += more.accepted
+        duplicates += more.duplicates
+        rejected += [
+            RejectedMessage(index=r.index, reason=r.reason, detail=r.detail) for r in more.rejected
+        ]
+    rejected.sort(key=lambda r: r.index)
+    return IngestResponse(accepted=accepted, duplicates=duplicates, rejected=rejected)
+
+
+_BODY_DECODING = NativeBodyDecoding()
 
 
 @router.get("/events", tags=["events"], summary="Read the event log in sequence order")

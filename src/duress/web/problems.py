@@ -11,6 +11,7 @@ from duress.domain.errors import (
     DuressError,
     IllegalTransition,
     InvalidMessage,
+    LocationUnavailable,
     NotFound,
     StoreUnavailable,
 )
@@ -20,6 +21,7 @@ STATUS: dict[type[DuressError], tuple[int, str]] = {
     NotFound: (404, "Not found"),
     IllegalTransition: (409, "Not allowed in the current state"),
     StoreUnavailable: (503, "Event store unavailable"),
+    LocationUnavailable: (503, "Location engine unavailable"),
     ConfigError: (500, "Configuration error"),
 }
 

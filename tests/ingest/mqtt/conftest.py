@@ -13,6 +13,7 @@ from tests.sites import small_site
 
 from duress.service.engine_locator import EngineLocator
 from duress.service.runtime import Runtime
+from duress.service.worker_locator import WorkerLocator
 from duress.testing import FakeClock, MemoryStore
 
 
@@ -26,10 +27,15 @@ def store() -> MemoryStore:
     return MemoryStore()
 
 
-@pytest.fixture
-async def runtime(clock: FakeClock, store: MemoryStore) -> AsyncIterator[Runtime]:
+@pytest.fixture(params=["inline", "process"])
+async def runtime(
+    request: pytest.FixtureRequest, clock: FakeClock, store: MemoryStore
+) -> AsyncIterator[Runtime]:
+    """Both ways the server runs the location engine: on its loop, or in its own process (where
+    sighting topics are decoded too)."""
     site = small_site()
-    rt = Runtime(site=site, store=store, clock=clock, locator=EngineLocator(site))
+    locator = EngineLocator(site) if request.param == "inline" else WorkerLocator(site)
+    rt = Runtime(site=site, store=store, clock=clock, locator=locator)
     await rt.start()
     yield rt
     await rt.stop()

@@ -211,3 +211,17 @@ async def test_a_retained_last_will_marks_the_gateway_offline_when_the_server_co
     finally:
         async with gateway(mqtt_broker) as gw:
             await gw.publish(status, b"", qos=1, retain=True)  # leave no retained message behind
+
+
+async def test_a_press_published_on_the_sightings_topic_is_still_a_press(
+    runtime: Runtime, clock: FakeClock, mqtt_broker: tuple[str, int], site_id: str
+) -> None:
+    """With the engine in its own process the batch is decoded there; the press comes back."""
+    ingest = consumer(runtime, mqtt_broker, site_id, f"srv-{site_id}")
+    root = f"duress-test/{site_id}/gw/gw-1"
+    async with consuming(ingest), gateway(mqtt_broker) as gw:
+        batch = {"messages": [sighting(clock.now()), press(clock.now(), 3), sighting(clock.now())]}
+        await gw.publish(f"{root}/sightings", dumps(batch))
+        await ingest.wait_until(lambda: ingest.stats.presses == 1 and ingest.stats.accepted == 3)
+    assert await presses_in_store(runtime) == [("b-1", 3)]
+    assert runtime.locator.where("b-1", clock.now())["room"] == "icu-1"

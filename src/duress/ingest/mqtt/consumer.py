@@ -86,6 +86,10 @@ class MqttIngest:
             rejected=runtime.metrics.rejected,
             keys=keys,
         )
+        # With the location engine in its own process, the bulk worker goes on reading while the
+        # process locates what it was sent (decision 11).
+        self.dispatcher.pipelined = True
+        self.dispatcher.on_landed = lambda: asyncio.ensure_future(self._notify())
         self.lanes = Lanes(bulk_limit=bulk_limit, on_drop=self._dropped)
         self.batch_size = batch_size
         self.session_expiry_s = session_expiry_s
@@ -112,6 +116,7 @@ class MqttIngest:
         finally:
             workers.cancel()
             await asyncio.gather(workers, return_exceptions=True)
+            await self.dispatcher.settle()
 
     def stop(self) -> None:
         """Ask :meth:`run` to disconnect and return. Unacknowledged presses stay at the broker."""

@@ -1,0 +1,237 @@
+"""The location engine in its own process, seen from the server: the ``BadgeLocator`` port.
+
+:class:`WorkerLocator` starts ``python -m duress.service.location_process``, sends it each batch
+of sightings (:meth:`take`) and keeps the places it reports, so that "where is this badge now?"
+(a press, the board, proximity routing) is answered at once from memory, aged to the moment it is
+asked (:func:`~duress.domain.location_report.location_at`). Presses, alert steps and the API stay
+on the server's event loop and interpreter, which the engine's work no longer shares.
+
+If the process dies, it is started again and the batches it had not answered are sent again; the
+badges' places are rebuilt by the sightings that follow (a few seconds). While no process runs,
+:meth:`take` raises :class:`LocationUnavailable` and the server rejects those sightings with that
+reason (gateways send sightings every second; presses never go this way).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import pickle
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from duress.domain.errors import LocationUnavailable
+from duress.domain.events import BadgeMoved
+from duress.domain.location_params import LocationParams
+from duress.domain.location_report import PlaceReport, location_at
+from duress.domain.observations import Sighting
+from duress.domain.site import Site
+from duress.service.engine_locator import describe
+from duress.service.location_process import HEADER, MAX_FRAME
+from duress.service.sighting_work import REFRESH_S, Decoding, SightingReport, rows_of
+
+log = structlog.get_logger(__name__)
+
+START_TIMEOUT_S = 60.0
+"""How long the process may take to load the site and answer ``ready``."""
+RESTART_DELAY_S = 1.0
+"""How long to wait before starting a process again after a start failed."""
+STOP_TIMEOUT_S = 5.0
+
+
+def _frame(message: Any) -> bytes:
+    body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return HEADER.pack(len(body)) + body
+
+
+class WorkerLocator:
+    """Badge locations from the location engine in a process of its own."""
+
+    def __init__(
+        self,
+        site: Site,
+        params: LocationParams | None = None,
+        *,
+        refresh_s: float = REFRESH_S,
+        command: Sequence[str] | None = None,
+    ) -> None:
+        self.site = site
+        self.params = params or LocationParams()
+        self.refresh_s = refresh_s
+        self.command = list(command or (sys.executable, "-m", "duress.service.location_process"))
+        self.restarts = 0
+        """How many times the process was started again after it died."""
+        self._places: dict[str, PlaceReport] = {}
+        self._pending: dict[int, tuple[asyncio.Future[SightingReport], bytes]] = {}
+        self._decodings: dict[int, tuple[Decoding, bytes]] = {}
+        """id(decoding) → (decoding, its registration frame), sent again to a new process."""
+        self._ids = itertools.count(1)
+        self._process: asyncio.subprocess.Process | None = None
+        self._replies: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    # --- life cycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the process and wait until it has loaded the site."""
+        self._stopping = False
+        await self._spawn()
+
+    async def stop(self) -> None:
+        """Close the process's input (it ends), wait for it; batches not answered fail."""
+        self._stopping = True
+        process, self._process = self._process, None
+        if process is not None:
+            if process.stdin is not None:
+                process.stdin.close()
+            try:
+                await asyncio.wait_for(process.wait(), STOP_TIMEOUT_S)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        if self._replies is not None:
+            self._replies.cancel()
+            await asyncio.gather(self._replies, return_exceptions=True)
+            self._replies = None
+        self._fail_pending("the location process stopped")
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.returncode is None
+
+    async def _spawn(self) -> None:
+        process = await asyncio.create_subprocess_exec(
+            *self.command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        )
+        assert process.stdin is not None
+        assert process.stdout is not None
+        try:
+            process.stdin.write(_frame((self.site, self.params, self.refresh_s)))
+            ready = await asyncio.wait_for(_read(process.stdout), START_TIMEOUT_S)
+            if ready != ("ready",):
+                raise LocationUnavailable(f"the location process answered {ready!r}, not ready")
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
+            raise
+        for _, frame in self._decodings.values():
+            process.stdin.write(frame)
+        for _, frame in self._pending.values():  # what the last process did not answer
+            process.stdin.write(frame)
+        self._process = process
+        self._replies = asyncio.create_task(self._read_replies(process), name="location-replies")
+        log.info("location.process_started", pid=process.pid, resent=len(self._pending))
+
+    async def _read_replies(self, process: asyncio.subprocess.Process) -> None:
+        assert process.stdout is not None
+        try:
+            while True:
+                message = await _read(process.stdout)
+                if message is None:
+                    break
+                self._answer(message)
+        except (ConnectionError, ValueError, pickle.UnpicklingError) as error:
+            log.error("location.bad_reply", error=str(error))
+        if self._stopping:
+            return
+        code = await process.wait()
+        log.error("location.process_died", returncode=code, unanswered=len(self._pending))
+        self._process = None
+        self.restarts += 1
+        while not self._stopping:
+            try:
+                await self._spawn()
+                return
+            except (OSError, LocationUnavailable, TimeoutError) as error:
+                log.error("location.process_start_failed", error=str(error))
+                self._fail_pending(f"the location process cannot start: {error}")
+                await asyncio.sleep(RESTART_DELAY_S)
+
+    def _answer(self, message: tuple[Any, ...]) -> None:
+        entry = self._pending.pop(message[0], None)
+        if entry is None or entry[0].done():
+            return
+        future = entry[0]
+        report = message[1]
+        if report is None:
+            future.set_exception(LocationUnavailable(f"the location process failed: {message[2]}"))
+            return
+        self._places.update(report.places)
+        future.set_result(report)
+
+    def _fail_pending(self, reason: str) -> None:
+        pending, self._pending = self._pending, {}
+        for future, _ in pending.values():
+            if not future.done():
+                future.set_exception(LocationUnavailable(reason))
+
+    # --- sightings ----------------------------------------------------------------------------
+
+    async def take(
+        self, sightings: Sequence[tuple[int, Sighting]], now: datetime
+    ) -> SightingReport:
+        """Send a batch to the process; its report once taken (places already applied)."""
+        ident = next(self._ids)
+        return await self._send(ident, _frame((ident, now.timestamp(), rows_of(sightings))))
+
+    async def take_undecoded(
+        self, messages: Sequence[Any], decoding: Decoding, now: datetime
+    ) -> SightingReport:
+        """Send messages as received, for the process to decode with ``decoding`` and locate."""
+        key = id(decoding)
+        if key not in self._decodings:
+            registration = _frame(("decoding", key, decoding))
+            self._decodings[key] = (decoding, registration)
+            process = self._process
+            if process is not None and process.stdin is not None and not process.stdin.is_closing():
+                process.stdin.write(registration)
+        ident = next(self._ids)
+        return await self._send(ident, _frame((ident, now.timestamp(), list(messages), key)))
+
+    async def _send(self, ident: int, frame: bytes) -> SightingReport:
+        process = self._process
+        if process is None or process.stdin is None or process.stdin.is_closing():
+            raise LocationUnavailable("the location process is not running (it is starting again)")
+        future: asyncio.Future[SightingReport] = asyncio.get_running_loop().create_future()
+        self._pending[ident] = (future, frame)
+        process.stdin.write(frame)
+        with contextlib.suppress(ConnectionError):  # it died: the batch is sent again on restart
+            await process.stdin.drain()  # the process is behind: wait, do not queue without end
+        return await future
+
+    def observe(self, sighting: Sighting, now: datetime) -> BadgeMoved | None:
+        raise TypeError("the location process takes sightings: call take() with a batch")
+
+    # --- locations ----------------------------------------------------------------------------
+
+    def where(self, badge: str, now: datetime) -> Mapping[str, Any] | None:
+        report = self._places.get(badge)
+        if report is None:
+            return None
+        return describe(location_at(badge, report, now.timestamp(), self.params))
+
+    def snapshot(self, now: datetime) -> Mapping[str, Mapping[str, Any]]:
+        n = now.timestamp()
+        return {
+            badge: describe(location_at(badge, report, n, self.params))
+            for badge, report in self._places.items()
+        }
+
+
+async def _read(stream: asyncio.StreamReader) -> Any | None:
+    """The next frame's message, or None at the end of the stream."""
+    try:
+        head = await stream.readexactly(HEADER.size)
+        (size,) = HEADER.unpack(head)
+        if size > MAX_FRAME:
+            raise ValueError(f"frame of {size} bytes is larger than {MAX_FRAME}")
+        body = await stream.readexactly(size)
+    except asyncio.IncompleteReadError:
+        return None
+    return pickle.loads(body)

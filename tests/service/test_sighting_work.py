@@ -1,0 +1,76 @@
+"""A batch of sightings through the engine and what it reports to the server."""
+
+from __future__ import annotations
+
+from tests.sim.site_fixtures import at, ble, ir, two_floor_site
+
+from duress.domain.location import LocationEngine
+from duress.domain.observations import Sighting
+from duress.service.sighting_work import SightingWork, rows_of
+
+
+def batch(*sightings: Sighting) -> list[tuple[int, float, str, str, str, float | None, str | None]]:
+    return rows_of(enumerate(sightings))
+
+
+def test_a_first_fix_reports_the_move_the_place_and_who_heard_whom() -> None:
+    work = SightingWork(two_floor_site())
+    report = work.take(batch(ir("b1", "ir-r1", 0), ir("b1", "ir-r1", 0.5)), at(0.5))
+    assert report.located == 2
+    assert report.rejected == []
+    [moved] = report.moved
+    assert (moved.badge, moved.area) == ("b1", "r1")
+    assert report.heard == {"ir-r1": at(0.5).timestamp()}
+    assert report.seen == {"b1": (at(0.5).timestamp(), None)}
+    assert report.places["b1"].room == "r1"
+
+
+def test_the_engine_sees_what_it_would_see_in_the_server() -> None:
+    site = two_floor_site()
+    work = SightingWork(site)
+    engine = LocationEngine(site)
+    sightings = [ir("b1", "ir-r1", t) for t in range(3)] + [
+        ble("b2", "ble-f1-2", t, -60.0) for t in range(6)
+    ]
+    for s in sightings:
+        engine.observe(s, s.ts)
+        work.take(batch(s), s.ts)
+    for badge in ("b1", "b2"):
+        assert work.engine.locate(badge, at(6)) == engine.locate(badge, at(6))
+
+
+def test_unknown_badges_and_devices_are_rejected_with_the_fix_and_the_rest_taken() -> None:
+    work = SightingWork(two_floor_site())
+    report = work.take(
+        batch(ir("nobody", "ir-r1", 0), ir("b1", "ir-r1", 0), ir("b1", "no-such-device", 0)),
+        at(0),
+    )
+    assert report.located == 1
+    assert [(i, reason) for i, reason, _ in report.rejected] == [
+        (0, "unknown_badge"),
+        (2, "unknown_device"),
+    ]
+    assert "people.badges" in report.rejected[0][2]
+    assert "under devices" in report.rejected[1][2]
+
+
+def test_last_heard_seen_and_places_are_reported_at_most_once_a_refresh() -> None:
+    work = SightingWork(two_floor_site(), refresh_s=1.0)
+    work.take(batch(ir("b1", "ir-r1", 0)), at(0))
+    quiet = work.take(batch(ir("b1", "ir-r1", 0.4)), at(0.4))
+    assert (quiet.heard, quiet.seen, quiet.places) == ({}, {}, {})
+    due = work.take(batch(ir("b1", "ir-r1", 1.1)), at(1.1))
+    assert due.heard == {"ir-r1": at(1.1).timestamp()}
+    assert due.seen == {"b1": (at(1.1).timestamp(), None)}
+    assert due.places["b1"].as_of == at(1.1).timestamp()
+
+
+def test_a_new_gateway_is_reported_at_once() -> None:
+    work = SightingWork(two_floor_site(), refresh_s=60.0)
+    s = ir("b1", "ir-r1", 0)
+    work.take(rows_of([(0, Sighting(s.ts, s.badge, s.device, s.kind, None, "gw-a"))]), at(0))
+    s = ir("b1", "ir-r1", 0.2)
+    report = work.take(
+        rows_of([(0, Sighting(s.ts, s.badge, s.device, s.kind, None, "gw-b"))]), at(0.2)
+    )
+    assert report.seen == {"b1": (at(0.2).timestamp(), "gw-b")}

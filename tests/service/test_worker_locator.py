@@ -1,0 +1,128 @@
+"""The location engine in its own process: a real child process, the server's side of it."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import signal
+from datetime import timedelta
+
+import pytest
+from tests.sites import small_site
+
+from duress.domain.errors import LocationUnavailable
+from duress.domain.observations import ButtonEvent, Sighting, SightingKind
+from duress.service import location_process
+from duress.service.engine_locator import EngineLocator
+from duress.service.runtime import Runtime
+from duress.service.sighting_work import rows_of
+from duress.service.worker_locator import WorkerLocator
+from duress.testing import FakeClock, MemoryStore
+
+
+def ir(clock: FakeClock, device: str = "ir-icu-1", badge: str = "b-1") -> Sighting:
+    return Sighting(ts=clock.now(), badge=badge, device=device, kind=SightingKind.IR)
+
+
+@pytest.fixture
+async def worker():
+    locator = WorkerLocator(small_site())
+    await locator.start()
+    yield locator
+    await locator.stop()
+
+
+async def test_places_come_back_from_the_process_and_age_as_in_the_server(worker) -> None:
+    clock = FakeClock()
+    here = EngineLocator(small_site())
+    sightings = [(0, ir(clock)), (1, ir(clock, badge="b-2", device="ir-icu-2"))]
+    report = await worker.take(sightings, clock.now())
+    for _, s in sightings:
+        here.observe(s, clock.now())
+    assert report.located == 2
+    assert {m.badge: m.area for m in report.moved} == {"b-1": "icu-1", "b-2": "icu-2"}
+    later = clock.now() + timedelta(seconds=20)
+    assert worker.where("b-1", later) == here.where("b-1", later)
+    assert set(worker.snapshot(later)) == {"b-1", "b-2"}
+    assert worker.where("nobody", later) is None
+
+
+async def test_a_dead_process_is_started_again_and_answers_what_was_unanswered(worker) -> None:
+    clock = FakeClock()
+    await worker.take([(0, ir(clock))], clock.now())
+    assert worker._process is not None
+    pid = worker._process.pid
+    os.kill(pid, signal.SIGSTOP)  # it takes nothing more: the next batch stays unanswered
+    await clock.advance(2)
+    pending = asyncio.ensure_future(
+        worker.take([(0, ir(clock, badge="b-2", device="ir-icu-2"))], clock.now())
+    )
+    await asyncio.sleep(0.05)
+    assert not pending.done()
+    os.kill(pid, signal.SIGKILL)
+    report = await asyncio.wait_for(pending, 60)
+    assert report.located == 1
+    assert worker.restarts == 1
+    assert worker.running
+    assert worker.where("b-2", clock.now())["room"] == "icu-2"
+
+
+async def test_a_batch_sent_while_no_process_runs_is_refused_with_the_reason() -> None:
+    locator = WorkerLocator(small_site())
+    with pytest.raises(LocationUnavailable, match="not running"):
+        await locator.take([(0, ir(FakeClock()))], FakeClock().now())
+
+
+async def test_the_runtime_places_a_press_from_the_process_and_rejects_what_the_site_lacks() -> (
+    None
+):
+    clock = FakeClock()
+    store = MemoryStore()
+    runtime = Runtime(
+        site=small_site(),
+        store=store,
+        clock=clock,
+        locator=WorkerLocator(small_site()),
+        inline_store=True,
+    )
+    await runtime.start()
+    try:
+        outcome = await runtime.ingest(
+            [(0, ir(clock)), (1, ir(clock, badge="stranger")), (2, ir(clock))]
+        )
+        assert outcome.accepted == 2
+        assert [(r.index, r.reason) for r in outcome.rejected] == [(1, "unknown_badge")]
+        assert [e.type for e in store.read(types=["badge.moved"])] == ["badge.moved"]
+        assert runtime.health.state("ir-icu-1").last_seen == clock.now()
+        await clock.advance(1)
+        await runtime.ingest([(0, ButtonEvent(ts=clock.now(), badge="b-1", seq=1, presses=3))])
+        [raised] = store.read(types=["alert.raised"])
+        assert raised.payload["location"]["area"] == "icu-1"
+    finally:
+        await runtime.stop()
+    assert not runtime.locator.running
+
+
+def test_the_process_answers_each_batch_and_reports_a_failed_one() -> None:
+    clock = FakeClock()
+    source = io.BytesIO()
+    location_process.write_frame(source, (small_site(), None, 1.0))
+    location_process.write_frame(source, (1, clock.now().timestamp(), rows_of([(0, ir(clock))])))
+    location_process.write_frame(source, (2, clock.now().timestamp(), [("not", "a row")]))
+    location_process.write_frame(source, (3, clock.now().timestamp(), []))
+    source.seek(0)
+    out = io.BytesIO()
+    location_process.serve(source, out)
+    out.seek(0)
+    answers = []
+    while (frame := location_process.read_frame(out)) is not None:
+        answers.append(frame)
+    assert answers[0] == ("ready",)
+    assert answers[1][0] == 1
+    assert answers[1][1].located == 1
+    assert answers[2][0] == 2
+    assert answers[2][1] is None
+    assert "ValueError" in answers[2][2]
+    assert answers[3][0] == 3
+    assert answers[3][1].located == 0
