@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 from tests.sim.site_fixtures import at, ble, ir, two_floor_site
 
-from duress.domain.location import LocationEngine, LocationParams
+from duress.domain.location import LocationEngine, LocationParams, _Heard
 from duress.domain.precision import Precision
 
 
@@ -135,8 +137,28 @@ def test_ble_median_of_three_ignores_one_burst() -> None:
     engine = LocationEngine(two_floor_site())
     for t, rssi in enumerate((-60.0, -61.0, -95.0, -60.0)):
         engine.observe(ble("b1", "ble-f1-1", t, rssi), at(t + 0.1))
-    state = engine._tracks["b1"].ble["ble-f1-1"]
-    assert state[1] == -61.0  # median of -61, -95, -60
+    assert engine._tracks["b1"].filtered("ble-f1-1") == -61.0  # median of -61, -95, -60
+
+
+def test_heard_devices_keep_the_order_first_heard_when_some_fall_out_of_the_window() -> None:
+    # the estimate breaks RSSI ties by this order: a device heard again goes last, as before
+    engine = LocationEngine(two_floor_site())
+    dev = next(iter(engine._devices.values()))
+    heard = _Heard()
+    for i in range(30):
+        heard.add_device(f"d{i}", dev, float(i), -60.0 - i)
+    heard.drop_devices_older(3.0)  # d0, d1, d2 out
+    heard.add_device("d1", dev, 40.0, -50.0)
+    assert heard.filtered("d0") is None
+    assert heard.filtered("d1") == -50.0
+    heard.drop_devices_older(25.0)  # most slots dead now: the arrays are compacted
+    assert len(heard.ids) == len(heard.slot) == 6
+
+    def live() -> list[str]:
+        return [d for d, ts in zip(heard.ids, heard.newest(), strict=True) if ts > -math.inf]
+
+    assert live() == ["d25", "d26", "d27", "d28", "d29", "d1"]
+    assert [heard.filtered(d) for d in live()] == [-85.0, -86.0, -87.0, -88.0, -89.0, -50.0]
 
 
 def test_a_room_just_left_needs_three_hits_even_when_ble_shows_no_change() -> None:

@@ -7,7 +7,7 @@ import math
 import pytest
 from tests.sim.site_fixtures import rect, two_floor_site
 
-from duress.domain.area_index import AreaIndex, contains, distance_outside
+from duress.domain.area_index import AreaIndex, _box, contains, distance_outside
 from duress.domain.rssi_filter import WindowedMedian, distance_m, median, rssi_at
 
 
@@ -66,9 +66,36 @@ def test_area_lookup_fast_cells_agree_with_ray_casting() -> None:
     site = build_hospital(floors=1, rooms_per_side=6)
     index = AreaIndex(site.facility)
     slow = AreaIndex(site.facility)
-    slow._fast.clear()  # every lookup by ray casting
+    slow._fast.clear()  # every lookup by ray casting: no whole-cell answers, no box tests
+    slow._places = {
+        key: tuple((level, area, polygon, None) for level, area, polygon, _ in candidates)
+        for key, candidates in slow._places.items()
+    }
     rng = random.Random(3)
-    for _ in range(20_000):
-        x, y = rng.uniform(-1, 40), rng.uniform(-1, 24)
+    for i in range(40_000):
+        if i % 2:  # on the walls, corners and cell edges too (the layout is on a 0.5 m grid)
+            x, y = rng.randint(-2, 80) / 2, rng.randint(-2, 48) / 2
+        else:
+            x, y = rng.uniform(-1, 40), rng.uniform(-1, 24)
         assert index.area_at("f1", x, y) == slow.area_at("f1", x, y)
     assert index._fast  # some cells need no polygon test
+    assert any(box for c in index._places.values() for _, _, _, box in c)  # some box tests
+
+
+def test_box_test_is_ray_casting_exactly() -> None:
+    import random
+
+    rectangle = ((0.0, 0.0), (4.0, 0.0), (4.0, 3.0), (0.0, 3.0))
+    with_extra_vertex = ((0.0, 0.0), (2.0, 0.0), (4.0, 0.0), (4.0, 3.0), (0.0, 3.0))
+    clockwise = tuple(reversed(rectangle))
+    for polygon in (rectangle, with_extra_vertex, clockwise):
+        box = _box(polygon)
+        assert box == (0.0, 0.0, 4.0, 3.0)
+        rng = random.Random(5)
+        for _ in range(5_000):
+            x, y = rng.randint(-4, 20) / 4, rng.randint(-4, 16) / 4
+            inside = box[0] <= x < box[2] and box[1] <= y < box[3]
+            assert inside == contains(polygon, x, y), (polygon, x, y)
+    assert _box(((0.0, 0.0), (4.0, 0.0), (4.0, 3.0))) is None  # a triangle
+    assert _box(((0.0, 0.0), (4.0, 0.0), (4.0, 3.0), (2.0, 3.0), (2.0, 5.0), (0.0, 5.0))) is None
+    assert _box(((0.0, 0.0), (4.0, 0.0), (4.0, 0.0), (0.0, 0.0))) is None  # no area

@@ -82,6 +82,36 @@ def _rectangle(polygon: Polygon) -> tuple[float, float, float, float] | None:
     return bbox(polygon)
 
 
+def _box(polygon: Polygon) -> tuple[float, float, float, float] | None:
+    """The bounds ``(x0, y0, x1, y1)`` of a polygon whose ray casting is exactly the half-open box
+    test ``x0 <= x < x1 and y0 <= y < y1``; None for any other polygon.
+
+    That holds when its only edges that are not horizontal (or of zero length) are two vertical
+    edges spanning ``y0..y1``, one at ``x0`` and one at ``x1``: a horizontal edge never counts in
+    :func:`contains`, a vertical one at ``xe`` counts when ``y0 <= y < y1 and x < xe``.
+    """
+    if len(polygon) < 3:
+        return None
+    x0, y0, x1, y1 = bbox(polygon)
+    if not (x0 < x1 and y0 < y1):
+        return None
+    verticals = []
+    xa, ya = polygon[-1]
+    for xb, yb in polygon:
+        if ya != yb:
+            if xa != xb:
+                return None
+            verticals.append((xa, min(ya, yb), max(ya, yb)))
+        xa, ya = xb, yb
+    if sorted(verticals) != [(x0, y0, y1), (x1, y0, y1)]:
+        return None
+    return x0, y0, x1, y1
+
+
+_Candidate = tuple[int, str, Polygon, tuple[float, float, float, float] | None]
+"""An area listed in a grid cell for :meth:`AreaIndex.area_at`: level, id, polygon, box."""
+
+
 @dataclass(frozen=True, slots=True)
 class Hit:
     """The areas containing a point, one per level (None where no area of that level does)."""
@@ -98,7 +128,7 @@ class Hit:
 class AreaIndex:
     """A grid index of a facility's areas, per floor. Build once per site; lookups are fast."""
 
-    __slots__ = ("_cell", "_cells", "_fast", "_polygons")
+    __slots__ = ("_cell", "_cells", "_fast", "_places", "_polygons")
 
     def __init__(self, facility: Facility, cell_m: float = 2.0) -> None:
         self._cell = cell_m
@@ -133,6 +163,16 @@ class AreaIndex:
                 and (iy + 1) * cell_m <= box[3]
             ):
                 self._fast[key] = first[1]
+        # area_at's candidates per cell (rooms, then zones; no bays), each with its polygon and,
+        # for a rectangle, the exact box test that replaces ray casting.
+        self._places: dict[tuple[str, int, int], tuple[_Candidate, ...]] = {
+            key: tuple(
+                (level, area_id, self._polygons[area_id][0], _box(self._polygons[area_id][0]))
+                for level, area_id in entries
+                if level > 0
+            )
+            for key, entries in self._cells.items()
+        }
 
     def locate(self, floor: str, x: float, y: float) -> Hit:
         """The bay, room-level area and zone containing ``(x, y)`` on ``floor``."""
@@ -155,12 +195,13 @@ class AreaIndex:
         fast = self._fast.get(key)
         if fast is not None:
             return fast
-        entries = self._cells.get(key, ())
         zone: str | None = None
-        for level, area_id in entries:
-            if level == 0:
-                continue
-            if contains(self._polygons[area_id][0], x, y):
+        for level, area_id, polygon, box in self._places.get(key, ()):
+            if (
+                box[0] <= x < box[2] and box[1] <= y < box[3]
+                if box is not None
+                else contains(polygon, x, y)
+            ):
                 if level == 1:
                     return area_id
                 if zone is None:
