@@ -78,11 +78,12 @@ class Event:
         return Subject(self.subject_kind, str(getattr(self, self.subject_field)))
 
     def to_record(self) -> NewEvent:
-        payload = {
-            f.name: _to_json(getattr(self, f.name))
-            for f in dataclasses.fields(self)
-            if f.name != "ts"
-        }
+        names = _payload_names.get(type(self))
+        if names is None:
+            names = _payload_names[type(self)] = tuple(
+                f.name for f in dataclasses.fields(self) if f.name != "ts"
+            )
+        payload = {name: _to_json(getattr(self, name)) for name in names}
         return NewEvent(type=self.type, ts=self.ts, subject=self.subject, payload=payload)
 
 
@@ -121,12 +122,23 @@ def decode(record: StoredEvent | NewEvent) -> Event:
     cls = _REGISTRY.get(record.type)
     if cls is None:
         raise UnknownEventType(record.type)
+    shapes = _payload_shapes.get(cls)
+    if shapes is None:
+        shapes = _payload_shapes[cls] = tuple(
+            (f.name, "datetime" in str(f.type), "tuple" in str(f.type))
+            for f in dataclasses.fields(cls)
+            if f.name != "ts"
+        )
+    payload = record.payload
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name == "ts":
-            continue
-        if f.name in record.payload:
-            kwargs[f.name] = _from_json(record.payload[f.name], f.type)
+    for name, is_datetime, is_tuple in shapes:
+        if name in payload:
+            value = payload[name]
+            if is_datetime and isinstance(value, str):
+                value = datetime.fromisoformat(value)
+            elif is_tuple and isinstance(value, list):
+                value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+            kwargs[name] = value
     return cls(ts=record.ts, **kwargs)
 
 
@@ -135,7 +147,16 @@ def event_types() -> Mapping[str, type[Event]]:
     return dict(_REGISTRY)
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_payload_names: dict[type[Event], tuple[str, ...]] = {}
+"""Each event class's payload fields (every field but ``ts``), found once."""
+_payload_shapes: dict[type[Event], tuple[tuple[str, bool, bool], ...]] = {}
+"""Each event class's payload fields with whether each is a time or a tuple, found once."""
+
+
 def _to_json(value: Any) -> Any:
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, StrEnum):
@@ -144,13 +165,4 @@ def _to_json(value: Any) -> Any:
         return [_to_json(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): _to_json(v) for k, v in value.items()}
-    return value
-
-
-def _from_json(value: Any, annotation: Any) -> Any:
-    text = str(annotation)
-    if isinstance(value, str) and "datetime" in text:
-        return datetime.fromisoformat(value)
-    if isinstance(value, list) and "tuple" in text:
-        return tuple(tuple(v) if isinstance(v, list) else v for v in value)
     return value
