@@ -15,6 +15,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -191,8 +192,8 @@ class SqliteStore:
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
             if not self._memory:
-                (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
-                if str(mode).lower() != "wal":
+                mode = self._write_ahead(conn)
+                if mode.lower() != "wal":
                     raise StoreUnavailable(
                         f"{self._where} cannot use write-ahead logging (journal_mode is {mode}): "
                         "put the database on a local file system"
@@ -206,6 +207,22 @@ class SqliteStore:
             conn.close()
             raise
         return conn
+
+    def _write_ahead(self, conn: sqlite3.Connection) -> str:
+        """``PRAGMA journal_mode = WAL``, tried again while another connection is opening the same
+        new file: switching a file's journal mode needs it to itself, and SQLite then answers "database
+        is locked" at once, without waiting ``busy_timeout``. Returns the mode in effect."""
+        deadline = time.monotonic() + self._busy_timeout_s
+        delay = 0.002
+        while True:
+            try:
+                (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+                return str(mode)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
 
     def _migrate(self) -> int:
         known = migrate.migrations("sqlite")
