@@ -126,3 +126,14 @@ def test_the_process_answers_each_batch_and_reports_a_failed_one() -> None:
     assert "ValueError" in answers[2][2]
     assert answers[3][0] == 3
     assert answers[3][1].located == 0
+
+
+async def test_readiness_says_when_no_process_takes_sightings() -> None:
+    locator = WorkerLocator(small_site())
+    with pytest.raises(OSError, match="not running"):
+        await locator.probe()
+    await locator.start()
+    try:
+        await locator.probe()
+    finally:
+        await locator.stop()

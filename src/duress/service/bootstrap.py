@@ -60,6 +60,7 @@ def build_runtime(
         from duress.service.worker_locator import WorkerLocator
 
         locator = WorkerLocator(site)
+        probes["location"] = locator.probe
     elif locator is None:
         from duress.service.engine_locator import EngineLocator
 

@@ -104,6 +104,12 @@ class WorkerLocator:
     def running(self) -> bool:
         return self._process is not None and self._process.returncode is None
 
+    async def probe(self) -> None:
+        """Readiness (``/readyz``): raises ``OSError`` saying why while no process takes batches."""
+        if not self.running:
+            restarts = f" (restarted {self.restarts} times)" if self.restarts else ""
+            raise OSError(f"the location process is not running; it is being started{restarts}")
+
     async def _spawn(self) -> None:
         process = await asyncio.create_subprocess_exec(
             *self.command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
