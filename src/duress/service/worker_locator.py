@@ -126,6 +126,10 @@ class WorkerLocator:
                 process.kill()
             await process.wait()
             raise
+        if self._stopping:  # stopped while this one was starting: it ends with its input
+            process.stdin.close()
+            await process.wait()
+            return
         for _, frame in self._decodings.values():
             process.stdin.write(frame)
         for _, frame in self._pending.values():  # what the last process did not answer
