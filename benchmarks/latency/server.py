@@ -22,7 +22,7 @@ from typing import Any
 import uvicorn
 
 from benchmarks.latency.site import bench_site
-from duress.cli.server import run_server_loop, settle_the_heap
+from duress.cli.server import keep_the_heap_quiet, run_server_loop, settle_the_heap
 from duress.ingest.mqtt import MqttIngest
 from duress.logs import configure_logging
 from duress.service.bootstrap import build_runtime
@@ -135,6 +135,7 @@ async def serve(args: argparse.Namespace) -> None:
     trace = Trace(runtime) if args.trace else None
     await runtime.start()
     settle_the_heap()  # as `duress serve` does once started
+    heap = keep_the_heap_quiet(runtime)
     app: Any = create_app(runtime, manage_runtime=False)
     await _bench_routes(app, runtime, args.token_file)
     if trace is not None:
@@ -161,6 +162,7 @@ async def serve(args: argparse.Namespace) -> None:
     server.should_exit = True
     await http
     ingest.stop()
+    heap.stop()
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(mqtt, 5)
     await runtime.delivery.aclose()

@@ -24,6 +24,7 @@ from duress.domain.site import Site
 from duress.logs import configure_logging
 from duress.service.accounts import Accounts
 from duress.service.bootstrap import build_runtime
+from duress.service.heap import QuietHeap
 from duress.service.runtime import Runtime
 from duress.store.spool import Spool
 from duress.web.app import create_app
@@ -172,7 +173,7 @@ GIL_SWITCH_INTERVAL_S = 0.001
 """How long a thread may hold the interpreter before a waiting one gets it (Python's default is
 5 ms). The store writer thread needs it a few times per commit; while the event loop is busy with
 a burst of sightings each of those waits could take the full interval, which a press's commit
-would feel (see docs/decisions/0010-a-shorter-gil-switch-interval.md)."""
+would feel (see docs/decisions/0010-sightings-give-way-to-urgent-commits.md)."""
 
 
 def settle_the_heap() -> None:
@@ -182,6 +183,13 @@ def settle_the_heap() -> None:
     arriving meanwhile would wait out."""
     gc.collect()
     gc.freeze()
+
+
+def keep_the_heap_quiet(runtime: Runtime) -> QuietHeap:
+    """From now on full garbage collections run at quiet moments only (``duress.service.heap``)."""
+    heap = QuietHeap(runtime, runtime.scheduler, runtime.clock)
+    heap.start()
+    return heap
 
 
 def run_server_loop(main: Coroutine[Any, Any, None]) -> None:
@@ -226,10 +234,12 @@ async def _serve(
     while not server.started and not http.done():
         await asyncio.sleep(0.05)
     settle_the_heap()
+    heap = keep_the_heap_quiet(runtime)
     tasks = [asyncio.create_task(run(), name="companion") for run in companions]
     try:
         await http
     finally:
+        heap.stop()
         for task in tasks:
             task.cancel()
         for task in tasks:
