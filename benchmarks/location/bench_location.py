@@ -175,6 +175,11 @@ ABLATIONS: dict[str, tuple[LocationParams, tuple[str, ...]]] = {
         LocationParams(ble_walk_estimates=0),
         ("icu_bh_ir_rich", "ble_only_medsurg", "doorway_lingering", "wall_crossing_walk"),
     ),
+    # every BLE challenger starts its sustain afresh, even a room reached across the corridor
+    "no_crossing_carry": (
+        LocationParams(ble_crossing_carry=False),
+        ("ble_only_medsurg", "wall_crossing_walk"),
+    ),
     # going back into the room just left needs the same score whatever BLE says
     "no_reenter_out": (
         LocationParams(ir_reenter_out_score=0.0),

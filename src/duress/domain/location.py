@@ -23,7 +23,8 @@ Fusion and transitions (incumbent/challenger):
    (hysteresis: someone standing in a doorway does not flap); it replaces a stale IR incumbent at
    once.
    A deep challenger wins without the sustain while the estimates show someone walking (the
-   motion cue: ``ble_walk_*``).
+   motion cue: ``ble_walk_*``); a room reached deep after the estimates crossed a corridor counts
+   its sustain from the first corridor estimate (``ble_crossing_carry``).
 4. Plausibility: a move to another floor sooner than ``floor_change_s_per_level`` per level after
    the last evidence on the old floor is held back (and counted as ``implausible_move``); if the
    evidence persists it wins once the move becomes possible.
@@ -239,6 +240,7 @@ class _Track(_Heard):
         "chal_key",
         "chal_since",
         "change",
+        "crossed_at",
         "exited_at",
         "exited_zone",
         "ir",
@@ -268,6 +270,9 @@ class _Track(_Heard):
         self.place: _Place | None = None
         self.chal_key: str | None = None
         self.chal_since = 0.0
+        self.crossed_at = math.inf
+        """The first corridor estimate of the current spell of estimates outside a BLE
+        incumbent's area (inf: none yet); the corridor-crossing rule counts from it."""
         self.reported_unknown = False
         self.trail: list[tuple[float, float]] = []
         """The last few BLE estimate positions (the motion cue)."""
@@ -902,14 +907,30 @@ class LocationEngine:
                 track.chal_key = None
                 return False
             key = f"{estimate.floor}/{zone}"
+            deep = outside >= p.ble_deep_m
+            # Corridor crossing: once the estimates of this spell outside the incumbent went
+            # through a corridor, a deep challenger *room* counts its sustain from the first
+            # corridor estimate (someone crossing the corridor into another room).
+            crossing = False
+            if p.ble_crossing_carry:
+                if track.chal_key is None:
+                    track.crossed_at = math.inf  # a new spell outside the incumbent
+                info = self._areas.get(zone) if zone is not None else None
+                if info is not None:
+                    if info.room is None:
+                        if track.crossed_at == math.inf:
+                            track.crossed_at = estimate.ts
+                    else:
+                        crossing = deep and track.crossed_at < estimate.ts
             if track.chal_key != key:
                 track.chal_key = key
                 track.chal_since = estimate.ts
-                if not walking and (outside < p.ble_deep_m or p.ble_deep_sustain_s > 0):
+                if not walking and not crossing and (not deep or p.ble_deep_sustain_s > 0):
                     return False
             # An estimate deep inside the challenger needs less sustain than one near the edge.
-            sustain = p.ble_deep_sustain_s if outside >= p.ble_deep_m else p.ble_sustain_s
-            if not walking and estimate.ts - track.chal_since < sustain:
+            sustain = p.ble_deep_sustain_s if deep else p.ble_sustain_s
+            start = track.crossed_at if crossing else track.chal_since
+            if not walking and estimate.ts - start < sustain:
                 return False
         if not self._plausible(track, estimate.floor, t):
             return False

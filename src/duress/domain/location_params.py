@@ -61,6 +61,11 @@ class LocationParams:
     ble_walk_straight: float = 0.7
     """The net move must be at least this share of the path (a standing badge's estimate jumps
     back and forth; a walker's goes one way)."""
+    ble_crossing_carry: bool = True
+    """Corridor crossing: when the estimates outside a BLE incumbent went through a corridor
+    and then deep (``ble_deep_m``) into another room, the time since the first corridor estimate
+    counts toward that room's sustain (walking out of one room across the corridor into the
+    other); off: every new challenger starts its sustain afresh (the rule before 2026-11-29)."""
     ir_exit_db: float = 6.0
     """BLE *exit cue*: mean rise (dB) of the three strongest devices' filtered RSSI over the room's
     learnt BLE fingerprint above which the badge is taken to have left an IR room."""
