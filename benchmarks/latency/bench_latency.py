@@ -219,6 +219,8 @@ class Bench:
         args += ["--seconds", "600"]
         args += ["--token-file", str(self.folder / "token")]
         args += ["--location-engine", LOCATION_ENGINE]
+        if os.environ.get("LATENCY_STALLS"):  # diagnostics: where the loop was held, if ever
+            args += ["--stalls", os.environ["LATENCY_STALLS"]]
         args += server_args
         self.server = _python(
             "benchmarks.latency.server",

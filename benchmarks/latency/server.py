@@ -93,6 +93,47 @@ class Trace:
             json.dump(self.rows, out)
 
 
+class StallWatch:
+    """Diagnostics (``--stalls FILE``): a callback on the loop every 5 ms stamps a heartbeat; a
+    thread writes every thread's stack whenever the heartbeat is over 50 ms old (the loop is held:
+    by Python code, by C code, or waiting for the interpreter lock)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.beat = time.monotonic()
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        import threading
+
+        def tick() -> None:
+            self.beat = time.monotonic()
+            loop.call_later(0.005, tick)
+
+        loop.call_soon(tick)
+        threading.Thread(target=self._watch, daemon=True, name="stall-watch").start()
+
+    def _watch(self) -> None:
+        import sys
+        import threading
+        import traceback
+
+        out = open(self.path, "w")  # noqa: SIM115  # the process's lifetime
+        reported = 0.0
+        while True:
+            time.sleep(0.01)
+            held = time.monotonic() - self.beat
+            if held < 0.05 or self.beat == reported:
+                continue
+            reported = self.beat
+            names = {t.ident: t.name for t in threading.enumerate()}
+            lines = [f"STALL {held * 1000:.0f} ms and counting at {time.time():.3f}"]
+            for ident, frame in sys._current_frames().items():
+                lines.append(f"--- {names.get(ident, ident)}")
+                lines += [x.rstrip() for x in traceback.format_stack(frame)[-6:]]
+            out.write("\n".join(lines) + "\n")
+            out.flush()
+
+
 async def _bench_routes(app: Any, runtime: Any, token_file: str) -> None:
     """``POST /_bench/resolve/{alert}`` resolves an alert as a drill (the benchmark closes each
     alert it measured, so that the next press raises a new one), ``POST /_bench/resolve-all``
@@ -134,6 +175,8 @@ async def serve(args: argparse.Namespace) -> None:
     )
     trace = Trace(runtime) if args.trace else None
     await runtime.start()
+    if args.stalls:
+        StallWatch(args.stalls).start(asyncio.get_running_loop())
     settle_the_heap()  # as `duress serve` does once started
     heap = keep_the_heap_quiet(runtime)
     app: Any = create_app(runtime, manage_runtime=False)
@@ -181,6 +224,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=600)
     parser.add_argument("--profile")
     parser.add_argument("--trace")
+    parser.add_argument("--stalls")
     parser.add_argument("--token-file", required=True)
     parser.add_argument("--location-engine", choices=("process", "inline"), default="process")
     args = parser.parse_args()
