@@ -9,6 +9,7 @@ import signal
 from datetime import timedelta
 
 import pytest
+from prometheus_client import generate_latest
 from tests.sites import small_site
 
 from duress.domain.errors import LocationUnavailable
@@ -137,3 +138,21 @@ async def test_readiness_says_when_no_process_takes_sightings() -> None:
         await locator.probe()
     finally:
         await locator.stop()
+
+
+async def test_metrics_show_the_location_process_restarts_and_backlog() -> None:
+    from duress.service.bootstrap import build_runtime
+
+    runtime = build_runtime(small_site(), store=MemoryStore(), location_engine="process")
+    await runtime.start()
+    try:
+        locator = runtime.locator
+        assert isinstance(locator, WorkerLocator)
+        text = generate_latest(runtime.metrics.registry).decode()
+        assert "duress_location_process_restarts 0.0" in text
+        assert "duress_location_batches_pending 0.0" in text
+        locator.restarts = 2
+        text = generate_latest(runtime.metrics.registry).decode()
+        assert "duress_location_process_restarts 2.0" in text
+    finally:
+        await runtime.stop()

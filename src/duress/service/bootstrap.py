@@ -17,6 +17,7 @@ from duress.service.clock import Clock, SystemClock
 from duress.service.delivery import DeliveryPolicy
 from duress.service.locating import BadgeLocator
 from duress.service.runtime import Probe, Runtime
+from duress.service.worker_locator import WorkerLocator
 from duress.store import open_store
 from duress.store.base import EventStore
 from duress.store.spool import Spool
@@ -57,8 +58,6 @@ def build_runtime(
         notifiers = build_notifiers(channels, clock=clock)
         delivery_policy = delivery_policy or channels.delivery
     if locator is None and location_engine == "process":
-        from duress.service.worker_locator import WorkerLocator
-
         locator = WorkerLocator(site)
         probes["location"] = locator.probe
     elif locator is None:
@@ -78,6 +77,10 @@ def build_runtime(
         inline_store=inline_store,
         spool=spool,
     )
+    if isinstance(locator, WorkerLocator):
+        worker = locator
+        runtime.metrics.location_restarts.set_function(lambda: worker.restarts)
+        runtime.metrics.location_pending.set_function(lambda: worker.pending)
     source = build_alert_source(
         channels,
         runtime.alerts.take_external,

@@ -53,3 +53,13 @@ class Metrics:
             "Clients connected to the live event stream.",
             registry=self.registry,
         )
+        self.location_restarts = Gauge(
+            "duress_location_process_restarts",
+            "Times the location process was started again after it died, since the server started.",
+            registry=self.registry,
+        )
+        self.location_pending = Gauge(
+            "duress_location_batches_pending",
+            "Batches of sightings sent to the location process and not yet answered.",
+            registry=self.registry,
+        )

@@ -101,6 +101,11 @@ class WorkerLocator:
         self._fail_pending("the location process stopped")
 
     @property
+    def pending(self) -> int:
+        """Batches sent and not yet answered."""
+        return len(self._pending)
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.returncode is None
 
