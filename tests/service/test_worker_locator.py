@@ -156,3 +156,26 @@ async def test_metrics_show_the_location_process_restarts_and_backlog() -> None:
         assert "duress_location_process_restarts 2.0" in text
     finally:
         await runtime.stop()
+
+
+DIES_ON_EVERY_BATCH = """
+import sys
+from duress.service import location_process as lp
+source, out = sys.stdin.buffer, sys.stdout.buffer
+lp.read_frame(source)
+lp.write_frame(out, ("ready",))
+lp.read_frame(source)
+sys.exit(3)
+"""
+
+
+async def test_a_batch_that_two_processes_die_on_is_dropped() -> None:
+    locator = WorkerLocator(small_site(), command=[sys.executable, "-c", DIES_ON_EVERY_BATCH])
+    await locator.start()
+    try:
+        clock = FakeClock()
+        with pytest.raises(LocationUnavailable, match="died twice"):
+            await asyncio.wait_for(locator.take([(0, ir(clock))], clock.now()), 60)
+        assert locator.restarts == 2
+    finally:
+        await locator.stop()

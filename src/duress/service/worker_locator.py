@@ -6,8 +6,9 @@ of sightings (:meth:`take`) and keeps the places it reports, so that "where is t
 asked (:func:`~duress.domain.location_report.location_at`). Presses, alert steps and the API stay
 on the server's event loop and interpreter, which the engine's work no longer shares.
 
-If the process dies, it is started again and the batches it had not answered are sent again; the
-badges' places are rebuilt by the sightings that follow (a few seconds). While no process runs,
+If the process dies, it is started again and the batches it had not answered are sent again, once
+(a batch a second process dies on too is dropped); the badges' places are rebuilt by the sightings
+that follow (a few seconds). While no process runs,
 :meth:`take` raises :class:`LocationUnavailable` and the server rejects those sightings with that
 reason (gateways send sightings every second; presses never go this way).
 """
@@ -68,6 +69,8 @@ class WorkerLocator:
         """How many times the process was started again after it died."""
         self._places: dict[str, PlaceReport] = {}
         self._pending: dict[int, tuple[asyncio.Future[SightingReport], bytes]] = {}
+        self._resent: set[int] = set()
+        """Batches already sent again once: a batch the next process also dies on is dropped."""
         self._decodings: dict[int, tuple[Decoding, bytes]] = {}
         """id(decoding) → (decoding, its registration frame), sent again to a new process."""
         self._ids = itertools.count(1)
@@ -137,8 +140,18 @@ class WorkerLocator:
             return
         for _, frame in self._decodings.values():
             process.stdin.write(frame)
-        for _, frame in self._pending.values():  # what the last process did not answer
+        for ident in [i for i in self._pending if i in self._resent]:
+            # Two processes died with this batch unanswered: it may be what kills them.
+            future, _ = self._pending.pop(ident)
+            self._resent.discard(ident)
+            if not future.done():
+                future.set_exception(
+                    LocationUnavailable("the location process died twice on this batch")
+                )
+            log.error("location.batch_dropped", batch=ident)
+        for ident, (_, frame) in self._pending.items():  # what the last process did not answer
             process.stdin.write(frame)
+            self._resent.add(ident)
         self._process = process
         self._replies = asyncio.create_task(self._read_replies(process), name="location-replies")
         log.info("location.process_started", pid=process.pid, resent=len(self._pending))
@@ -155,6 +168,9 @@ class WorkerLocator:
             log.error("location.bad_reply", error=str(error))
         if self._stopping:
             return
+        if process.returncode is None:  # alive but talking nonsense: start afresh
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
         code = await process.wait()
         log.error("location.process_died", returncode=code, unanswered=len(self._pending))
         self._process = None
@@ -163,13 +179,14 @@ class WorkerLocator:
             try:
                 await self._spawn()
                 return
-            except (OSError, LocationUnavailable, TimeoutError) as error:
+            except Exception as error:  # keep trying: sightings stay refused meanwhile
                 log.error("location.process_start_failed", error=str(error))
                 self._fail_pending(f"the location process cannot start: {error}")
                 await asyncio.sleep(RESTART_DELAY_S)
 
     def _answer(self, message: tuple[Any, ...]) -> None:
         entry = self._pending.pop(message[0], None)
+        self._resent.discard(message[0])
         if entry is None or entry[0].done():
             return
         future = entry[0]
