@@ -6,6 +6,7 @@ import asyncio
 import io
 import os
 import signal
+import sys
 from datetime import timedelta
 
 import pytest
