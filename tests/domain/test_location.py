@@ -6,11 +6,10 @@ import math
 from datetime import datetime
 
 import pytest
-from tests.sim.site_fixtures import at, ble, ir, two_floor_site
+from tests.sim.site_fixtures import at, ble, feed, ir, two_floor_site
 
 from duress.domain.events import BadgeMoved
 from duress.domain.location import (
-    Location,
     LocationEngine,
     LocationParams,
     RejectReason,
@@ -22,16 +21,6 @@ from duress.domain.precision import Precision
 @pytest.fixture
 def engine() -> LocationEngine:
     return LocationEngine(two_floor_site())
-
-
-def feed(engine: LocationEngine, sightings: list[Sighting]) -> list[Location]:
-    """Observe each sighting as received at its own time; the changes."""
-    moved = []
-    for s in sightings:
-        loc = engine.observe(s, s.ts)
-        if loc is not None:
-            moved.append(loc)
-    return moved
 
 
 def corridor_ble(badge: str, start: float, end: float, near: float = 15) -> list[Sighting]:

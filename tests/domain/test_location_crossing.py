@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from tests.sim.site_fixtures import TX, at, ble, rect, two_floor_site
+from tests.sim.site_fixtures import TX, at, ble, feed, rect, two_floor_site
 
 from duress.domain.devices import Device, DeviceKind
 from duress.domain.facility import Area, AreaKind
@@ -45,13 +45,7 @@ def walk(badge: str, ys: list[float]) -> list[Sighting]:
 
 
 def moves(params: LocationParams, sightings: list[Sighting]) -> list[Location]:
-    engine = LocationEngine(facing_rooms_site(), params)
-    out = []
-    for s in sightings:
-        location = engine.observe(s, s.ts)
-        if location is not None:
-            out.append(location)
-    return out
+    return feed(LocationEngine(facing_rooms_site(), params), sightings)
 
 
 # the motion cue off, so that only the sustain decides

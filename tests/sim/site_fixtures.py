@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from duress.domain.devices import Device, DeviceKind
 from duress.domain.facility import Area, AreaKind, Building, Facility, Floor, Unit, UnitKind
+from duress.domain.location import Location, LocationEngine
 from duress.domain.observations import Sighting, SightingKind
 from duress.domain.people import Badge, Staff
 from duress.domain.precision import Precision
@@ -97,3 +98,13 @@ def ir(badge: str, device: str, seconds: float) -> Sighting:
 
 def ble(badge: str, device: str, seconds: float, rssi: float) -> Sighting:
     return Sighting(ts=at(seconds), badge=badge, device=device, kind=SightingKind.BLE, rssi=rssi)
+
+
+def feed(engine: LocationEngine, sightings: list[Sighting]) -> list[Location]:
+    """Observe each sighting as received at its own time; the changes."""
+    moved = []
+    for s in sightings:
+        location = engine.observe(s, s.ts)
+        if location is not None:
+            moved.append(location)
+    return moved

@@ -49,13 +49,14 @@ import operator
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from duress.domain.area_index import AreaIndex, level_of
 from duress.domain.badge_location import Location, Rejections, RejectReason, unknown
 from duress.domain.events import BadgeMoved
 from duress.domain.location_params import LocationParams
+from duress.domain.location_report import PlaceReport, location_at
 from duress.domain.observations import Sighting, SightingKind
 from duress.domain.precision import Precision
 from duress.domain.site import Site
@@ -280,10 +281,6 @@ class _Track(_Heard):
 
 def _ts(dt: datetime) -> float:
     return dt.timestamp()
-
-
-def _dt(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
 
 
 class LocationEngine:
@@ -957,32 +954,22 @@ class LocationEngine:
         place = track.place
         if place is None:
             return unknown(badge)
-        p = self.params
-        age = max(0.0, now - place.as_of)
         here = place.bay or place.room or place.zone
         info = self._areas.get(here) if here is not None else None
-        required = info.required if info is not None else None
-        precision = place.precision
-        location = Location(
-            badge=badge,
+        report = PlaceReport(
             floor=place.floor,
             unit=info.unit if info is not None else None,
             room=place.room,
             bay=place.bay,
             zone=place.zone,
-            precision=precision,
-            confidence=place.confidence * 0.5 ** (age / p.confidence_half_life_s),
-            as_of=_dt(place.as_of),
-            since=_dt(place.since),
-            age_s=age,
-            required=required,
-            meets_requirement=required is not None and precision.meets(required),
+            precision=place.precision,
+            confidence=place.confidence,
+            as_of=place.as_of,
+            since=place.since,
+            required=info.required if info is not None else None,
             source="ir" if place.source == "ir-ended" else place.source,
-            stale=age > p.stale_after_s,
         )
-        if age <= p.unknown_after_s:
-            return location
-        return unknown(badge, last_known=location, age_s=age)
+        return location_at(badge, report, now, self.params)
 
     def locate(self, badge: str, now: datetime) -> Location:
         """The badge's location at ``now`` (``unknown`` for a badge never located)."""

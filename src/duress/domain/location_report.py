@@ -26,14 +26,14 @@ class PlaceReport(NamedTuple):
     room: str | None
     bay: str | None
     zone: str | None
-    precision: str
+    precision: Precision
     confidence: float
     """At ``as_of`` (before any ageing)."""
     as_of: float
     """POSIX seconds of the latest evidence."""
     since: float
     """POSIX seconds the badge entered this place."""
-    required: str | None
+    required: Precision | None
     source: str
 
 
@@ -48,21 +48,22 @@ def report_of(location: Location, params: LocationParams) -> PlaceReport | None:
         room=location.room,
         bay=location.bay,
         zone=location.zone,
-        precision=location.precision.value,
+        precision=location.precision,
         confidence=min(1.0, location.confidence / decay) if decay > 0 else location.confidence,
         as_of=location.as_of.timestamp(),
         since=location.since.timestamp(),
-        required=location.required.value if location.required else None,
+        required=location.required,
         source=location.source,
     )
 
 
 def location_at(badge: str, report: PlaceReport, now: float, params: LocationParams) -> Location:
-    """The badge's location at ``now`` (POSIX seconds) from its latest report, aged as the engine
-    ages a place it has no newer evidence for."""
+    """The badge's location at ``now`` (POSIX seconds) from its latest report: the confidence
+    halved every ``confidence_half_life_s``, ``stale`` after ``stale_after_s``, ``unknown`` (with
+    this place as the last known) after ``unknown_after_s``. The engine answers with this too."""
     age = max(0.0, now - report.as_of)
-    precision = Precision(report.precision)
-    required = Precision(report.required) if report.required else None
+    precision = report.precision
+    required = report.required
     location = Location(
         badge=badge,
         floor=report.floor,
