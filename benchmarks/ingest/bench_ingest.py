@@ -219,7 +219,7 @@ async def _through_duress(
         figures["published"] = published
         figures["accepted"] = ingest.stats.accepted
         figures["rejected"] = ingest.stats.rejected
-        figures["dropped"] = ingest.lanes.dropped
+        figures["dropped"] = ingest.stats.dropped
         figures["lost"] = published - ingest.stats.accepted
         figures["located_badges"] = len(runtime.locator.snapshot(runtime.clock.now()))
     finally:

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import signal
 import sys
-from datetime import timedelta
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from prometheus_client import generate_latest
 from tests.sites import small_site
 
 from duress.domain.errors import LocationUnavailable
+from duress.domain.ingest_mapping import IngestMapping
 from duress.domain.observations import ButtonEvent, Sighting, SightingKind
+from duress.ingest.mqtt.lanes import Inbound
+from duress.ingest.mqtt.remote_decoding import RemoteDecoding
+from duress.ingest.mqtt.topics import Route
 from duress.service import location_process
 from duress.service.engine_locator import EngineLocator
 from duress.service.runtime import Runtime
@@ -180,3 +188,65 @@ async def test_a_batch_that_two_processes_die_on_is_dropped() -> None:
         assert locator.restarts == 2
     finally:
         await locator.stop()
+
+
+class ScriptedFeed:
+    """A sighting feed that, once started, has two messages waiting: a sighting and a bad one."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.at = clock.now()
+        self._waiting: list[Inbound] = []
+
+    @property
+    def decoding(self) -> RemoteDecoding:
+        return RemoteDecoding(IngestMapping())
+
+    def start(self, wake: Callable[[], None], on_state: Callable[[bool, str], None]) -> None:
+        on_state(True, "subscribed")
+        good = {
+            "type": "sighting",
+            "ts": self.at.isoformat(),
+            "badge": "b-1",
+            "device": "ir-icu-1",
+            "kind": "ir",
+        }
+        self._waiting = [
+            self._message(json.dumps([good]).encode()),
+            self._message(b"{not json", topic="t/gw/gw-1/sightings"),
+        ]
+        wake()
+
+    def _message(self, payload: bytes, topic: str = "t/s/gw/gw-1/sightings") -> Inbound:
+        return Inbound(topic, payload, Route.SIGHTINGS, "gw-1", self.at)
+
+    def take(self) -> tuple[list[Inbound], SimpleNamespace]:
+        messages, self._waiting = self._waiting, []
+        return messages, SimpleNamespace(dropped={}, topics={})
+
+    def now(self) -> datetime:
+        return self.at
+
+    def stop(self) -> None:
+        pass
+
+
+def test_the_process_reports_what_its_own_feed_located_with_the_topics_it_names() -> None:
+    clock = FakeClock()
+    source_r, source_w = os.pipe()
+    out_r, out_w = os.pipe()
+    with open(source_r, "rb") as source, open(out_w, "wb") as out:
+        server = threading.Thread(target=location_process.serve, args=(source, out))
+        server.start()
+        with open(source_w, "wb") as to_process, open(out_r, "rb") as from_process:
+            location_process.write_frame(to_process, (small_site(), None, 1.0))
+            assert location_process.read_frame(from_process) == ("ready",)
+            location_process.write_frame(to_process, ("feed", ScriptedFeed(clock)))
+            state = location_process.read_frame(from_process)
+            kind, report, counts = location_process.read_frame(from_process)
+        server.join(10)
+    assert state == ("feed_state", True, "subscribed")
+    assert kind == "feed"
+    assert report.located == 1
+    assert [(i, reason) for i, reason, _ in report.undecoded] == [(1, "not_json")]
+    assert counts.topics == {1: "t/gw/gw-1/sightings"}
+    assert report.places["b-1"].room == "icu-1"

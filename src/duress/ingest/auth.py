@@ -60,6 +60,14 @@ def verify(key: bytes, topic: str, payload: bytes, signature: str) -> bool:
     return hmac.compare_digest(sign(key, topic, payload), signature.strip().lower())
 
 
+def signature_in(properties: object) -> str | None:
+    """The signature a message carries in its MQTT v5 user properties (paho's ``Properties``)."""
+    for key, value in getattr(properties, "UserProperty", None) or ():
+        if key == SIGNATURE_PROPERTY:
+            return str(value)
+    return None
+
+
 def gateway_root(prefix: str, site: str, gateway: str) -> str:
     """``<prefix>/<site>/gw/<gateway>``: every topic of one gateway is under it."""
     return f"{prefix}/{site}/gw/{gateway}"

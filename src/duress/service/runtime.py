@@ -433,10 +433,15 @@ class Runtime:
         sighting (the caller ingests that); the outcome counts the sightings, by message index."""
         if not isinstance(self.locator, SightingWorker):
             raise TypeError("sightings are located in this process: decode them and call ingest()")
+        await self.after_urgent_writes()
+        report = await self.locator.take_undecoded(messages, decoding, self.clock.now())
+        return report, await self.apply_located(report)
+
+    async def apply_located(self, report: SightingReport) -> IngestOutcome:
+        """Act on what the location process reports of a batch it located: the sightings sent
+        to it, or what its own sighting feed received (decision 13)."""
         outcome = IngestOutcome()
         now = self.clock.now()
-        await self.after_urgent_writes()
-        report = await self.locator.take_undecoded(messages, decoding, now)
         events: list[Event] = []
         located = self._apply(report, outcome, events, now)
         if located:
@@ -444,7 +449,7 @@ class Runtime:
             self.metrics.ingested.labels("sighting").inc(located)
         if events:
             outcome.stored += await self.record_bulk(events)
-        return report, outcome
+        return outcome
 
     def _press(self, message: ButtonEvent, now: datetime) -> ButtonPressed | None:
         seen = self._presses.get(message.badge)

@@ -12,7 +12,7 @@ feedback), and its place (the locations the server answers with). It runs in the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -86,6 +86,26 @@ class Decoding(Protocol):
     def decode(
         self, site: Site, messages: Sequence[Any]
     ) -> tuple[list[tuple[int, Observation]], list[tuple[int, str, str]]]: ...
+
+
+class Feed(Protocol):
+    """The location process's own subscription to sighting messages
+    (:class:`~duress.ingest.mqtt.sighting_feed.SightingFeed`), started in the process."""
+
+    @property
+    def decoding(self) -> Decoding: ...
+
+    def start(self, wake: Callable[[], None], on_state: Callable[[bool, str], None]) -> None:
+        """Start receiving; ``wake()`` when messages wait, ``on_state(subscribed, detail)``."""
+        ...
+
+    def take(self) -> tuple[Sequence[Any], Any]:
+        """What waits, and what was counted meanwhile (received, dropped; ``topics`` to fill)."""
+        ...
+
+    def now(self) -> datetime: ...
+
+    def stop(self) -> None: ...
 
 
 class SightingWork:

@@ -20,7 +20,7 @@ import contextlib
 import itertools
 import pickle
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -74,6 +74,12 @@ class WorkerLocator:
         self._decodings: dict[int, tuple[Decoding, bytes]] = {}
         """id(decoding) → (decoding, its registration frame), sent again to a new process."""
         self._ids = itertools.count(1)
+        self._feed: bytes | None = None
+        """The frame that starts the process's sighting feed, sent again to a new process."""
+        self._on_feed: Callable[[SightingReport, Any], None] | None = None
+        self.feed_state: tuple[bool, str] | None = None
+        """The sighting feed's last word: (subscribed, detail); None before its first."""
+        self.feed_subscribed = asyncio.Event()
         self._process: asyncio.subprocess.Process | None = None
         self._replies: asyncio.Task[None] | None = None
         self._stopping = False
@@ -113,10 +119,54 @@ class WorkerLocator:
         return self._process is not None and self._process.returncode is None
 
     async def probe(self) -> None:
-        """Readiness (``/readyz``): raises ``OSError`` saying why while no process takes batches."""
+        """Readiness (``/readyz``): raises ``OSError`` saying why while no process takes batches,
+        or while its sighting feed has lost the broker."""
         if not self.running:
             restarts = f" (restarted {self.restarts} times)" if self.restarts else ""
             raise OSError(f"the location process is not running; it is being started{restarts}")
+        if self._feed is not None and self.feed_state is not None and not self.feed_state[0]:
+            raise OSError(f"the location process's sighting subscription: {self.feed_state[1]}")
+
+    # --- the sighting feed ----------------------------------------------------------------------
+
+    def feed(self, feed: Any, on_report: Callable[[SightingReport, Any], None]) -> None:
+        """Have the process subscribe to sighting messages itself (decision 13): ``feed`` is a
+        picklable :class:`~duress.service.sighting_work.Feed`; each batch it located comes back
+        through ``on_report(report, counts)`` (places already applied), in order."""
+        self._feed = _frame(("feed", feed))
+        self._on_feed = on_report
+        self.feed_state = None
+        self.feed_subscribed.clear()
+        self._write(self._feed)
+
+    def unfeed(self) -> None:
+        """Stop the process's sighting feed."""
+        if self._feed is None:
+            return
+        self._feed, self._on_feed, self.feed_state = None, None, None
+        self.feed_subscribed.clear()
+        self._write(_frame(("feed", None)))
+
+    def _write(self, frame: bytes) -> None:
+        process = self._process
+        if process is not None and process.stdin is not None and not process.stdin.is_closing():
+            process.stdin.write(frame)
+
+    def _heard_from_feed(self, message: tuple[Any, ...]) -> None:
+        if message[0] == "feed_state":
+            subscribed, detail = message[1], message[2]
+            if self.feed_state is None or self.feed_state[0] != subscribed:
+                (log.info if subscribed else log.warning)("location.feed", detail=detail)
+            self.feed_state = (subscribed, detail)
+            if subscribed:
+                self.feed_subscribed.set()
+            else:
+                self.feed_subscribed.clear()
+            return
+        report, counts = message[1], message[2]
+        self._places.update(report.places)
+        if self._on_feed is not None:
+            self._on_feed(report, counts)
 
     async def _spawn(self) -> None:
         process = await asyncio.create_subprocess_exec(
@@ -140,6 +190,9 @@ class WorkerLocator:
             return
         for _, frame in self._decodings.values():
             process.stdin.write(frame)
+        if self._feed is not None:
+            self.feed_state = None
+            process.stdin.write(self._feed)
         for ident in [i for i in self._pending if i in self._resent]:
             # Two processes died with this batch unanswered: it may be what kills them.
             future, _ = self._pending.pop(ident)
@@ -163,7 +216,10 @@ class WorkerLocator:
                 message = await _read(process.stdout)
                 if message is None:
                     break
-                self._answer(message)
+                if type(message[0]) is str:
+                    self._heard_from_feed(message)
+                else:
+                    self._answer(message)
         except (ConnectionError, ValueError, pickle.UnpicklingError) as error:
             log.error("location.bad_reply", error=str(error))
         if self._stopping:
@@ -172,6 +228,7 @@ class WorkerLocator:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
         code = await process.wait()
+        self.feed_subscribed.clear()
         log.error("location.process_died", returncode=code, unanswered=len(self._pending))
         self._process = None
         self.restarts += 1
@@ -220,9 +277,7 @@ class WorkerLocator:
         if key not in self._decodings:
             registration = _frame(("decoding", key, decoding))
             self._decodings[key] = (decoding, registration)
-            process = self._process
-            if process is not None and process.stdin is not None and not process.stdin.is_closing():
-                process.stdin.write(registration)
+            self._write(registration)
         ident = next(self._ids)
         return await self._send(ident, _frame((ident, now.timestamp(), list(messages), key)))
 

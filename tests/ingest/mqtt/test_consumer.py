@@ -225,3 +225,37 @@ async def test_a_press_published_on_the_sightings_topic_is_still_a_press(
         await ingest.wait_until(lambda: ingest.stats.presses == 1 and ingest.stats.accepted == 3)
     assert await presses_in_store(runtime) == [("b-1", 3)]
     assert runtime.locator.where("b-1", clock.now())["room"] == "icu-1"
+
+
+async def test_the_location_process_subscribes_to_sightings_itself_and_again_after_a_restart(
+    runtime: Runtime, clock: FakeClock, mqtt_broker: tuple[str, int], site_id: str
+) -> None:
+    """With the engine in its own process, the server's connection carries no sighting: the
+    process has its own, and a process started again after a crash subscribes again."""
+    if not runtime.locates_elsewhere:
+        pytest.skip("the engine runs on the server's loop: the server takes sightings itself")
+    ingest = consumer(runtime, mqtt_broker, site_id, f"srv-{site_id}")
+    root = f"duress-test/{site_id}/gw/gw-1"
+    locator = runtime.locator
+    async with consuming(ingest), gateway(mqtt_broker) as gw:
+        assert locator.feed_state == (True, f"subscribed at {mqtt_broker[0]}:{mqtt_broker[1]}")
+        assert [topic for topic, _ in ingest.subscribed] == [
+            f"duress-test/{site_id}/gw/+/{channel}"
+            for channel in ("buttons", "status", "heartbeats", "telemetry")
+        ]
+        await gw.publish(f"{root}/sightings", dumps([sighting(clock.now())]))
+        await ingest.wait_until(lambda: ingest.stats.accepted == 1)
+        assert runtime.locator.where("b-1", clock.now())["room"] == "icu-1"
+
+        locator._process.kill()
+
+        async def subscribed_again() -> None:
+            while locator.restarts == 0 or not locator.feed_subscribed.is_set():
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(subscribed_again(), 60)
+        await gw.publish(f"{root}/sightings", dumps([sighting(clock.now(), "b-2", "ir-icu-2")]))
+        await ingest.wait_until(lambda: ingest.stats.accepted == 2)
+    assert runtime.locator.where("b-2", clock.now())["room"] == "icu-2"
+    assert runtime.health.state("ir-icu-2").last_seen == clock.now()
+    assert not locator.feed_subscribed.is_set()  # the consumer stopped: so did the feed

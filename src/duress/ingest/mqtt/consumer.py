@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
@@ -33,6 +34,8 @@ from duress.ingest.mqtt.lanes import DEFAULT_BULK_LIMIT, Inbound, Lanes
 from duress.ingest.mqtt.metrics import mqtt_metrics
 from duress.ingest.mqtt.reads import read_all_waiting
 from duress.ingest.mqtt.reconnect import BACKOFF_FIRST_S, BACKOFF_MAX_S, keep_connected
+from duress.ingest.mqtt.remote_decoding import ELSEWHERE
+from duress.ingest.mqtt.sighting_feed import FeedBatch, SightingFeed
 from duress.ingest.mqtt.topics import Route, TopicMap
 
 log = structlog.get_logger(__name__)
@@ -43,6 +46,9 @@ BATCH_OBSERVATIONS = 2000
 """Bulk messages are taken until about this many observations are ready, then ingested at once."""
 BULK_LINGER_S = 0.005
 """How long the sightings lane waits for more messages before ingesting what it has."""
+FEED_WAIT_S = 10.0
+"""How long the connection waits for the location process to subscribe to the sighting topics
+before it says it is connected (and logs ``mqtt.sightings_not_subscribed``)."""
 
 
 class Clock(Protocol):
@@ -86,13 +92,16 @@ class MqttIngest:
             rejected=runtime.metrics.rejected,
             keys=keys,
         )
-        # With the location engine in its own process, the bulk worker goes on reading while the
-        # process locates what it was sent (decision 11).
-        self.dispatcher.pipelined = True
-        self.dispatcher.on_landed = lambda: asyncio.ensure_future(self._notify())
+        self._feeds = callable(getattr(getattr(runtime, "locator", None), "feed", None))
+        """Whether the location process subscribes to the sighting topics itself (decision 13):
+        this connection then carries buttons, status, heartbeats and telemetry only."""
+        self.subscribed: list[tuple[str, int]] = []
+        """What this connection subscribed to (``(topic filter, QoS)``)."""
+        self._located: asyncio.Queue[tuple[Any, Any]] = asyncio.Queue()
         self.lanes = Lanes(bulk_limit=bulk_limit, on_drop=self._dropped)
         self.batch_size = batch_size
         self.session_expiry_s = session_expiry_s
+        self._url_text = url
         self._url = urlsplit(url)
         self._client: aiomqtt.Client | None = None
         self._generation = 0
@@ -109,14 +118,31 @@ class MqttIngest:
     async def run(self) -> None:
         """Consume until :meth:`stop`: reconnects with backoff; never raises on broker trouble."""
         workers = asyncio.create_task(self.process(), name="mqtt-workers")
+        if self._feeds:
+            self.runtime.locator.feed(self.sighting_feed(), self._from_feed)
         try:
             await keep_connected(
                 self._session, stopping=self._stopping, on_error=self._broken, on_lost=self._lost
             )
         finally:
+            if self._feeds:
+                self.runtime.locator.unfeed()
             workers.cancel()
             await asyncio.gather(workers, return_exceptions=True)
-            await self.dispatcher.settle()
+
+    def sighting_feed(self) -> SightingFeed:
+        """The location process's own subscription to this site's sighting topics."""
+        return SightingFeed(
+            url=self._url_text,
+            client_id=f"{self.client_id}-sightings",
+            prefix=self.topics.prefix,
+            site_id=self.site_id,
+            mapping=self.mapping,
+            keys=self.dispatcher.keys,
+            limits=self.dispatcher.limits,
+            session_expiry_s=self.session_expiry_s,
+            clock_offset_s=self.clock.now().timestamp() - time.time(),
+        )
 
     def stop(self) -> None:
         """Ask :meth:`run` to disconnect and return. Unacknowledged presses stay at the broker."""
@@ -181,7 +207,14 @@ class MqttIngest:
         client = self._make_client(self._generation)
         async with client:
             self._client = client
-            await client.subscribe([(s.topic, s.qos) for s in self.topics.subscriptions()])
+            self.subscribed = [
+                (s.topic, s.qos)
+                for s in self.topics.subscriptions()
+                if not (self._feeds and s.route in ELSEWHERE)
+            ]
+            await client.subscribe(self.subscribed)
+            if self._feeds:
+                await self._feed_subscribed()
             self.connected.set()
             self.metrics.connected.set(1)
             self.runtime.broker_down = None
@@ -199,6 +232,17 @@ class MqttIngest:
             if receiver in done and receiver.exception() is not None:
                 raise receiver.exception()  # type: ignore[misc]  # checked just above
         log.info("mqtt.disconnected", url=self._where(), reason="stopped")
+
+    async def _feed_subscribed(self) -> None:
+        """Wait (a while) until the location process has subscribed to the sighting topics."""
+        try:
+            await asyncio.wait_for(self.runtime.locator.feed_subscribed.wait(), FEED_WAIT_S)
+        except TimeoutError:
+            log.warning(
+                "mqtt.sightings_not_subscribed",
+                waited_s=FEED_WAIT_S,
+                state=self.runtime.locator.feed_state,
+            )
 
     def _broken(self, error: aiomqtt.MqttError, retry_in_s: float) -> None:
         log.warning("mqtt.disconnected", error=str(error), retry_in_s=retry_in_s, url=self._where())
@@ -242,7 +286,7 @@ class MqttIngest:
             qos=message.qos,
             mid=message.mid,
             generation=generation,
-            signature=_signature(getattr(message, "properties", None)),
+            signature=auth.signature_in(getattr(message, "properties", None)),
         )
         if found is None:
             self.dispatcher.reject(inbound, "unknown_topic", f"topic {topic!r} is not ingested")
@@ -271,6 +315,7 @@ class MqttIngest:
         workers = [
             asyncio.create_task(self._button_worker(), name="mqtt-buttons"),
             asyncio.create_task(self._bulk_worker(), name="mqtt-bulk"),
+            asyncio.create_task(self._located_worker(), name="mqtt-located"),
         ]
         try:
             await asyncio.gather(*workers)
@@ -309,6 +354,28 @@ class MqttIngest:
             await self._handle(batch, retry=False)
             await self._notify()
 
+    def _from_feed(self, report: Any, counts: FeedBatch) -> None:
+        """A batch the location process's feed received and located (in order)."""
+        self._located.put_nowait((report, counts))
+
+    async def _located_worker(self) -> None:
+        while True:
+            report, counts = await self._located.get()
+            self.stats.messages += counts.messages
+            for route, n in counts.received.items():
+                self.metrics.received.labels(route).inc(n)
+            for route, n in counts.dropped.items():
+                self.metrics.dropped.labels(route).inc(n)
+                self.stats.dropped += n
+            try:
+                outcome = await self.runtime.apply_located(report)
+                await self.dispatcher.account_located(report, outcome, counts.topics.__getitem__)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # any failure of the runtime: never silent, never the loop's end
+                log.exception("mqtt.ingest_failed", messages=counts.messages)
+            await self._notify()
+
     async def _handle(self, batch: list[Inbound], *, retry: bool) -> None:
         """Ingest ``batch``. When the runtime fails (the store is down), presses are retried with
         backoff (and stay unacknowledged meanwhile); bulk messages are counted and dropped."""
@@ -334,6 +401,7 @@ class MqttIngest:
 
     def _dropped(self, message: Inbound) -> None:
         self.metrics.dropped.labels(message.route.value).inc()
+        self.stats.dropped += 1
 
 
 _UNKNOWN = Route.SIGHTINGS
@@ -343,13 +411,6 @@ _BUTTONS = Route.BUTTONS
 def _observations(message: Inbound) -> int:
     """A cheap estimate of a bulk message's observations (batches carry one per "type" key)."""
     return max(1, message.payload.count(b'"type"')) if message.route is Route.SIGHTINGS else 1
-
-
-def _signature(properties: Properties | None) -> str | None:
-    for key, value in getattr(properties, "UserProperty", None) or ():
-        if key == auth.SIGNATURE_PROPERTY:
-            return str(value)
-    return None
 
 
 __all__ = ["MqttIngest"]

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import structlog
 
 from duress.domain.devices import DeviceKind
-from duress.domain.errors import InvalidMessage, LocationUnavailable
+from duress.domain.errors import InvalidMessage
 from duress.domain.ingest_mapping import IngestMapping
 from duress.domain.observations import ButtonEvent, Heartbeat, Observation, Sighting
 from duress.domain.site import Site
@@ -31,15 +31,11 @@ from duress.ingest.codecs.fields import (
 )
 from duress.ingest.mqtt.lanes import Inbound
 from duress.ingest.mqtt.metrics import MqttMetrics
-from duress.ingest.mqtt.remote_decoding import ELSEWHERE, RemoteDecoding
 from duress.ingest.mqtt.topics import NATIVE, Route
 
 log = structlog.get_logger(__name__)
 
 QUIET_REASONS = frozenset({"unmapped_badge"})
-IN_FLIGHT = 4
-"""Batches of sighting topics sent to the location process and not yet answered, at most: the
-process locates one while this loop sends the next (replies come, and are applied, in order)."""
 """Logged at debug only: ESPresense and BLE gateways hear every phone and watch nearby."""
 
 
@@ -76,6 +72,8 @@ class Stats:
     presses: int = 0
     duplicates: int = 0
     rejected: int = 0
+    dropped: int = 0
+    """Messages dropped, oldest first, because ingest fell behind (the bulk lane, the feed)."""
 
 
 class Dispatcher:
@@ -101,20 +99,6 @@ class Dispatcher:
         self.gateways = frozenset(
             d.id for d in site.devices.values() if d.kind is DeviceKind.GATEWAY
         )
-        self._elsewhere = (
-            RemoteDecoding(mapping, self.keys, limits)
-            if getattr(target, "locates_elsewhere", False)
-            else None
-        )
-        """Set when the location engine runs in its own process: sighting topics are decoded
-        there (:mod:`duress.ingest.mqtt.remote_decoding`), not on this loop."""
-        self.pipelined = False
-        """Whether :meth:`handle` returns once sighting topics are sent (up to ``IN_FLIGHT``
-        batches with the location process; :meth:`settle` waits for them) rather than located.
-        The consumer sets it, with ``on_landed`` to hear when one was applied."""
-        self.on_landed: Callable[[], object] | None = None
-        self._flights: set[asyncio.Task[None]] = set()
-        self._in_flight = asyncio.Semaphore(IN_FLIGHT)
         m = mapping
         self._esp = (
             espresense.EspresenseMapping(
@@ -152,23 +136,10 @@ class Dispatcher:
     async def handle(self, batch: Sequence[Inbound]) -> None:
         """Decode every message of ``batch`` and ingest what decodes in one call (a gateway's
         status message is applied in its place: what came before it is ingested first)."""
-        if self._elsewhere is not None and any(m.route in ELSEWHERE for m in batch):
-            remote = [m for m in batch if m.route in ELSEWHERE]
-            if self.pipelined:
-                await self._in_flight.acquire()
-                flight = asyncio.create_task(self._fly(remote), name="mqtt-located-elsewhere")
-                self._flights.add(flight)
-                flight.add_done_callback(self._landed)
-            else:
-                await self._handle_elsewhere(remote)
-            batch = [m for m in batch if m.route not in ELSEWHERE]
-        await self._handle_here(batch)
-
-    async def _handle_here(self, batch: Sequence[Inbound]) -> None:
         if not batch:
             return
         observations: list[tuple[int, Observation]] = []
-        sources: list[Inbound] = []
+        sources: list[str] = []
         several = len(batch) > 1
         for message in batch:
             if several:
@@ -189,49 +160,28 @@ class Dispatcher:
                 await self._apply_status(*self._status_change)
             for observation in decoded:
                 observations.append((len(sources), observation))
-                sources.append(message)
+                sources.append(message.topic)
         await self._ingest(observations, sources)
 
-    async def settle(self) -> None:
-        """Wait for the batches still with the location process (at shutdown)."""
-        await asyncio.gather(*self._flights, return_exceptions=True)
-
-    def _landed(self, flight: asyncio.Task[None]) -> None:
-        self._flights.discard(flight)
-        self._in_flight.release()
-        if self.on_landed is not None:
-            self.on_landed()
-
-    async def _fly(self, messages: list[Inbound]) -> None:
-        try:
-            await self._handle_elsewhere(messages)
-        except Exception:  # never silent, never the loop's end; the messages are counted
-            log.exception("mqtt.ingest_failed", messages=len(messages))
-            for message in messages:
-                self.reject(message, "ingest_failed", "the runtime failed")
-
-    async def _handle_elsewhere(self, messages: list[Inbound]) -> None:
-        """Sighting topics' messages, decoded and located in the location process."""
-        self.stats.messages += len(messages)
-        ingest_undecoded = getattr(self.target, "ingest_undecoded")  # noqa: B009  # optional
-        try:
-            report, outcome = await ingest_undecoded(messages, self._elsewhere)
-        except LocationUnavailable as error:
-            for message in messages:
-                self.reject(message, "location_unavailable", str(error))
-            return
+    async def account_located(
+        self, report: Any, outcome: Outcome, topic_of: Callable[[int], str]
+    ) -> None:
+        """Count and log what the location process's sighting feed decoded and located
+        (``report``, applied by the runtime as ``outcome``), and ingest what it found that is not
+        a sighting. Messages are named by their index in the batch; ``topic_of`` gives each one's
+        topic."""
         for index, reason, detail in report.undecoded:
-            self.reject(messages[index], reason, detail)
+            self.reject_topic(topic_of(index), reason, detail)
         self.stats.accepted += outcome.accepted
         for rejection in outcome.rejected:
             # The runtime has counted it in duress_ingest_rejected_total already.
             self.stats.rejected += 1
             self.metrics.rejected.labels(rejection.reason).inc()
-            self._log(messages[rejection.index], rejection.reason, rejection.detail)
+            self._log(topic_of(rejection.index), rejection.reason, rejection.detail)
         if report.others:  # a button event or a heartbeat published on a sighting topic
             await self._ingest(
                 [(n, o) for n, (_, o) in enumerate(report.others)],
-                [messages[i] for i, _ in report.others],
+                [topic_of(i) for i, _ in report.others],
             )
 
     async def _urgent_writes_done(self) -> None:
@@ -245,8 +195,9 @@ class Dispatcher:
             await apply(gateway, online, ts)
 
     async def _ingest(
-        self, observations: list[tuple[int, Observation]], sources: list[Inbound]
+        self, observations: list[tuple[int, Observation]], sources: Sequence[str]
     ) -> None:
+        """Ingest ``observations``; ``sources`` are the topics they came on, by index."""
         if not observations:
             return
         outcome = await self.target.ingest(observations)
@@ -260,14 +211,18 @@ class Dispatcher:
             self._log(sources[rejection.index], rejection.reason, rejection.detail)
 
     def reject(self, message: Inbound, reason: str, detail: str) -> None:
+        self.reject_topic(message.topic, reason, detail)
+
+    def reject_topic(self, topic: str, reason: str, detail: str) -> None:
+        """A message of ``topic`` rejected: counted and logged."""
         self.stats.rejected += 1
         self._rejected.labels(reason).inc()
         self.metrics.rejected.labels(reason).inc()
-        self._log(message, reason, detail)
+        self._log(topic, reason, detail)
 
-    def _log(self, message: Inbound, reason: str, detail: str) -> None:
+    def _log(self, topic: str, reason: str, detail: str) -> None:
         level = log.debug if reason in QUIET_REASONS else log.warning
-        level("mqtt.rejected", topic=message.topic, reason=reason, detail=detail)
+        level("mqtt.rejected", topic=topic, reason=reason, detail=detail)
 
     # --- decoding --------------------------------------------------------------------------------
 

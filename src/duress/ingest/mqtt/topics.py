@@ -41,6 +41,7 @@ _CHANNELS = {r.value: r for r in NATIVE}
 class Subscription:
     topic: str
     qos: int
+    route: Route
 
 
 class TopicMap:
@@ -90,23 +91,25 @@ class TopicMap:
         qos = self.mapping.native.sightings_qos
         root = f"{self.prefix}/{self.site}/gw/+"
         subs = [
-            Subscription(f"{root}/buttons", 1),
-            Subscription(f"{root}/status", 1),
-            Subscription(f"{root}/heartbeats", qos),
-            Subscription(f"{root}/telemetry", qos),
-            Subscription(f"{root}/sightings", qos),
+            Subscription(f"{root}/buttons", 1, Route.BUTTONS),
+            Subscription(f"{root}/status", 1, Route.STATUS),
+            Subscription(f"{root}/heartbeats", qos, Route.HEARTBEATS),
+            Subscription(f"{root}/telemetry", qos, Route.TELEMETRY),
+            Subscription(f"{root}/sightings", qos, Route.SIGHTINGS),
         ]
         m = self.mapping
         if m.espresense is not None:
-            subs.append(Subscription(f"{m.espresense.prefix}/devices/#", 0))
-            subs.append(Subscription(f"{m.espresense.prefix}/rooms/+/status", 0))
+            subs.append(Subscription(f"{m.espresense.prefix}/devices/#", 0, Route.ESPRESENSE))
+            subs.append(Subscription(f"{m.espresense.prefix}/rooms/+/status", 0, Route.ESPRESENSE))
         if m.openmqttgateway is not None:
-            subs.append(Subscription(f"{m.openmqttgateway.base}/+/BTtoMQTT/#", 0))
+            subs.append(
+                Subscription(f"{m.openmqttgateway.base}/+/BTtoMQTT/#", 0, Route.OPENMQTTGATEWAY)
+            )
         if m.mqtt_room is not None:
-            subs.append(Subscription(f"{m.mqtt_room.base}/+", 0))
+            subs.append(Subscription(f"{m.mqtt_room.base}/+", 0, Route.MQTT_ROOM))
         if m.omlox is not None:
-            subs.append(Subscription(f"{m.omlox.topic}/location", 0))
-            subs.append(Subscription(f"{m.omlox.topic}/proximity", 0))
+            subs.append(Subscription(f"{m.omlox.topic}/location", 0, Route.OMLOX_LOCATION))
+            subs.append(Subscription(f"{m.omlox.topic}/proximity", 0, Route.OMLOX_PROXIMITY))
         return subs
 
     def wild_topics(self) -> list[str]:
