@@ -193,6 +193,7 @@ class Bench:
         self.db = folder / "duress.db"
         self.seq = 0
         self.rng = random.Random(4)
+        self.cpu_share: dict[str, dict[str, float]] = {}
         self.receiver: subprocess.Popen[str] | None = None
         self.server: subprocess.Popen[str] | None = None
         self.load: subprocess.Popen[str] | None = None
@@ -399,6 +400,7 @@ class Bench:
         mqtt: list[float] = []
         manager: list[float] = []
         missed = {"http": 0, "mqtt": 0, "am": 0}
+        cpu = self._cpu_watch()
         gc.disable()
         try:
             for i in range(PRESSES):
@@ -427,11 +429,29 @@ class Bench:
                     gc.collect()
         finally:
             gc.enable()
+        self.cpu_share[condition] = cpu()
         return {
             "http": summary(http, missed["http"]),
             "mqtt": summary(mqtt, missed["mqtt"]),
             "am": summary(manager, missed["am"]) if self.alertmanager is not None else None,
         }
+
+    def _cpu_watch(self) -> Callable[[], dict[str, float]]:
+        """CPU time of the server's process and of its location process from now until the
+        returned function is called, as a share of one core over that time (Linux ``/proc``)."""
+        assert self.server is not None
+        pids = {"server": self.server.pid}
+        for n, child in enumerate(_children(self.server.pid)):  # the location process
+            pids["location_process" if n == 0 else f"child_{n}"] = child
+        start, before = time.monotonic(), {name: _cpu_s(pid) for name, pid in pids.items()}
+
+        def share() -> dict[str, float]:
+            elapsed = time.monotonic() - start
+            return {
+                name: round((_cpu_s(pid) - before[name]) / elapsed, 3) for name, pid in pids.items()
+            }
+
+        return share
 
     def _pause(self) -> None:
         time.sleep(self.rng.uniform(0.0005, 0.002))
@@ -555,6 +575,22 @@ located_badges_list: list[str] = []
 extra_badges_list: list[str] = []
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of one process (not its children), or NaN when gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
 def _load_effect(idle: dict[str, Any], loaded: dict[str, Any]) -> dict[str, Any] | None:
     """Loaded minus idle, p50 and p99, for each kind of press and for Alertmanager."""
     if idle["am"] is None or loaded["am"] is None:
@@ -617,6 +653,9 @@ def run() -> dict[str, Any]:
     else:
         figures["alertmanager_ms"] = {"unavailable": bench.am_note}
     figures["location_engine"] = LOCATION_ENGINE
+    # Share of one core used by the server's process and by its location process while presses
+    # were measured, per phase: what sightings cost the server (issue 7).
+    figures["cpu_share"] = bench.cpu_share
     figures["load"] = load
     figures["mqtt_load"] = mqtt_load
     # Other work on the machine skews every figure: the 1-minute load average before and after.
