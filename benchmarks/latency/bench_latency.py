@@ -438,7 +438,8 @@ class Bench:
 
     def _cpu_watch(self) -> Callable[[], dict[str, float]]:
         """CPU time of the server's process and of its location process from now until the
-        returned function is called, as a share of one core over that time (Linux ``/proc``)."""
+        returned function is called, as a share of one core over that time (Linux ``/proc``),
+        and the server's per press cycle."""
         assert self.server is not None
         pids = {"server": self.server.pid}
         for n, child in enumerate(_children(self.server.pid)):  # the location process
@@ -447,9 +448,12 @@ class Bench:
 
         def share() -> dict[str, float]:
             elapsed = time.monotonic() - start
-            return {
-                name: round((_cpu_s(pid) - before[name]) / elapsed, 3) for name, pid in pids.items()
-            }
+            used = {name: _cpu_s(pid) - before[name] for name, pid in pids.items()}
+            figures = {name: round(cpu / elapsed, 3) for name, cpu in used.items()}
+            # Per press cycle (an HTTP press, an Alertmanager post, an MQTT press): the cost
+            # of the presses themselves is the same in every phase, the rest is the load's.
+            figures["server_ms_per_cycle"] = round(used["server"] * 1000 / PRESSES, 3)
+            return figures
 
         return share
 
