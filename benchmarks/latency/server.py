@@ -32,7 +32,7 @@ from duress.web.app import create_app
 class Trace:
     """Diagnostics (``--trace FILE``): monotonic stamps of the hand-off path's steps, for finding
     where the time goes. Wraps the runtime's ``record``, ``alerts.escalate``, the webhook notifier's
-    ``send`` and the ASGI app from outside; nothing in the product changes."""
+    ``send`` and ``begin`` and the ASGI app from outside; nothing in the product changes."""
 
     def __init__(self, runtime: Any) -> None:
         self.rows: list[tuple[Any, ...]] = []
@@ -56,6 +56,25 @@ class Trace:
             return outcome
 
         runtime.ingest = traced_ingest
+        on_writer = runtime._on_writer
+
+        async def traced_on_writer(fn: Any, *args: Any) -> Any:
+            stamps: list[int] = []
+
+            def run() -> Any:
+                stamps.append(time.monotonic_ns())
+                try:
+                    return fn(*args)
+                finally:
+                    stamps.append(time.monotonic_ns())
+
+            started = time.monotonic_ns()
+            try:
+                return await on_writer(run)
+            finally:
+                rows.append(("writer", started, *stamps, time.monotonic_ns()))
+
+        runtime._on_writer = traced_on_writer
         runtime.alerts._record = traced_record
         for notifier in runtime.delivery.notifiers:
             if notifier.channel.startswith("webhook:"):
@@ -66,6 +85,14 @@ class Trace:
                     return await send(notice)
 
                 notifier.send = traced_send
+                begin = getattr(notifier, "begin", None)
+                if begin is not None:  # the first attempt, written as the commit is published
+
+                    def traced_begin(notice: Any, begin: Any = begin) -> Any:
+                        rows.append(("send", time.monotonic_ns(), notice.key))
+                        return begin(notice)
+
+                    notifier.begin = traced_begin
         for name in ("escalate", "_step"):  # the timer job's per-alert step, by version
             step = getattr(runtime.alerts, name, None)
             if step is None:
@@ -233,7 +260,7 @@ def main() -> None:
         profiler = cProfile.Profile()
         profiler.enable()
         try:
-            asyncio.run(serve(args))
+            run_server_loop(serve(args))  # the same loop as without the profile
         finally:
             profiler.disable()
             profiler.dump_stats(args.profile)

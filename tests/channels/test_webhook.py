@@ -1,3 +1,4 @@
+import asyncio
 import gc
 import json
 from dataclasses import replace
@@ -12,7 +13,7 @@ from duress.channels.webhook import (
     verify_signature,
 )
 from duress.domain.errors import ConfigError
-from duress.domain.notification import DeliveryStatus, EventPhase
+from duress.domain.notification import DeliveryStatus, EventPhase, Receipt
 from duress.testing import FakeClock
 from tests.channels.http_server import Answer, HttpServer, closed_port
 from tests.channels.support import duress_notice
@@ -166,3 +167,67 @@ def test_settings_list() -> None:
     assert "channels.webhooks[0].routing_key: missing" in text
     assert "channels.webhooks[1].url: 'ftp://x' is not a http/https URL" in text
     assert "channels.webhooks[1].secret: missing" in text
+
+
+async def _begun(notifier: WebhookNotifier) -> asyncio.Task[Receipt]:
+    """The notifier's ``begin``, once its held connection is open (the first call opens it)."""
+    for _ in range(200):
+        task = notifier.begin(duress_notice(channel="webhook:vms"))
+        if task is not None:
+            return task
+        await asyncio.sleep(0.005)
+    raise AssertionError("the webhook never held a connection open")
+
+
+async def test_begin_writes_the_same_signed_request_on_a_held_connection(
+    server: HttpServer, http: HttpClient
+) -> None:
+    server.answer = Answer(202)
+    clock = FakeClock()
+    notifier = WebhookNotifier(hook(server), client=http, clock=clock)
+    try:
+        receipt = await (await _begun(notifier))
+        assert (receipt.status, receipt.detail) == (DeliveryStatus.SENT, "HTTP 202")
+        await notifier.send(duress_notice(channel="webhook:vms"))
+        begun, sent = server.seen
+        assert begun.body == sent.body
+        for name in ("content-type", "idempotency-key", "x-duress-timestamp", "x-duress-signature"):
+            assert begun.headers[name] == sent.headers[name]
+        server.answer = Answer(503)
+        receipt = await (await _begun(notifier))
+        assert (receipt.status, receipt.retryable) == (DeliveryStatus.FAILED, True)
+        assert receipt.detail == "webhook answered HTTP 503"
+    finally:
+        await notifier.aclose()
+
+
+async def test_a_begun_request_whose_connection_broke_is_sent_again(
+    server: HttpServer, http: HttpClient
+) -> None:
+    notifier = WebhookNotifier(hook(server), client=http)
+    try:
+        await (await _begun(notifier))
+        lane = notifier._lane
+        assert lane is not None
+        for connection in list(lane._open):
+            assert connection.transport is not None
+            connection.transport.abort()  # as if the far end had closed it, unseen yet
+            connection.closed = False
+            lane._idle.append(connection)
+        task = notifier.begin(duress_notice(channel="webhook:vms"))
+        receipt = await task if task is not None else None
+        assert receipt is not None
+        assert receipt.status is DeliveryStatus.SENT
+    finally:
+        await notifier.aclose()
+
+
+async def test_a_webhook_behind_a_proxy_never_begins(
+    server: HttpServer, http: HttpClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    notifier = WebhookNotifier(hook(server), client=http)
+    assert notifier.begin(duress_notice()) is None
+    await notifier.aclose()

@@ -404,3 +404,93 @@ async def test_closing_delivery_closes_every_channel_even_when_one_fails() -> No
     await delivery.aclose()
     await delivery.aclose()
     assert (broken.closed, webhook.closed) == (2, 2)
+
+
+class EagerNotifier(ScriptedNotifier):
+    """A channel that starts an attempt at once when it can (``begin``), like the webhook's held
+    connection; ``ready`` says whether it can, ``begun`` records what it started."""
+
+    def __init__(self, channel: str, *answers: DeliveryStatus | Exception, ready: bool = True):
+        super().__init__(channel, *answers)
+        self.ready = ready
+        self.begun: list[Notice] = []
+        self.answer: asyncio.Future[Receipt] | None = None
+
+    def begin(self, notice: Notice) -> asyncio.Future[Receipt] | None:
+        if not self.ready:
+            return None
+        self.begun.append(notice)
+        self.answer = asyncio.get_running_loop().create_future()
+        return self.answer
+
+
+async def test_a_channel_that_can_begin_at_once_is_handed_the_notice_during_dispatch() -> None:
+    hook = EagerNotifier("webhook:vms", DeliveryStatus.SENT)
+    delivery, _, updates = make(hook)
+    task = delivery.dispatch([notice("webhook:vms")])
+    assert [n.key for n in hook.begun] == ["k1"]  # before the delivery's task has run at all
+    assert hook.answer is not None
+    hook.answer.set_result(Receipt("k1", DeliveryStatus.SENT, detail="HTTP 200"))
+    outcome = await task
+    assert outcome.ok
+    assert hook.calls == []  # the first attempt was the begun one
+    assert updates.statuses() == ["queued", "sent"]
+    assert updates[-1].detail == "HTTP 200"
+
+
+async def test_a_begun_attempt_that_fails_is_retried_through_send() -> None:
+    hook = EagerNotifier("webhook:vms", DeliveryStatus.SENT)
+    policy = DeliveryPolicy(retry=RetryPolicy(attempts=2, base_s=0.1, jitter=0.0))
+    delivery, clock, updates = make(hook, policy=policy)
+    task = delivery.dispatch([notice("webhook:vms")])
+    assert hook.answer is not None
+    hook.answer.set_result(Receipt("k1", DeliveryStatus.FAILED, detail="HTTP 503"))
+    await until(lambda: updates.statuses() == ["queued", "failed"] and clock.sleepers == 1)
+    await clock.advance(0.1)
+    outcome = await task
+    assert outcome.ok
+    assert len(hook.begun) == len(hook.calls) == 1
+    assert updates.statuses() == ["queued", "failed", "sent"]
+
+
+async def test_a_channel_not_ready_to_begin_is_sent_to_as_before() -> None:
+    hook = EagerNotifier("webhook:vms", DeliveryStatus.SENT, ready=False)
+    delivery, _, updates = make(hook)
+    outcome = await delivery.dispatch([notice("webhook:vms")])
+    assert outcome.ok
+    assert len(hook.calls) == 1
+    assert updates.statuses() == ["queued", "sent"]
+
+
+async def test_nothing_is_begun_for_an_open_circuit_or_a_key_already_sent() -> None:
+    hook = EagerNotifier("webhook:vms", DeliveryStatus.SENT, ready=False)
+    delivery, _, _ = make(hook, policy=DeliveryPolicy(breaker=BreakerPolicy(failures=1)))
+    await delivery.dispatch([notice("webhook:vms")])
+    hook.ready = True
+    await delivery.dispatch([notice("webhook:vms")])  # the same key to the same endpoint
+    assert hook.begun == []
+    delivery.breaker("webhook:vms").failure()
+    await delivery.dispatch([notice("webhook:vms", key="k2")])
+    assert hook.begun == []
+
+
+async def test_a_cancelled_delivery_stops_waiting_for_its_begun_attempt() -> None:
+    hook = EagerNotifier("webhook:vms", DeliveryStatus.SENT)
+    delivery, _, _ = make(hook)
+    delivery.dispatch([notice("webhook:vms")])
+    await delivery.aclose()
+    assert hook.answer is not None
+    assert hook.answer.cancelled()
+
+
+async def test_a_begin_that_raises_falls_back_to_send() -> None:
+    class Broken(EagerNotifier):
+        def begin(self, notice: Notice) -> asyncio.Future[Receipt] | None:
+            raise RuntimeError("bug")
+
+    hook = Broken("webhook:vms", DeliveryStatus.SENT)
+    delivery, _, updates = make(hook)
+    outcome = await delivery.dispatch([notice("webhook:vms")])
+    assert outcome.ok
+    assert len(hook.calls) == 1
+    assert updates.statuses() == ["queued", "sent"]

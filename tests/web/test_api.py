@@ -186,3 +186,27 @@ async def test_a_large_batch_with_a_press_is_decoded_here_and_the_press_stored_a
     response = await client.post("/api/v1/ingest", content=body)
     assert response.json()["accepted"] == 41
     assert [e.payload["seq"] for e in await runtime.read(types=["button.pressed"])] == [9]
+
+
+async def test_the_served_ingest_route_answers_as_the_documented_one(
+    client: httpx.AsyncClient, anonymous: httpx.AsyncClient, clock
+) -> None:
+    from starlette.routing import Route
+
+    from duress.web.api import _ingest_route, router
+
+    served = router.routes[0]  # matched before the documented route of the same path
+    assert isinstance(served, Route)
+    assert (served.path, served.endpoint) == ("/api/v1/ingest", _ingest_route)
+    press = {"type": "button", "ts": ts(clock), "badge": "b-1", "seq": 1, "presses": 3}
+    answer = await client.post("/api/v1/ingest", json={"messages": [press, {"type": "x"}]})
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/json"
+    body = answer.json()
+    assert (body["accepted"], body["duplicates"]) == (1, 0)
+    assert [r["index"] for r in body["rejected"]] == [1]
+    again = await client.post("/api/v1/ingest", json={"messages": [press]})
+    assert again.json() == {"accepted": 1, "duplicates": 1, "rejected": []}
+    refused = await anonymous.post("/api/v1/ingest", json={"messages": [press]})
+    assert refused.status_code == 401
+    assert refused.headers["content-type"].startswith("application/problem+json")

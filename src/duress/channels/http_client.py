@@ -136,9 +136,7 @@ class HttpClient:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         if origin not in self._proxies:
-            proxy = self._env_proxies.get(parts.scheme) or self._env_proxies.get("all")
-            bypass = bool(proxy) and proxy_bypass(parts.hostname or "")
-            self._proxies[origin] = None if not proxy or bypass else proxy
+            self._proxies[origin] = environment_proxy(url, self._env_proxies)
         return self._proxies[origin]
 
     async def request(
@@ -207,6 +205,18 @@ class HttpClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+
+def environment_proxy(url: str, proxies: Mapping[str, str] | None = None) -> str | None:
+    """The proxy for ``url`` from ``proxies`` (by default the environment's ``HTTPS_PROXY`` /
+    ``HTTP_PROXY`` / ``ALL_PROXY``, read now), or None when there is none or ``NO_PROXY`` names
+    the host."""
+    if proxies is None:
+        proxies = getproxies_environment()
+    parts = urlsplit(url)
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    bypass = bool(proxy) and proxy_bypass(parts.hostname or "")
+    return None if not proxy or bypass else proxy
 
 
 def _default(headers: dict[str, str], name: str, value: str) -> None:

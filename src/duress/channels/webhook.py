@@ -9,13 +9,21 @@ Receivers check a signature with :func:`verify_signature`.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from duress.channels.http_client import HttpClient, HttpTimeout, HttpUnreachable
+from duress.channels.http_client import (
+    HttpAnswer,
+    HttpClient,
+    HttpTimeout,
+    HttpUnreachable,
+    environment_proxy,
+)
+from duress.channels.http_lane import HttpLane, LaneBroken
 from duress.channels.settings import Reader
 from duress.channels.text import TextSettings, long_text, subject_line, who
 from duress.domain.errors import ConfigError
@@ -178,6 +186,9 @@ class WebhookNotifier:
         self._own_client = client is None
         self._clock = clock or SystemClock()
         self._text = text
+        lane = HttpLane(settings.url) if environment_proxy(settings.url) is None else None
+        self._lane = lane if lane is not None and lane.enabled else None
+        """Held-open connections for :meth:`begin` (none through a proxy)."""
 
     def render(self, notice: Notice) -> tuple[bytes, dict[str, str]]:
         s = self.settings
@@ -198,6 +209,36 @@ class WebhookNotifier:
             headers["X-Duress-Signature"] = sign(s.secret, timestamp, body)
         return body, headers
 
+    def begin(self, notice: Notice) -> asyncio.Task[Receipt] | None:
+        """Write the notice's request now, on a connection held open to the webhook, and return
+        the task that waits for the answer; None when no such connection is ready (call
+        :meth:`send` instead; one is opened for next time). The delivery layer calls this for a
+        notice's first attempt, so that the request leaves in the same turn of the event loop as
+        the commit that called for it (decision 14)."""
+        if self._lane is None:
+            return None
+        body, headers = self.render(notice)
+        request = self._lane.encode("POST", body, headers)
+        answer = self._lane.start(request) if request is not None else None
+        if answer is None:
+            return None
+        return asyncio.get_running_loop().create_task(
+            self._finish(notice, answer), name=f"webhook:{notice.key}"
+        )
+
+    async def _finish(self, notice: Notice, answer: asyncio.Future[HttpAnswer]) -> Receipt:
+        try:
+            got = await asyncio.wait_for(answer, self.settings.timeout_s)
+        except TimeoutError:
+            return self._timed_out(notice)
+        except LaneBroken:
+            # The far end closed the idle connection as the request went out: send it again
+            # (same idempotency key, so a receiver that did get it drops the repeat).
+            return await self.send(notice)
+        except HttpUnreachable as exc:
+            return self._unreachable(notice, exc)
+        return self._receipt(notice, got)
+
     async def send(self, notice: Notice) -> Receipt:
         body, headers = self.render(notice)
         try:
@@ -209,17 +250,24 @@ class WebhookNotifier:
                 timeout_s=self.settings.timeout_s,
             )
         except HttpTimeout:
-            return Receipt(
-                notice.key,
-                DeliveryStatus.FAILED,
-                detail=f"webhook did not answer within {self.settings.timeout_s:g} s",
-            )
+            return self._timed_out(notice)
         except HttpUnreachable as exc:
-            return Receipt(
-                notice.key,
-                DeliveryStatus.FAILED,
-                detail=f"webhook unreachable: {exc.cause}",
-            )
+            return self._unreachable(notice, exc)
+        return self._receipt(notice, answer)
+
+    def _timed_out(self, notice: Notice) -> Receipt:
+        return Receipt(
+            notice.key,
+            DeliveryStatus.FAILED,
+            detail=f"webhook did not answer within {self.settings.timeout_s:g} s",
+        )
+
+    def _unreachable(self, notice: Notice, exc: HttpUnreachable) -> Receipt:
+        return Receipt(
+            notice.key, DeliveryStatus.FAILED, detail=f"webhook unreachable: {exc.cause}"
+        )
+
+    def _receipt(self, notice: Notice, answer: HttpAnswer) -> Receipt:
         if answer.status >= 300:
             retryable = answer.status >= 500 or answer.status in (408, 429)
             return Receipt(
@@ -242,5 +290,7 @@ class WebhookNotifier:
         )
 
     async def aclose(self) -> None:
+        if self._lane is not None:
+            await self._lane.aclose()
         if self._own_client:
             await self._client.aclose()

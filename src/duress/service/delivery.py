@@ -14,6 +14,10 @@ contact method (pager first, then SMS, then email, ...):
   probe through (half-open) after ``cooldown_s``; while open, attempts fail at once.
 - The same notice key is never sent twice to the same endpoint (channel + address) once it succeeded,
   nor concurrently.
+- A channel that can start an attempt synchronously (``begin(notice)``, see :class:`EagerNotifier`:
+  the webhook's held-open connections) gets the first contact method's first attempt during
+  :meth:`Delivery.dispatch` itself, so the notice leaves in the caller's turn of the event loop
+  (decision 14); retries go through ``send``.
 - Every attempt is reported through the ``on_update`` callback: ``queued``, then ``sent`` (or better)
   or ``failed`` with the reason. Far-end reports enter through :meth:`Delivery.inbound`, which matches
   them to what was sent and forwards them to the same callback.
@@ -31,7 +35,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -175,6 +179,30 @@ class _MethodResult:
 
 
 @dataclass(slots=True)
+class _Begun:
+    """A notice's first attempt, started as it was dispatched (a channel with ``begin``)."""
+
+    deadline: float
+    track: _Track
+    receipt: asyncio.Future[Receipt] | None
+    """The attempt under way; None when the channel could not start it at once."""
+
+    def abandon(self, _task: object = None) -> None:
+        """The delivery ended before it ran (cancelled): stop waiting for the answer."""
+        if self.receipt is not None and not self.receipt.done():
+            self.receipt.cancel()
+            self.receipt.add_done_callback(_swallow)
+
+
+class EagerNotifier(Notifier, Protocol):
+    """A channel that can start an attempt synchronously: ``begin`` hands the notice to the far end
+    now (a request written on a connection held open) and returns the future of its receipt, or
+    None when it cannot at the moment (then ``send`` is used)."""
+
+    def begin(self, notice: Notice) -> asyncio.Future[Receipt] | None: ...
+
+
+@dataclass(slots=True)
 class _Track:
     """What is remembered about one (key, channel), so that it can be forgotten in one go."""
 
@@ -229,20 +257,30 @@ class Delivery:
         return list(self._notifiers.values())
 
     def dispatch(self, methods: Sequence[Notice]) -> asyncio.Task[Outcome]:
-        """Start delivering to one target in the background; returns the task (awaiting is optional)."""
+        """Start delivering to one target in the background; returns the task (awaiting is optional).
+
+        The first contact method's first attempt starts now when its channel can start one at once
+        (``begin``): the notice leaves in this turn of the event loop, before the caller goes on
+        (decision 14); the rest of the delivery runs in the task."""
+        begun = self._begin(methods[0]) if methods else None
         task = asyncio.get_running_loop().create_task(
-            self.deliver(methods), name=f"delivery:{methods[0].key if methods else '-'}"
+            self._run(methods, begun), name=f"delivery:{methods[0].key if methods else '-'}"
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        if begun is not None:
+            task.add_done_callback(begun.abandon)
         return task
 
     async def deliver(self, methods: Sequence[Notice]) -> Outcome:
         """Try ``methods`` (one target's contact methods, in order) until one succeeds; returns
         once its reports have reached the callback too."""
+        return await self._run(methods, None)
+
+    async def _run(self, methods: Sequence[Notice], begun: _Begun | None) -> Outcome:
         mine: list[tuple[tuple[str, str], asyncio.Future[DeliveryUpdate]]] = []
         try:
-            return await self._deliver(methods, mine)
+            return await self._deliver(methods, mine, begun)
         finally:
             # A confirmation waiter only matters while this delivery waits for it.
             for ident, waiter in mine:
@@ -256,6 +294,7 @@ class Delivery:
         self,
         methods: Sequence[Notice],
         mine: list[tuple[tuple[str, str], asyncio.Future[DeliveryUpdate]]],
+        begun: _Begun | None = None,
     ) -> Outcome:
         tried: list[str] = []
         pending_confirm: list[asyncio.Future[DeliveryUpdate]] = []
@@ -264,7 +303,7 @@ class Delivery:
         for index, notice in enumerate(methods):
             tried.append(f"{notice.channel}:{notice.address}")
             following = methods[index + 1] if index + 1 < len(methods) else None
-            result = await self._try_method(notice, following)
+            result = await self._try_method(notice, following, begun if index == 0 else None)
             if not result.ok:
                 last_detail = result.detail
                 continue
@@ -344,9 +383,43 @@ class Delivery:
 
     # -- one contact method ------------------------------------------------------------------------
 
-    async def _try_method(self, notice: Notice, following: Notice | None) -> _MethodResult:
+    def _begin(self, notice: Notice) -> _Begun | None:
+        """Open the notice's first contact method and start its first attempt now, when its channel
+        can (``begin``), its endpoint's circuit is closed and it is not sent already. The queued
+        report is emitted first, as on the ordinary path."""
+        notifier = self._notifiers.get(notice.channel)
+        begin = getattr(notifier, "begin", None)
+        if notifier is None or begin is None:
+            return None
         ident = (notice.key, notice.channel, notice.address)
         if ident in self._done or ident in self._inflight:
+            return None
+        if self.breaker(_endpoint_name(notifier)).state is not BreakerState.CLOSED:
+            return None
+        self._inflight.add(ident)
+        deadline, track = self._open_method(notice)
+        try:
+            receipt: asyncio.Future[Receipt] | None = begin(notice)
+        except Exception:  # a channel bug: the ordinary attempt below reports what it does
+            log.exception("delivery.begin_failed", channel=notice.channel, key=notice.key)
+            receipt = None
+        return _Begun(deadline, track, receipt)
+
+    def _open_method(self, notice: Notice) -> tuple[float, _Track]:
+        """Start a contact method's attempts: its failover deadline, its memory, ``queued``."""
+        policy = self.policy.for_channel(notice.channel)
+        deadline = self._clock.monotonic() + policy.failover_after_s
+        track = self._track(notice)
+        self._prune()
+        self._by_key[(notice.key, notice.channel)] = notice
+        self._report_now(notice, DeliveryStatus.QUEUED)
+        return deadline, track
+
+    async def _try_method(
+        self, notice: Notice, following: Notice | None, begun: _Begun | None = None
+    ) -> _MethodResult:
+        ident = (notice.key, notice.channel, notice.address)
+        if begun is None and (ident in self._done or ident in self._inflight):
             return _MethodResult(True, None, "already sent to this endpoint; not sent again")
         notifier = self._notifiers.get(notice.channel)
         then = f"; trying {following.channel}:{following.address}" if following else ""
@@ -357,24 +430,30 @@ class Delivery:
             return _MethodResult(False, None, f"no channel {notice.channel!r}")
         self._inflight.add(ident)
         try:
-            return await self._attempts(notice, notifier, then, ident)
+            return await self._attempts(notice, notifier, then, ident, begun)
         finally:
             self._inflight.discard(ident)
 
     async def _attempts(
-        self, notice: Notice, notifier: Notifier, then: str, ident: tuple[str, str, str]
+        self,
+        notice: Notice,
+        notifier: Notifier,
+        then: str,
+        ident: tuple[str, str, str],
+        begun: _Begun | None = None,
     ) -> _MethodResult:
         policy = self.policy.for_channel(notice.channel)
         retry = self.policy.retry
         breaker = self.breaker(_endpoint_name(notifier))
-        deadline = self._clock.monotonic() + policy.failover_after_s
-        track = self._track(notice)
-        self._prune()
-        self._by_key[(notice.key, notice.channel)] = notice
-        await self._report(notice, DeliveryStatus.QUEUED)
+        if begun is None:
+            deadline, track = self._open_method(notice)
+        else:
+            deadline, track = begun.deadline, begun.track
+        started = begun.receipt if begun is not None else None
         reason = "not attempted"
         for attempt in range(1, max(1, retry.attempts) + 1):
-            if not breaker.allow():
+            under_way, started = started, None  # only the first attempt can have started
+            if under_way is None and not breaker.allow():
                 reason = (
                     f"circuit open for {_endpoint_name(notifier)} "
                     f"(retry in {breaker.retry_in_s:.0f} s)"
@@ -387,7 +466,8 @@ class Delivery:
             timeout = min(policy.timeout_s, remaining)
             retryable = True
             try:
-                receipt = await self._bounded(notifier.send(notice), timeout)
+                call = under_way if under_way is not None else notifier.send(notice)
+                receipt = await self._bounded(call, timeout)
             except TimeoutError:
                 reason = f"no answer within {timeout:.1f} s"
             except asyncio.CancelledError:
@@ -516,7 +596,18 @@ class Delivery:
         attempt: int = 0,
         provider_id: str | None = None,
     ) -> None:
-        await self._emit(
+        self._report_now(notice, status, detail=detail, attempt=attempt, provider_id=provider_id)
+
+    def _report_now(
+        self,
+        notice: Notice,
+        status: DeliveryStatus,
+        *,
+        detail: str = "",
+        attempt: int = 0,
+        provider_id: str | None = None,
+    ) -> None:
+        self._emit_now(
             DeliveryUpdate(
                 status=status,
                 ts=self._clock.now(),
@@ -532,6 +623,9 @@ class Delivery:
         )
 
     async def _emit(self, update: DeliveryUpdate) -> None:
+        self._emit_now(update)
+
+    def _emit_now(self, update: DeliveryUpdate) -> None:
         """Hand ``update`` to the callback without waiting for it: a send never waits for its own
         report to be recorded. Reports reach the callback one at a time, in the order emitted."""
         self._reports.put_nowait(update)

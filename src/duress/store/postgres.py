@@ -138,7 +138,7 @@ class PostgresStore:
                     else:
                         what = "refused the write"
                     raise StoreUnavailable(f"{self._where} {what}: {exc}") from exc
-        return [records.stored(seq, row) for seq, row in zip(seqs, rows, strict=True)]
+        return [records.appended(seq, row) for seq, row in zip(seqs, rows, strict=True)]
 
     def read(
         self,

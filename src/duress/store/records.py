@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +37,9 @@ class Row:
     subject_kind: str
     subject_id: str
     payload: str
+    value: Any = field(default=None, compare=False, repr=False)
+    """The payload as ``json.loads`` makes of ``payload``, when encoding made it (else None): what
+    :func:`appended` returns without parsing the text again."""
 
 
 def encode(events: Sequence[NewEvent]) -> list[Row]:
@@ -71,13 +74,15 @@ def _encode_one(event: NewEvent) -> Row:
         raise InvalidEvent(f"the time must be a timezone-aware datetime, got {event.ts!r}")
     if not isinstance(event.payload, Mapping):
         raise InvalidEvent(f"the payload must be a mapping, got {type(event.payload).__name__}")
-    _check_json(event.payload, "payload")
-    try:
-        payload = json.dumps(
-            event.payload, ensure_ascii=False, allow_nan=False, separators=(",", ":")
-        )
-    except (TypeError, ValueError) as exc:  # pragma: no cover - _check_json catches these first
-        raise InvalidEvent(f"the payload is not JSON: {exc}") from None
+    payload, value = _quick_json(event.payload)
+    if value is None:
+        _check_json(event.payload, "payload")
+        try:
+            payload = json.dumps(
+                event.payload, ensure_ascii=False, allow_nan=False, separators=(",", ":")
+            )
+        except (TypeError, ValueError) as exc:  # pragma: no cover - _check_json catches these
+            raise InvalidEvent(f"the payload is not JSON: {exc}") from None
     for text in (event.type, event.subject.id):
         if "\x00" in text:
             raise InvalidEvent("the type and subject id must not contain the NUL character")
@@ -87,7 +92,24 @@ def _encode_one(event: NewEvent) -> Row:
         subject_kind=kind.value,
         subject_id=event.subject.id,
         payload=payload,
+        value=value,
     )
+
+
+def _quick_json(payload: Mapping[str, Any]) -> tuple[str, Any]:
+    """The payload's JSON text and what it reads back as, when that is the payload itself: then it
+    is portable JSON as :func:`_check_json` means it (no NaN or infinity, string keys only, no NUL,
+    nothing JSON cannot carry) without walking it in Python. ``("", None)`` when it is not so (a
+    tuple, a key that is not a string, a value JSON refuses, a NUL): :func:`_check_json` says why
+    or lets it through, and the text is made again."""
+    try:
+        text = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return "", None
+    if "\\u0000" in text:  # JSON writes NUL so, in a key or a value (or it is literal text)
+        return "", None
+    value = json.loads(text)
+    return (text, value) if value == payload else ("", None)
 
 
 def _check_json(value: Any, path: str) -> None:
@@ -117,6 +139,20 @@ def _check_json(value: Any, path: str) -> None:
     raise InvalidEvent(
         f"{path} is a {type(value).__name__}, which is not JSON "
         "(use str, int, float, bool, None, lists and dicts; datetimes as RFC 3339 strings)"
+    )
+
+
+def appended(seq: int, row: Row) -> StoredEvent:
+    """The record for ``row`` just stored at ``seq``: as :func:`stored`, with the payload encoding
+    read back already when it did (each row is appended once, so nobody else holds that value)."""
+    if row.value is None:
+        return stored(seq, row)
+    return StoredEvent(
+        seq=seq,
+        type=row.type,
+        ts=row.ts,
+        subject=Subject(SubjectKind(row.subject_kind), row.subject_id),
+        payload=row.value,
     )
 
 

@@ -94,7 +94,7 @@ class SqliteStore:
                         self._writer.execute("DELETE FROM timers WHERE key = ?", (key,))
                     else:
                         self._writer.execute(_SET_TIMER, (key, records.format_ts(at)))
-        return [records.stored(_int(seq), row) for seq, row in zip(seqs, rows, strict=True)]
+        return [records.appended(_int(seq), row) for seq, row in zip(seqs, rows, strict=True)]
 
     def claim_due(
         self, now: datetime, *, owner: str, lease_s: float, limit: int = 100

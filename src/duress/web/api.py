@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.routing import Route
 
 from duress.domain.accounts import Permission, Principal
 from duress.domain.commands import Ingest
@@ -19,7 +20,7 @@ from duress.ingest.body_decoding import WHOLE_BATCH, NativeBodyDecoding, is_bulk
 from duress.ingest.codecs import native
 from duress.service.runtime import Runtime
 from duress.web import privacy
-from duress.web.auth import accounts_of, require
+from duress.web.auth import accounts_of, authorize, require
 from duress.web.deps import RuntimeDep
 from duress.web.stream import sse
 
@@ -102,8 +103,23 @@ async def ingest(
     runtime: RuntimeDep,
     _principal: Annotated[Principal, require(Permission.INGEST)],
 ) -> IngestResponse:
+    return await _ingest(request, runtime)
+
+
+async def _ingest_route(request: Request) -> Response:
+    """``POST /api/v1/ingest`` as served: :func:`ingest` without FastAPI's per-request machinery
+    (dependency solving, response validation), which cost a press about 0.2 ms before it reached
+    the runtime (decision 14). The same caller check, the same work, the same answer; errors go
+    to the app's handlers as from any route. :func:`ingest` stays for the OpenAPI document."""
+    runtime: Runtime = request.app.state.runtime
+    await authorize(request, Permission.INGEST)
+    answer = await _ingest(request, runtime)
+    return Response(answer.model_dump_json(), media_type="application/json")
+
+
+async def _ingest(request: Request, runtime: Runtime) -> IngestResponse:
     body = await request.body()
-    if runtime.locates_elsewhere and is_bulk(body):
+    if is_bulk(body) and runtime.locates_elsewhere:  # the cheap test first
         return await _ingest_elsewhere(runtime, body)
     batch = native.decode_batch(body)
     decoded = [(i, r) for i, r in enumerate(batch.results) if not isinstance(r, native.Rejection)]
@@ -149,6 +165,11 @@ async def _ingest_elsewhere(runtime: Runtime, body: bytes) -> IngestResponse:
 
 
 _BODY_DECODING = NativeBodyDecoding()
+# Matched before the documented route above (the same path and method), see _ingest_route.
+router.routes.insert(
+    0,
+    Route(f"{router.prefix}/ingest", _ingest_route, methods=["POST"], include_in_schema=False),
+)
 
 
 @router.get("/events", tags=["events"], summary="Read the event log in sequence order")

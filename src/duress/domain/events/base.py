@@ -83,7 +83,9 @@ class Event:
             names = _payload_names[type(self)] = tuple(
                 f.name for f in dataclasses.fields(self) if f.name != "ts"
             )
-        payload = {name: _to_json(getattr(self, name)) for name in names}
+        payload = {
+            name: v if type(v := getattr(self, name)) in _PLAIN else _to_json(v) for name in names
+        }
         return NewEvent(type=self.type, ts=self.ts, subject=self.subject, payload=payload)
 
 
@@ -155,8 +157,18 @@ _payload_shapes: dict[type[Event], tuple[tuple[str, bool, bool], ...]] = {}
 
 
 def _to_json(value: Any) -> Any:
-    if type(value) in _PLAIN:
+    kind = type(value)
+    if kind in _PLAIN:
         return value
+    # Plain dicts and lists (a policy, a recipient list) are most of a payload: their plain items
+    # are taken as they are, without a call each.
+    if kind is dict:
+        return {
+            k if type(k) is str else str(k): v if type(v) in _PLAIN else _to_json(v)
+            for k, v in value.items()
+        }
+    if kind is list or kind is tuple:
+        return [v if type(v) in _PLAIN else _to_json(v) for v in value]
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, StrEnum):
