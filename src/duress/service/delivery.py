@@ -319,7 +319,7 @@ class Delivery:
             if update is not None:
                 return Outcome(update.status, notice, tuple(tried), "confirmed")
             if following is not None:
-                await self._report(
+                self._report(
                     notice,
                     DeliveryStatus.FAILED,
                     detail=f"not confirmed within {wait_s:g} s; also trying "
@@ -354,7 +354,7 @@ class Delivery:
                 waiter = self._waiters.get((notice.key, notice.channel))
                 if waiter is not None and not waiter.done():
                     waiter.set_result(update)
-        await self._emit(update)
+        self._emit(update)
         await self.drain()  # the far end's report is recorded before its request is answered
 
     def breaker(self, endpoint: str) -> CircuitBreaker:
@@ -412,7 +412,7 @@ class Delivery:
         track = self._track(notice)
         self._prune()
         self._by_key[(notice.key, notice.channel)] = notice
-        self._report_now(notice, DeliveryStatus.QUEUED)
+        self._report(notice, DeliveryStatus.QUEUED)
         return deadline, track
 
     async def _try_method(
@@ -424,7 +424,7 @@ class Delivery:
         notifier = self._notifiers.get(notice.channel)
         then = f"; trying {following.channel}:{following.address}" if following else ""
         if notifier is None:
-            await self._report(
+            self._report(
                 notice, DeliveryStatus.FAILED, detail=f"no channel {notice.channel!r}{then}"
             )
             return _MethodResult(False, None, f"no channel {notice.channel!r}")
@@ -458,9 +458,7 @@ class Delivery:
                     f"circuit open for {_endpoint_name(notifier)} "
                     f"(retry in {breaker.retry_in_s:.0f} s)"
                 )
-                await self._report(
-                    notice, DeliveryStatus.FAILED, detail=reason + then, attempt=attempt
-                )
+                self._report(notice, DeliveryStatus.FAILED, detail=reason + then, attempt=attempt)
                 return _MethodResult(False, None, reason)
             remaining = deadline - self._clock.monotonic()
             timeout = min(policy.timeout_s, remaining)
@@ -486,7 +484,7 @@ class Delivery:
                     if policy.confirm_within_s is not None:
                         waiter = asyncio.get_running_loop().create_future()
                         self._waiters[(notice.key, notice.channel)] = waiter
-                    await self._report(
+                    self._report(
                         notice,
                         receipt.status,
                         detail=receipt.detail,
@@ -503,7 +501,7 @@ class Delivery:
                 reason += f"; no success within {policy.failover_after_s:g} s"
             if retryable:
                 breaker.failure()
-            await self._report(
+            self._report(
                 notice,
                 DeliveryStatus.FAILED,
                 detail=reason + (then if last else f"; retrying in {delay:.2f} s"),
@@ -587,7 +585,7 @@ class Delivery:
 
     # -- reporting ------------------------------------------------------------------------------------
 
-    async def _report(
+    def _report(
         self,
         notice: Notice,
         status: DeliveryStatus,
@@ -596,18 +594,7 @@ class Delivery:
         attempt: int = 0,
         provider_id: str | None = None,
     ) -> None:
-        self._report_now(notice, status, detail=detail, attempt=attempt, provider_id=provider_id)
-
-    def _report_now(
-        self,
-        notice: Notice,
-        status: DeliveryStatus,
-        *,
-        detail: str = "",
-        attempt: int = 0,
-        provider_id: str | None = None,
-    ) -> None:
-        self._emit_now(
+        self._emit(
             DeliveryUpdate(
                 status=status,
                 ts=self._clock.now(),
@@ -622,10 +609,7 @@ class Delivery:
             )
         )
 
-    async def _emit(self, update: DeliveryUpdate) -> None:
-        self._emit_now(update)
-
-    def _emit_now(self, update: DeliveryUpdate) -> None:
+    def _emit(self, update: DeliveryUpdate) -> None:
         """Hand ``update`` to the callback without waiting for it: a send never waits for its own
         report to be recorded. Reports reach the callback one at a time, in the order emitted."""
         self._reports.put_nowait(update)
