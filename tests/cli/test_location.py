@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -147,6 +149,59 @@ def test_locate_counts_bad_input_and_never_crashes(tmp_path: Path) -> None:
     rows = _lines(out)
     assert {r["badge"] for r in rows} == {"sim-0001"}
     assert all(r["badge"] != "stranger" for r in rows)
+
+
+def _read(lines: list[bytes]) -> tuple[list[location.Decoded], Counter[str]]:
+    site = location.load_any_site("builtin:hospital:1x4", 3)
+    rejected: Counter[str] = Counter()
+    decoded = list(
+        location.read_sightings(lines, site, location.InputFormat.NATIVE, None, rejected)
+    )
+    return decoded, rejected
+
+
+def test_fast_and_full_decoders_read_the_same(simulated: Path) -> None:
+    lines = (simulated / "sightings.jsonl").read_bytes().splitlines()
+    first = json.loads(lines[0])
+
+    def changed(**fields: object) -> bytes:
+        return json.dumps({**first, **fields}).encode()
+
+    lines += [
+        changed(ts=first["ts"].replace("+00:00", "Z")),
+        changed(rssi=1),  # out of range
+        changed(received_at="2025-03-03T07:00:00-0500"),  # as mosquitto_sub %j writes it
+        changed(received_at=None),  # no arrival time: the replay clock
+        changed(type="heartbeat"),
+        b"[" * 100_000,  # nested too deeply for json.loads: counted, not a crash
+        b"not json",
+    ]
+    # a line over native.FAST_LINE_MAX_BYTES always takes the full decoder
+    padded = [line[:-1] + b',"padding":"' + b"x" * 1100 + b'"}' for line in lines]
+    fast, fast_rejected = _read(lines)
+    full, full_rejected = _read(padded)
+    assert repr(fast) == repr(full)
+    assert fast_rejected == full_rejected
+    assert fast_rejected == {
+        "rssi_out_of_range": 1,
+        "not_a_sighting:heartbeat": 1,
+        "not_json": 2,
+    }
+    assert len(fast) == len(lines) - 4
+
+
+def test_the_collector_is_paused_while_locating() -> None:
+    assert gc.isenabled()
+    with location.collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with location.collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_locate_wild_format_needs_a_mapping(tmp_path: Path) -> None:

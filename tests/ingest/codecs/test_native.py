@@ -7,15 +7,19 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from duress.domain.errors import InvalidMessage
 from duress.domain.observations import ButtonEvent, Heartbeat, Sighting, SightingKind
+from duress.ingest.codecs.fields import parse_timestamp
 from duress.ingest.codecs.native import (
     BatchLimits,
     Rejection,
     decode_batch,
     decode_message,
     decode_object,
+    decode_sighting_line,
 )
 
 TS = "2024-05-01T12:00:00.250Z"
@@ -367,3 +371,222 @@ def test_decode_message_rejects_a_batch() -> None:
 def test_offsets_other_than_utc_keep_the_instant() -> None:
     observation = decode_object(with_(HEARTBEAT, ts="2024-05-01T08:00:00-04:00"))
     assert observation.ts == datetime(2024, 5, 1, 8, tzinfo=timezone(timedelta(hours=-4)))
+
+
+# --- sighting lines: the offline fast path ---------------------------------------------------
+
+LINE: dict[str, Any] = {
+    "type": "sighting",
+    "ts": "2025-03-03T07:00:00.004314+00:00",
+    "badge": "sim-3733",
+    "device": "ble-f3-s04",
+    "kind": "ble",
+    "received_at": "2025-03-03T07:00:00.036619+00:00",
+    "rssi": -78.4,
+}
+
+
+def full_decoder(line: bytes) -> tuple[datetime | None, Sighting] | str:
+    """What ``duress locate`` makes of a line without the fast path: the result or the reason."""
+    try:
+        obj = json.loads(line)
+    except (ValueError, RecursionError):
+        return "not_json"
+    if type(obj) is not dict:
+        return "not_an_object"
+    try:
+        raw = obj.get("received_at")
+        at = None if raw is None else parse_timestamp(raw, "received_at")
+        observation = decode_object(obj)
+    except InvalidMessage as exc:
+        return exc.reason
+    if not isinstance(observation, Sighting):
+        return "not_a_sighting"
+    return at, observation
+
+
+def agrees(line: bytes) -> bool:
+    """The fast path either declines the line or gives exactly what the full decoder gives."""
+    fast = decode_sighting_line(line, ids={})
+    if fast is None:
+        return False
+    # repr: the same values, types, time zones and signs of zero, field by field
+    assert repr(fast) == repr(full_decoder(line))
+    assert fast[1] == full_decoder(line)[1]
+    return True
+
+
+def test_a_simulated_line_takes_the_fast_path() -> None:
+    line = json.dumps(LINE).encode()
+    assert agrees(line)
+    assert decode_sighting_line(line, ids={}) == (
+        datetime(2025, 3, 3, 7, 0, 0, 36619, tzinfo=UTC),
+        Sighting(
+            datetime(2025, 3, 3, 7, 0, 0, 4314, tzinfo=UTC),
+            "sim-3733",
+            "ble-f3-s04",
+            SightingKind.BLE,
+            -78.4,
+        ),
+    )
+
+
+def test_lines_share_one_string_per_id() -> None:
+    ids: dict[str, str] = {}
+    first = decode_sighting_line(json.dumps(LINE).encode(), ids=ids)
+    second = decode_sighting_line(json.dumps(with_(LINE, rssi=-70)).encode(), ids=ids)
+    assert first is not None
+    assert second is not None
+    assert second[1].badge is first[1].badge
+    assert second[1].device is first[1].device
+    assert ids == {"sim-3733": "sim-3733", "ble-f3-s04": "ble-f3-s04"}
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"ts": "2024-05-01T12:00:00Z", "received_at": "2024-05-01T12:00:00.25Z"},
+        {"ts": "2024-05-01T12:00:00.123456789Z"},  # up to 9 digits, as the full decoder
+        {"kind": "ir", "rssi": None, "gateway": "gw-1"},
+        {"kind": "ir", "rssi": -40},
+        {"rssi": -120},
+        {"badge": "é" * 128, "extra": {"nested": [1, 2.5, None]}},
+    ],
+)
+def test_common_variants_take_the_fast_path(changes: dict[str, Any]) -> None:
+    assert agrees(json.dumps(with_(LINE, **changes)).encode())
+
+
+@pytest.mark.parametrize(
+    ("changes", "full"),
+    [
+        ({"ts": "2024-05-01t12:00:00z"}, "sighting"),  # lower case: valid, the full decoder
+        ({"ts": "2024-05-01 12:00:00+00:00"}, "sighting"),
+        ({"ts": "2024-05-01T14:00:00+02:00"}, "sighting"),  # converted to UTC there
+        ({"ts": "2024-05-01T12:00:00+0000"}, "bad_timestamp"),
+        ({"ts": "2024-05-01T12:00:00"}, "bad_timestamp"),
+        ({"ts": "2024-05-01T24:00:00Z"}, "bad_timestamp"),
+        ({"ts": "2024-02-30T12:00:00Z"}, "bad_timestamp"),
+        ({"ts": "0000-01-01T00:00:00Z"}, "bad_timestamp"),
+        ({"ts": "2024-05-01T12:00:00.1234567890Z"}, "bad_timestamp"),
+        ({"ts": "٢٠٢٤-05-01T12:00:00Z"}, "bad_timestamp"),
+        ({"ts": 1714564800}, "wrong_type"),
+        ({"received_at": "2024-05-01T12:00:00-0500"}, "bad_timestamp"),
+        ({"received_at": None}, "sighting"),  # no arrival time: the replay clock decides
+        ({"rssi": 0}, "sighting"),  # 0 dBm: the full decoder keeps the sign of 0
+        ({"rssi": -0.0}, "sighting"),
+        ({"rssi": 5}, "rssi_out_of_range"),
+        ({"rssi": -121}, "rssi_out_of_range"),
+        ({"rssi": True}, "wrong_type"),
+        ({"rssi": None}, "missing_field"),
+        ({"badge": ""}, "bad_value"),
+        ({"badge": "x" * 129}, "bad_value"),
+        ({"badge": "a\x07b"}, "bad_value"),
+        ({"badge": "a\u2028b"}, "sighting"),  # not printable, not a control character
+        ({"device": 7}, "wrong_type"),
+        ({"gateway": ""}, "bad_value"),
+        ({"kind": "BLE"}, "bad_value"),
+        ({"type": "heartbeat"}, "not_a_sighting"),
+        ({"padding": "x" * 1100}, "sighting"),  # over FAST_LINE_MAX_BYTES
+    ],
+)
+def test_everything_else_is_left_to_the_full_decoder(changes: dict[str, Any], full: str) -> None:
+    line = json.dumps(with_(LINE, **changes)).encode()
+    assert decode_sighting_line(line, ids={}) is None
+    if full == "sighting":
+        assert isinstance(full_decoder(line), tuple)
+    else:
+        assert full_decoder(line) == full
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"",
+        b"not json",
+        b"[1]",
+        b'{"type": "sighting"',
+        b"[" * 5000,
+        json.dumps(LINE).encode()[:-1] + b', "x": NaN}',
+        json.dumps(LINE).replace('"badge"', '"badge": "a", "badge"').encode(),  # last wins
+        json.dumps(LINE).replace('"type"', '"ty\\u0070e"').encode(),
+        json.dumps(LINE).encode()[:-1] + b', "type": "button"}',
+        json.dumps(LINE).encode()[:-1] + b', "x": "\\ud800"}',
+        b"\xef\xbb\xbf" + json.dumps(LINE).encode(),
+        json.dumps(LINE).encode().replace(b"sim-3733", b"sim-\xff"),
+    ],
+)
+def test_odd_lines_agree(line: bytes) -> None:
+    agrees(line)
+
+
+timestamps = st.one_of(
+    st.datetimes(timezones=st.just(UTC)).map(lambda d: d.isoformat()),
+    st.datetimes(timezones=st.just(UTC)).map(
+        lambda d: d.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    ),
+    st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=-5))])).map(str),
+    st.from_regex(
+        r"[0-9١]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2})?(\.[0-9]{0,11})?"
+        r"([Zz]|[+-][0-9]{2}:?[0-9]{2})?",
+        fullmatch=True,
+    ),
+    st.text(max_size=40),
+)
+ids = st.one_of(
+    st.sampled_from(["sim-1", "ble-f3-s04", "", "x" * 128, "x" * 129, "a\x00b", "a\u2028b"]),
+    st.text(max_size=140),
+    st.integers(),
+    st.none(),
+)
+strengths = st.one_of(
+    st.floats(-130, 10),
+    st.integers(-130, 10),
+    st.sampled_from([0, -0.0, 0.0, True, "x", -1e400, 10**30]),
+    st.none(),
+)
+changes = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(["sighting", "button", "Sighting", 1]),
+        "ts": timestamps,
+        "badge": ids,
+        "device": ids,
+        "kind": st.sampled_from(["ble", "ir", "BLE", "", None, 0]),
+        "rssi": strengths,
+        "gateway": ids,
+        "received_at": timestamps,
+        "extra": st.text(max_size=5),
+    },
+)
+lines = st.builds(
+    lambda changed, dropped: {k: v for k, v in {**LINE, **changed}.items() if k not in dropped},
+    changes,
+    st.sets(st.sampled_from(sorted(LINE)), max_size=1),
+)
+"""Near-valid sighting lines: a good one with some fields changed and perhaps one dropped."""
+
+
+@given(lines, st.booleans())
+@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
+def test_fast_path_agrees_with_the_full_decoder(message: dict[str, Any], ascii: bool) -> None:
+    agrees(json.dumps(message, ensure_ascii=ascii).encode())
+
+
+@given(
+    st.fixed_dictionaries(
+        {
+            "ts": timestamps,
+            "received_at": timestamps,
+            "rssi": st.floats(-120, 0) | st.integers(-120, 0),
+        }
+    )
+)
+@settings(max_examples=1500)
+def test_fast_path_agrees_on_timestamps_and_strengths(changes: dict[str, Any]) -> None:
+    agrees(json.dumps(with_(LINE, **changes)).encode())
+
+
+@given(st.binary(max_size=300))
+def test_fast_path_agrees_on_arbitrary_bytes(data: bytes) -> None:
+    agrees(data)
