@@ -82,8 +82,10 @@ ESCALATION_ALERTS = int(os.environ.get("LATENCY_ESCALATION_ALERTS", "200"))
 ESCALATION_STEPS = 3
 UNCHANGED_P50_MS = 0.5
 """Issue 7's "press latency unchanged under that load": the median press no more than this slower
-under the MQTT load than idle, and its p99 no more slower than Alertmanager's, which receives none
-of the load (what is left is the machine's: two cores shared with the broker and the load)."""
+under the MQTT load than idle, and its p99 raised by the load no more than Alertmanager's, which
+receives none of the load (what is left is the machine's: two cores shared with the broker and the
+load), beyond what the run can tell from noise (see :func:`_excess_over_alertmanager`)."""
+BOOTSTRAP_ROUNDS = 2000
 WAIT_S = 5.0
 """How long a single notice may take before it counts as missed."""
 
@@ -194,6 +196,8 @@ class Bench:
         self.seq = 0
         self.rng = random.Random(4)
         self.cpu_share: dict[str, dict[str, float]] = {}
+        self.samples: dict[str, dict[str, list[float]]] = {}
+        """Every press's (and Alertmanager post's) milliseconds, by phase and kind."""
         self.receiver: subprocess.Popen[str] | None = None
         self.server: subprocess.Popen[str] | None = None
         self.load: subprocess.Popen[str] | None = None
@@ -430,6 +434,7 @@ class Bench:
         finally:
             gc.enable()
         self.cpu_share[condition] = cpu()
+        self.samples[condition] = {"http": http, "mqtt": mqtt, "am": manager}
         return {
             "http": summary(http, missed["http"]),
             "mqtt": summary(mqtt, missed["mqtt"]),
@@ -606,6 +611,40 @@ def _load_effect(idle: dict[str, Any], loaded: dict[str, Any]) -> dict[str, Any]
     }
 
 
+def _excess_over_alertmanager(
+    idle: dict[str, list[float]], loaded: dict[str, list[float]], kind: str
+) -> dict[str, float] | None:
+    """How much more the load raised our p99 (``kind``: http or mqtt) than Alertmanager's, which
+    receives none of it: the point estimate and a 95 % bootstrap interval (resampling each of the
+    four sets of samples). The p99 of 1,000 samples is its 10th-worst, so one run's figure moves
+    by a millisecond or more between runs of the same code; the interval says how much of a
+    difference this run can tell from that noise."""
+    sets = [loaded[kind], idle[kind], loaded["am"], idle["am"]]
+    if not all(sets):
+        return None
+
+    def excess(
+        ours_loaded: list[float],
+        ours_idle: list[float],
+        am_loaded: list[float],
+        am_idle: list[float],
+    ) -> float:
+        return (percentile(ours_loaded, 0.99) - percentile(ours_idle, 0.99)) - (
+            percentile(am_loaded, 0.99) - percentile(am_idle, 0.99)
+        )
+
+    rng = random.Random(7)
+    draws = sorted(
+        excess(*(rng.choices(values, k=len(values)) for values in sets))
+        for _ in range(BOOTSTRAP_ROUNDS)
+    )
+    return {
+        "p99_ms": round(excess(*sets), 3),
+        "low_95": round(draws[int(0.025 * BOOTSTRAP_ROUNDS)], 3),
+        "high_95": round(draws[int(0.975 * BOOTSTRAP_ROUNDS) - 1], 3),
+    }
+
+
 def _ratio(theirs: dict[str, Any] | None, ours: dict[str, Any]) -> dict[str, Any] | None:
     if not theirs or not theirs.get("n") or not ours.get("n"):
         return None
@@ -671,6 +710,11 @@ def run() -> dict[str, Any]:
     # against what it does to Alertmanager, which receives none of it (the machine's share).
     effect = _load_effect(idle, loaded_mqtt)
     figures["mqtt_load_effect_ms"] = effect
+    excess = {
+        kind: _excess_over_alertmanager(bench.samples["idle"], bench.samples["loaded_mqtt"], kind)
+        for kind in ("http", "mqtt")
+    }
+    figures["mqtt_load_excess_over_alertmanager"] = excess
     figures["goals"] = {
         "handoff_p99_loaded_le_25ms": bool(loaded["http"].get("p99", 1e9) <= 25),
         "handoff_p99_under_mqtt_load_le_25ms": bool(
@@ -681,10 +725,8 @@ def run() -> dict[str, Any]:
         ),
         "press_latency_unchanged_under_mqtt_load": bool(
             effect is not None
-            and all(
-                effect[t]["p50"] <= UNCHANGED_P50_MS and effect[t]["p99"] <= effect["am"]["p99"]
-                for t in ("http", "mqtt")
-            )
+            and all(effect[t]["p50"] <= UNCHANGED_P50_MS for t in ("http", "mqtt"))
+            and all(e is not None and e["low_95"] <= 0 for e in excess.values())
         ),
         "p99_below_alertmanager_loaded": bool(
             idle["am"] is not None
