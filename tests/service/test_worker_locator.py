@@ -250,3 +250,17 @@ def test_the_process_reports_what_its_own_feed_located_with_the_topics_it_names(
     assert [(i, reason) for i, reason, _ in report.undecoded] == [(1, "not_json")]
     assert counts.topics == {1: "t/gw/gw-1/sightings"}
     assert report.places["b-1"].room == "icu-1"
+
+
+@pytest.mark.parametrize(("priority", "policy"), [("idle", os.SCHED_IDLE), ("low", os.SCHED_OTHER)])
+async def test_the_process_runs_below_the_server(priority: str, policy: int) -> None:
+    """Idle scheduling class by default (it runs on CPU time nobody else wants), else nice +10."""
+    locator = WorkerLocator(small_site(), priority=priority)
+    await locator.start()
+    try:
+        assert locator._process is not None
+        pid = locator._process.pid
+        assert os.sched_getscheduler(pid) == policy
+        assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0) + 10
+    finally:
+        await locator.stop()

@@ -163,6 +163,7 @@ def _runtime(site: Site, settings: Settings, *, mqtt_url: str | None) -> Runtime
             reply_url=settings.public_url,
             spool=Spool(settings.spool_path),
             location_engine=settings.location_engine,
+            location_priority=settings.location_priority,
         )
     except (ConfigError, StoreUnavailable) as error:
         console.print(f"[red]error:[/red] {error}")

@@ -26,6 +26,7 @@ LOG_FORMATS = ("console", "json")
 STORE_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg")
 MQTT_SCHEMES = ("mqtt", "mqtts")
 LOCATION_ENGINES = ("process", "inline")
+LOCATION_PRIORITIES = ("idle", "low")
 COOKIE_SECURE = ("auto", "always", "never")
 
 
@@ -50,6 +51,7 @@ class Settings:
     login_lockout_s: int = 900
     location_visible_after_s: int = 900
     location_engine: str = "process"
+    location_priority: str = "idle"
 
 
 _DEFAULTS = Settings()
@@ -296,6 +298,14 @@ SETTINGS_REFERENCE: tuple[SettingInfo, ...] = (
         "share the interpreter or the CPU with presses; the default) or inline (in the server's "
         "event loop: one process, for small sites and debugging).",
         _choice(LOCATION_ENGINES),
+    ),
+    SettingInfo(
+        "location_priority",
+        _DEFAULTS.location_priority,
+        "The location process's CPU priority: idle (the default: it runs only on CPU time that "
+        "the server, and so presses, do not want; Linux SCHED_IDLE) or low (nice +10: it keeps a "
+        "small share however busy the machine is).",
+        _choice(LOCATION_PRIORITIES),
     ),
 )
 

@@ -38,11 +38,13 @@ def build_runtime(
     inline_store: bool = False,
     spool: Spool | None = None,
     location_engine: str = "inline",
+    location_priority: str = "idle",
 ) -> Runtime:
     """Wire a runtime for ``site``: give ``store`` (tests) or ``store_url`` (the server).
 
     ``location_engine`` is ``inline`` (the engine on the event loop) or ``process`` (in its own
-    process, :class:`~duress.service.worker_locator.WorkerLocator`; the server's default)."""
+    process, :class:`~duress.service.worker_locator.WorkerLocator`; the server's default), which
+    runs at ``location_priority`` (``idle`` or ``low``, see the setting)."""
     if store is None:
         if store_url is None:
             raise ConfigError(["no event store: set server.store_url or DURESS_STORE_URL"])
@@ -58,7 +60,7 @@ def build_runtime(
         notifiers = build_notifiers(channels, clock=clock)
         delivery_policy = delivery_policy or channels.delivery
     if locator is None and location_engine == "process":
-        locator = WorkerLocator(site)
+        locator = WorkerLocator(site, priority=location_priority)
         probes["location"] = locator.probe
     elif locator is None:
         from duress.service.engine_locator import EngineLocator

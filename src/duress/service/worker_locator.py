@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import pickle
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -33,7 +34,7 @@ from duress.domain.location_report import PlaceReport, location_at
 from duress.domain.observations import Sighting
 from duress.domain.site import Site
 from duress.service.engine_locator import describe
-from duress.service.location_process import HEADER, MAX_FRAME
+from duress.service.location_process import HEADER, MAX_FRAME, PRIORITY_VARIABLE
 from duress.service.sighting_work import REFRESH_S, Decoding, SightingReport, rows_of
 
 log = structlog.get_logger(__name__)
@@ -60,8 +61,11 @@ class WorkerLocator:
         *,
         refresh_s: float = REFRESH_S,
         command: Sequence[str] | None = None,
+        priority: str = "idle",
     ) -> None:
         self.site = site
+        self.priority = priority
+        """``idle`` or ``low``: see :data:`~duress.service.location_process.PRIORITY_VARIABLE`."""
         self.params = params or LocationParams()
         self.refresh_s = refresh_s
         self.command = list(command or (sys.executable, "-m", "duress.service.location_process"))
@@ -170,7 +174,10 @@ class WorkerLocator:
 
     async def _spawn(self) -> None:
         process = await asyncio.create_subprocess_exec(
-            *self.command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+            *self.command,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env={**os.environ, PRIORITY_VARIABLE: self.priority},
         )
         assert process.stdin is not None
         assert process.stdout is not None
