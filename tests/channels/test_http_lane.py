@@ -1,5 +1,6 @@
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -17,6 +18,26 @@ async def ready(lane: HttpLane, request: bytes) -> asyncio.Future[object]:
             return answer  # type: ignore[return-value]
         await asyncio.sleep(0.005)
     raise AssertionError("the lane never had an idle connection")
+
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def far_end(
+    handler: Handler, lanes: list[HttpLane], body: bytes = b"x"
+) -> AsyncIterator[tuple[HttpLane, bytes]]:
+    """A lane to a raw TCP server that answers with ``handler``, and a request for it."""
+    far = await asyncio.start_server(handler, "127.0.0.1", 0)
+    port = far.sockets[0].getsockname()[1]
+    lane = HttpLane(f"http://127.0.0.1:{port}/hook")
+    lanes.append(lane)
+    request = lane.encode("POST", body, {})
+    assert request is not None
+    try:
+        yield lane, request
+    finally:
+        far.close()
 
 
 @pytest.fixture
@@ -72,16 +93,10 @@ async def test_a_connection_broken_before_any_answer_is_lane_broken(
         await _reader.read(1)
         writer.close()
 
-    far = await asyncio.start_server(hang_up, "127.0.0.1", 0)
-    port = far.sockets[0].getsockname()[1]
-    lane = HttpLane(f"http://127.0.0.1:{port}/hook")
-    lanes.append(lane)
-    request = lane.encode("POST", b"x", {})
-    assert request is not None
-    lane.start(request)
-    with pytest.raises(LaneBroken):
-        await (await ready(lane, request))
-    far.close()
+    async with far_end(hang_up, lanes) as (lane, request):
+        lane.start(request)
+        with pytest.raises(LaneBroken):
+            await (await ready(lane, request))
 
 
 async def test_an_answer_that_breaks_off_is_unreachable(lanes: list[HttpLane]) -> None:
@@ -91,16 +106,10 @@ async def test_an_answer_that_breaks_off_is_unreachable(lanes: list[HttpLane]) -
         await writer.drain()
         writer.close()
 
-    far = await asyncio.start_server(half, "127.0.0.1", 0)
-    port = far.sockets[0].getsockname()[1]
-    lane = HttpLane(f"http://127.0.0.1:{port}/hook")
-    lanes.append(lane)
-    request = lane.encode("POST", b"x", {})
-    assert request is not None
-    lane.start(request)
-    with pytest.raises(HttpUnreachable):
-        await (await ready(lane, request))
-    far.close()
+    async with far_end(half, lanes) as (lane, request):
+        lane.start(request)
+        with pytest.raises(HttpUnreachable):
+            await (await ready(lane, request))
 
 
 async def test_an_abandoned_request_closes_its_connection(
@@ -170,18 +179,12 @@ async def test_a_connection_the_far_end_closes_while_idle_is_replaced(
         await asyncio.sleep(0.02)
         writer.close()  # as a server closes an idle keep-alive connection
 
-    far = await asyncio.start_server(answer_then_hang_up, "127.0.0.1", 0)
-    port = far.sockets[0].getsockname()[1]
-    lane = HttpLane(f"http://127.0.0.1:{port}/hook")
-    lanes.append(lane)
-    request = lane.encode("POST", b"", {})
-    assert request is not None
-    lane.start(request)
-    await (await ready(lane, request))
-    await asyncio.sleep(0.2)
-    assert len(ports) >= 2  # another connection was opened in its place
-    assert lane.start(request) is not None
-    far.close()
+    async with far_end(answer_then_hang_up, lanes, b"") as (lane, request):
+        lane.start(request)
+        await (await ready(lane, request))
+        await asyncio.sleep(0.2)
+        assert len(ports) >= 2  # another connection was opened in its place
+        assert lane.start(request) is not None
 
 
 async def test_a_closed_lane_opens_nothing(server: HttpServer) -> None:
