@@ -23,6 +23,15 @@ async def ready(lane: HttpLane, request: bytes) -> asyncio.Future[object]:
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
+def lane_to(server: HttpServer, lanes: list[HttpLane]) -> tuple[HttpLane, bytes]:
+    """A lane to the test server's ``/hook``, and an empty POST for it."""
+    lane = HttpLane(server.url("/hook"))
+    lanes.append(lane)
+    request = lane.encode("POST", b"", {})
+    assert request is not None
+    return lane, request
+
+
 @contextlib.asynccontextmanager
 async def far_end(
     handler: Handler, lanes: list[HttpLane], body: bytes = b"x"
@@ -76,10 +85,7 @@ async def test_the_first_request_opens_a_connection_the_next_ones_are_written_at
 async def test_a_connection_the_far_end_closes_is_not_used_again(
     server: HttpServer, lanes: list[HttpLane]
 ) -> None:
-    lane = HttpLane(server.url("/hook"))
-    lanes.append(lane)
-    request = lane.encode("POST", b"", {})
-    assert request is not None
+    lane, request = lane_to(server, lanes)
     server.answer = Answer(200, b"", {"Connection": "close"})
     lane.start(request)
     await (await ready(lane, request))
@@ -115,10 +121,7 @@ async def test_an_answer_that_breaks_off_is_unreachable(lanes: list[HttpLane]) -
 async def test_an_abandoned_request_closes_its_connection(
     server: HttpServer, lanes: list[HttpLane]
 ) -> None:
-    lane = HttpLane(server.url("/hook"))
-    lanes.append(lane)
-    request = lane.encode("POST", b"", {})
-    assert request is not None
+    lane, request = lane_to(server, lanes)
     lane.start(request)
     server.answer = Answer(hang=True)
     answer = await ready(lane, request)
