@@ -154,7 +154,7 @@ def _steps(rows: list[list[Any]], bench: Bench) -> dict[str, float]:
     for row in rows:
         if row[0] == "send" and ":0.0:start:" in row[2]:
             sends.setdefault(row[2], row[1])  # the first attempt (begun, else sent)
-    writes = [r for r in rows if r[0] == "writer" and len(r) == 5]
+    writes = [r for r in rows if r[0] == "writer" and len(r) >= 5]
     gaps: dict[str, list[float]] = {}
     for ingest, record in zip(ingests, records, strict=False):
         request = max((t for t in requests if t <= ingest[1]), default=None)
@@ -181,7 +181,15 @@ def _steps(rows: list[list[Any]], bench: Bench) -> dict[str, float]:
             ("request_to_arrival", request, arrival),
         ):
             gaps.setdefault(name, []).append((b - a) / 1000)
-    return {k: round(statistics.median(v), 1) for k, v in gaps.items()}
+        if len(write) > 5:  # the writer thread's own CPU time in the append
+            gaps.setdefault("thread_append_cpu", []).append(write[5] / 1000)
+    medians = {k: round(statistics.median(v), 1) for k, v in gaps.items()}
+    tails = {  # the 99th percentile of the steps that can stall
+        f"{k}_p99": round(sorted(v)[int(len(v) * 0.99)], 1)
+        for k, v in gaps.items()
+        if k in ("thread_append", "request_to_arrival", "record", "request_to_ingest")
+    }
+    return medians | tails
 
 
 def main() -> None:

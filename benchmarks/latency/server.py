@@ -60,19 +60,22 @@ class Trace:
 
         async def traced_on_writer(fn: Any, *args: Any) -> Any:
             stamps: list[int] = []
+            cpus: list[int] = []
 
             def run() -> Any:
+                cpu = time.thread_time_ns()
                 stamps.append(time.monotonic_ns())
                 try:
                     return fn(*args)
                 finally:
                     stamps.append(time.monotonic_ns())
+                    cpus.append(time.thread_time_ns() - cpu)
 
             started = time.monotonic_ns()
             try:
                 return await on_writer(run)
             finally:
-                rows.append(("writer", started, *stamps, time.monotonic_ns()))
+                rows.append(("writer", started, *stamps, time.monotonic_ns(), *cpus))
 
         runtime._on_writer = traced_on_writer
         runtime.alerts._record = traced_record
@@ -194,6 +197,15 @@ async def _bench_routes(app: Any, runtime: Any, token_file: str) -> None:
         out.write(secret)
 
 
+def _keep_the_wal_short(runtime: Any) -> Any:
+    """As `duress serve` does once started; nothing on an older ``src/`` (press_cpu's ``--src``)
+    from before checkpoints were taken out of the commits."""
+    from duress.cli import server
+
+    keep = getattr(server, "keep_the_wal_short", None)
+    return keep(runtime) if keep is not None else None
+
+
 async def serve(args: argparse.Namespace) -> None:
     site = bench_site(args.hook)
     # The location engine in its own process, as `duress serve` runs it by default.
@@ -206,6 +218,7 @@ async def serve(args: argparse.Namespace) -> None:
         StallWatch(args.stalls).start(asyncio.get_running_loop())
     settle_the_heap()  # as `duress serve` does once started
     heap = keep_the_heap_quiet(runtime)
+    checkpoints = _keep_the_wal_short(runtime)
     app: Any = create_app(runtime, manage_runtime=False)
     await _bench_routes(app, runtime, args.token_file)
     if trace is not None:
@@ -233,6 +246,8 @@ async def serve(args: argparse.Namespace) -> None:
     await http
     ingest.stop()
     heap.stop()
+    if checkpoints is not None:
+        checkpoints.stop()
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(mqtt, 5)
     await runtime.delivery.aclose()

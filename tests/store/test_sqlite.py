@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from tests.store.support import assert_migrated_once, event, open_at_once
 
 from duress.domain.errors import StoreUnavailable
 from duress.store import migrate
-from duress.store.sqlite import SqliteStore
+from duress.store.sqlite import AUTO_CHECKPOINT_PAGES, BACKSTOP_CHECKPOINT_PAGES, SqliteStore
 
 
 @pytest.fixture
@@ -130,3 +131,64 @@ def test_in_memory_sqlite_works_for_tests() -> None:
         store.append([event(at=0), event(at=1)])
         assert [e.seq for e in store.read()] == [1, 2]
         assert store.url == "sqlite://:memory:"
+
+
+def wal_size(path: Path) -> int:
+    return Path(f"{path}-wal").stat().st_size
+
+
+def test_deferred_checkpoints_leave_the_commits_and_run_on_their_own(
+    store: SqliteStore, path: Path
+) -> None:
+    assert store.pragma("wal_autocheckpoint") == AUTO_CHECKPOINT_PAGES
+    store.defer_checkpoints()
+    assert store.pragma("wal_autocheckpoint") == BACKSTOP_CHECKPOINT_PAGES
+    for i in range(50):
+        store.append([event(at=i)], timers={f"alert:{i}": None})
+    logged, copied, seconds = store.checkpoint()
+    assert logged > 0
+    assert copied == logged
+    assert seconds >= 0
+    size = wal_size(path)
+    for i in range(50):  # the log starts over from its beginning: it does not grow
+        store.append([event(at=i)])
+        store.checkpoint()
+    assert wal_size(path) <= size
+    assert [e.seq for e in store.read()][-1] == 100
+    conn = raw(path)
+    try:  # everything is in the database file itself
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        assert conn.execute("SELECT count(*) FROM events").fetchone() == (100,)
+    finally:
+        conn.close()
+    store.defer_checkpoints(False)
+    assert store.pragma("wal_autocheckpoint") == AUTO_CHECKPOINT_PAGES
+
+
+def test_a_checkpoint_beside_commits_of_another_thread_loses_nothing(store: SqliteStore) -> None:
+    store.defer_checkpoints()
+    done = threading.Event()
+
+    def checkpoints() -> None:
+        while not done.is_set():
+            store.checkpoint()
+
+    beside = threading.Thread(target=checkpoints)
+    beside.start()
+    try:
+        for i in range(200):
+            store.append([event(at=i)])
+    finally:
+        done.set()
+        beside.join()
+    assert [e.seq for e in store.read()] == list(range(1, 201))
+
+
+def test_checkpoints_of_a_store_in_memory_or_closed(path: Path) -> None:
+    with SqliteStore(":memory:") as memory:
+        assert memory.checkpoint() == (0, 0, 0.0)
+    store = SqliteStore(path)
+    store.checkpoint()  # opens its connection, which closing the store closes too
+    store.close()
+    with pytest.raises(StoreUnavailable, match="closed"):
+        store.checkpoint()

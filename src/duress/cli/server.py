@@ -24,9 +24,11 @@ from duress.domain.site import Site
 from duress.logs import configure_logging
 from duress.service.accounts import Accounts
 from duress.service.bootstrap import build_runtime
+from duress.service.checkpoints import QuietCheckpoints
 from duress.service.heap import QuietHeap
 from duress.service.runtime import Runtime
 from duress.store.spool import Spool
+from duress.store.sqlite import SqliteStore
 from duress.web.app import create_app
 
 console = Console(stderr=True)
@@ -193,6 +195,16 @@ def keep_the_heap_quiet(runtime: Runtime) -> QuietHeap:
     return heap
 
 
+def keep_the_wal_short(runtime: Runtime) -> QuietCheckpoints | None:
+    """From now on an SQLite store's checkpoints run at quiet moments, beside the commits, not in
+    them (``duress.service.checkpoints``); nothing for PostgreSQL."""
+    if not isinstance(runtime.store, SqliteStore) or runtime.store.path is None:
+        return None
+    checkpoints = QuietCheckpoints(runtime.store, runtime, runtime.scheduler, runtime.clock)
+    checkpoints.start()
+    return checkpoints
+
+
 def run_server_loop(main: Coroutine[Any, Any, None]) -> None:
     """Run the server on uvloop when it is installed (it comes with uvicorn[standard]): its event
     loop wakes faster than the standard one, which the press-to-page latency feels; and with a
@@ -236,11 +248,14 @@ async def _serve(
         await asyncio.sleep(0.05)
     settle_the_heap()
     heap = keep_the_heap_quiet(runtime)
+    checkpoints = keep_the_wal_short(runtime)
     tasks = [asyncio.create_task(run(), name="companion") for run in companions]
     try:
         await http
     finally:
         heap.stop()
+        if checkpoints is not None:
+            checkpoints.stop()
         for task in tasks:
             task.cancel()
         for task in tasks:

@@ -7,6 +7,12 @@ guarded by a lock and start with ``BEGIN IMMEDIATE``, so a batch never waits for
 through and its sequence numbers are allotted in commit order. Reads use a second, read-only
 connection and never wait for a write. Several processes may open the same file; they take turns to
 write (``busy_timeout``).
+
+Checkpoints (copying the log back into the database file) are SQLite's own by default: the commit
+that takes the log past 1,000 pages runs one, and waits for it. A server hands them to
+:meth:`SqliteStore.checkpoint` instead (:meth:`SqliteStore.defer_checkpoints`; see
+``duress.service.checkpoints``), which runs them on a connection of their own, so that no press's
+commit waits for one.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import time
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 
@@ -33,6 +39,12 @@ log = structlog.get_logger(__name__)
 MEMORY = ":memory:"
 
 _INSERT = "INSERT INTO events (type, ts, subject_kind, subject_id, payload) VALUES (?, ?, ?, ?, ?)"
+AUTO_CHECKPOINT_PAGES = 1000
+"""SQLite's default: the commit that takes the log past this many pages copies it back."""
+BACKSTOP_CHECKPOINT_PAGES = 20_000
+"""With checkpoints deferred, the commits still run one past this many pages (80 MB of 4 KiB pages):
+a backstop, should the job that runs them stop."""
+
 _SET_TIMER = (
     "INSERT INTO timers (key, due_at) VALUES (?, ?) ON CONFLICT (key) DO UPDATE"
     " SET due_at = excluded.due_at, claimed_by = NULL, claimed_until = NULL"
@@ -53,6 +65,8 @@ class SqliteStore:
         self._where = "SQLite in memory" if self._memory else f"SQLite at {path}"
         self._busy_timeout_s = busy_timeout_s
         self._write_lock = threading.Lock()
+        self._checkpoint_lock = threading.Lock()
+        self._checkpointer: sqlite3.Connection | None = None
         self._closed = False
         created = False
         try:
@@ -160,8 +174,39 @@ class SqliteStore:
             if self._reader is not self._writer:
                 with self._read_lock:
                     self._reader.close()
+            with self._checkpoint_lock:
+                if self._checkpointer is not None:
+                    self._checkpointer.close()
             self._writer.close()
         log.info("store.closed", backend="sqlite", url=self.url)
+
+    # --- checkpoints ---------------------------------------------------------------------------
+
+    def defer_checkpoints(self, deferred: bool = True) -> None:
+        """Stop (or, with ``deferred=False``, resume) checkpoints in the commits themselves: from now
+        on the caller runs :meth:`checkpoint` often enough. Commits still run one past
+        ``BACKSTOP_CHECKPOINT_PAGES``, so a log whose checkpoints stopped stays bounded."""
+        pages = BACKSTOP_CHECKPOINT_PAGES if deferred else AUTO_CHECKPOINT_PAGES
+        with self._write_lock, self._errors("refused a setting"):
+            self._check_open()
+            self._writer.execute(f"PRAGMA wal_autocheckpoint = {pages}")
+
+    def checkpoint(self) -> Checkpoint:
+        """Copy what the log holds back into the database file (``PRAGMA wal_checkpoint(PASSIVE)``),
+        on a connection of its own: commits go on meanwhile (a commit never waits for it), and it
+        copies only what no reader still needs. Once it has copied everything, the next commit
+        starts the log over from its beginning, so the log stays short."""
+        if self._memory:
+            return Checkpoint(0, 0, 0.0)
+        started = time.monotonic()
+        with self._checkpoint_lock, self._errors("failed a checkpoint"):
+            self._check_open()
+            if self._checkpointer is None:
+                self._checkpointer = self._connect()
+            _, logged, copied = self._checkpointer.execute(
+                "PRAGMA wal_checkpoint(PASSIVE)"
+            ).fetchone()
+        return Checkpoint(max(logged, 0), max(copied, 0), time.monotonic() - started)
 
     # --- the rest ------------------------------------------------------------------------------
 
@@ -259,6 +304,15 @@ class SqliteStore:
             yield
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"{self._where} {what}: {exc}") from exc
+
+
+class Checkpoint(NamedTuple):
+    """What one :meth:`SqliteStore.checkpoint` did: the pages in the log, how many of them are now
+    in the database file, and how long it took."""
+
+    logged: int
+    copied: int
+    seconds: float
 
 
 @contextlib.contextmanager
