@@ -15,6 +15,10 @@ the cost is memory locality (see docs/benchmarks.md). ``cost_vs_json_decode``: t
 with one row per badge per second, the rows as JSON; not the file reads and writes) over
 ``json.loads`` of the same lines, and over msgspec's raw decode of them (each the best of three).
 
+Both figures are measured for the engine that is active (the mypyc-compiled modules when they are
+built from the current sources, docs/decisions/0016) and, in the same run, for the pure-Python
+engine loaded from source beside it (``*_pure``), so that the gain is a ratio of one run.
+
 Ablations: selected scenarios are replayed through the engine with one mechanism turned off, to
 show what it buys.
 """
@@ -32,6 +36,7 @@ from typing import Any
 
 import msgspec
 
+from duress import _native
 from duress.cli import location as location_cli
 from duress.domain.devices import DeviceKind
 from duress.domain.location import LocationEngine, LocationParams
@@ -221,24 +226,37 @@ def _speed_sightings() -> tuple[Site, list[tuple[Sighting, datetime]]]:
     return site, pairs
 
 
-def _rate(site: Site, pairs: list[tuple[Sighting, datetime]]) -> float:
-    best = 0.0
-    for _ in range(3):
-        engine = LocationEngine(site)
-        observe = engine.observe
-        started = time.perf_counter()
-        for sighting, at in pairs:
-            observe(sighting, at)
-        elapsed = time.perf_counter() - started
-        best = max(best, len(pairs) / elapsed)
-    return best
+def _rate(site: Site, pairs: list[tuple[Sighting, datetime]], engine_type: Any) -> float:
+    engine = engine_type(site)
+    observe = engine.observe
+    started = time.perf_counter()
+    for sighting, at in pairs:
+        observe(sighting, at)
+    return len(pairs) / (time.perf_counter() - started)
+
+
+def _engines() -> dict[str, Any]:
+    """The active engine, and the pure one beside it when the active one is compiled."""
+    engines: dict[str, Any] = {"active": LocationEngine}
+    if _native.status()["engine"] == "compiled":
+        engines["pure"] = _native.load_pure().LocationEngine
+    return engines
 
 
 def throughput(site: Site, pairs: list[tuple[Sighting, datetime]]) -> dict[str, Any]:
     grouped = sorted(pairs, key=lambda p: (int(p[1].timestamp()), p[0].badge))
+    engines = _engines()
+    best: dict[str, float] = {}
+    for _ in range(3):  # best of three, the engines in turn (the machine may be shared)
+        for name, engine_type in engines.items():
+            best[name] = max(best.get(name, 0.0), _rate(site, pairs, engine_type))
+    grouped_best = max(_rate(site, grouped, LocationEngine) for _ in range(3))
+    pure = best.get("pure", best["active"])
     return {
-        "engine_sightings_per_s": round(_rate(site, pairs)),
-        "engine_sightings_per_s_grouped_by_badge": round(_rate(site, grouped)),
+        "engine_sightings_per_s": round(best["active"]),
+        "engine_sightings_per_s_pure": round(pure),
+        "engine_speedup_vs_pure": round(best["active"] / pure, 2),
+        "engine_sightings_per_s_grouped_by_badge": round(grouped_best),
         "speed_badges": SPEED_BADGES,
         "speed_sightings": len(pairs),
     }
@@ -249,7 +267,9 @@ def _native_lines(pairs: Iterable[tuple[Sighting, datetime]]) -> list[bytes]:
     return [location_cli.sighting_line(s, at).encode() for s, at in pairs]
 
 
-def _locate(site: Site, lines: list[bytes]) -> tuple[float, float, float, int]:
+def _locate(
+    site: Site, lines: list[bytes], engine_type: Any = LocationEngine
+) -> tuple[float, float, float, int]:
     """``duress locate`` on ``lines`` as the command runs it, minus reading and writing files:
     the seconds spent decoding, replaying (engine, one row per badge per second) and writing the
     rows as JSON, and the number of rows."""
@@ -262,7 +282,7 @@ def _locate(site: Site, lines: list[bytes]) -> tuple[float, float, float, int]:
             )
         )
         decoded_at = time.perf_counter()
-        rows, _ = location_cli.replay(site, decoded)
+        rows, _ = location_cli.replay(site, decoded, engine_type=engine_type)
         replayed_at = time.perf_counter()
         location_cli.rows_text(rows)
         written_at = time.perf_counter()
@@ -271,7 +291,9 @@ def _locate(site: Site, lines: list[bytes]) -> tuple[float, float, float, int]:
     return decoded_at - started, replayed_at - decoded_at, written_at - replayed_at, len(rows)
 
 
-def _observe_only(site: Site, lines: list[bytes]) -> tuple[float, float]:
+def _observe_only(
+    site: Site, lines: list[bytes], engine_type: Any = LocationEngine
+) -> tuple[float, float]:
     """Seconds to decode the lines as ``duress locate`` does, then ``engine.observe`` each one (no
     sort, no rows): the per-line part of the path."""
     with location_cli.collector_paused():
@@ -282,7 +304,7 @@ def _observe_only(site: Site, lines: list[bytes]) -> tuple[float, float]:
             )
         )
         decoded_at = time.perf_counter()
-        observe = LocationEngine(site).observe
+        observe = engine_type(site).observe
         for at, sighting in decoded:
             observe(sighting, at)
         return decoded_at - started, time.perf_counter() - decoded_at
@@ -299,6 +321,7 @@ def cost_ratio(site: Site, pairs: list[tuple[Sighting, datetime]]) -> dict[str, 
         best[name] = min(best.get(name, math.inf), seconds)
 
     rows = 0
+    pure = _engines().get("pure")
     for _ in range(3):  # best of three, each part in turn (the machine may be shared)
         started = time.perf_counter()
         for line in lines:
@@ -316,6 +339,14 @@ def cost_ratio(site: Site, pairs: list[tuple[Sighting, datetime]]) -> dict[str, 
         decode_s, observe_s = _observe_only(site, lines)
         keep("decode_observe", decode_s + observe_s)
         keep("observe", observe_s)
+        if pure is not None:
+            decode_s, replay_s, write_s, _ = _locate(site, lines, pure)
+            keep("path_pure", decode_s + replay_s + write_s)
+            decode_s, observe_s = _observe_only(site, lines, pure)
+            keep("decode_observe_pure", decode_s + observe_s)
+            keep("observe_pure", observe_s)
+    for name in ("path", "decode_observe", "observe"):
+        best.setdefault(f"{name}_pure", best[name])
     us = {k: round(v / n * 1e6, 2) for k, v in best.items()}
     return {
         "cost_lines": n,
@@ -326,6 +357,12 @@ def cost_ratio(site: Site, pairs: list[tuple[Sighting, datetime]]) -> dict[str, 
         "cost_vs_json_decode": round(best["path"] / best["json"], 2),
         "cost_vs_msgspec_decode": round(best["path"] / best["msgspec"], 2),
         "decode_and_observe_vs_json_decode": round(best["decode_observe"] / best["json"], 2),
+        "observe_vs_json_decode": round(best["observe"] / best["json"], 2),
+        "cost_vs_json_decode_pure": round(best["path_pure"] / best["json"], 2),
+        "decode_and_observe_vs_json_decode_pure": round(
+            best["decode_observe_pure"] / best["json"], 2
+        ),
+        "observe_vs_json_decode_pure": round(best["observe_pure"] / best["json"], 2),
         "us_per_line": {
             "json_loads": us["json"],
             "msgspec_decode": us["msgspec"],
@@ -335,13 +372,17 @@ def cost_ratio(site: Site, pairs: list[tuple[Sighting, datetime]]) -> dict[str, 
             "locate_path": us["path"],
             "engine_observe_alone": us["observe"],
             "decode_and_observe": us["decode_observe"],
+            "locate_path_pure": us["path_pure"],
+            "engine_observe_alone_pure": us["observe_pure"],
         },
     }
 
 
 def run() -> dict[str, Any]:
     started = time.perf_counter()
-    figures: dict[str, Any] = {"scenarios": accuracy()}
+    # Which engine the figures are for: "compiled" (mypyc) or "pure", and why (duress._native).
+    figures: dict[str, Any] = {"engine": {**_native.status(), "modules": list(_native.MODULES)}}
+    figures["scenarios"] = accuracy()
     site, pairs = _speed_sightings()
     figures.update(throughput(site, pairs))
     figures.update(cost_ratio(site, pairs))

@@ -88,7 +88,9 @@ def test_site_path_from_the_environment_when_not_given(tmp_path: Path) -> None:
 
 
 def test_unknown_environment_variables_are_warnings() -> None:
-    warnings = unknown_env({"DURESS_PROT": "1", "DURESS_PORT": "2", "HOME": "/root"})
+    warnings = unknown_env(
+        {"DURESS_PROT": "1", "DURESS_PORT": "2", "DURESS_PURE_PYTHON": "1", "HOME": "/root"}
+    )
     assert warnings == [
         "DURESS_PROT: not a Duress setting (did you mean 'DURESS_PORT'?); it is ignored"
     ]

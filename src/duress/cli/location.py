@@ -392,9 +392,14 @@ def replay(
     decoded: Iterable[Decoded],
     params: LocationParams | None = None,
     on_progress: Callable[[int], None] | None = None,
+    *,
+    engine_type: type[LocationEngine] = LocationEngine,
 ) -> tuple[list[dict[str, Any]], LocationEngine]:
-    """Replay sightings; one location row per badge per whole second of the input's time span."""
-    engine = LocationEngine(site, params)
+    """Replay sightings; one location row per badge per whole second of the input's time span.
+
+    ``engine_type``: the benchmark passes the pure-Python engine beside the compiled one.
+    """
+    engine = engine_type(site, params)
     items = list(decoded)
     if not items:
         return [], engine

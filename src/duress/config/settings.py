@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from duress import _native
 from duress.config.reader import Reader, show, suggest
 from duress.config.source import Node, SourceError, read_source
 from duress.domain.errors import ConfigError
@@ -360,7 +361,7 @@ def build_settings(
 def unknown_env(env: Mapping[str, str]) -> list[str]:
     """Warnings for ``DURESS_*`` variables that name no setting (a likely typo)."""
     known = {s.env for s in SETTINGS_REFERENCE}
-    others = {"DURESS_REQUIRE_SERVICES"}
+    others = {"DURESS_REQUIRE_SERVICES", _native.PURE_ENV}
     return [
         f"{name}: not a Duress setting{suggest(name, known)}; it is ignored"
         for name in sorted(env)

@@ -288,12 +288,11 @@ class LocationEngine:
 
     def __init__(self, site: Site, params: LocationParams | None = None) -> None:
         self.site = site
-        self.params = params or LocationParams()
+        self.params = params or LocationParams()  # sets self._params (see the property)
         self.rejections = Rejections()
         self.index = AreaIndex(site.facility)
         self._tracks: dict[str, _Track] = {}
         self._badges = frozenset(site.badges)
-        self._ble_inv = 2.0 / (10.0 * self.params.ble_path_loss_exponent)
         facility = site.facility
         self._levels = {f.id: f.level for f in facility.floors.values()}
         self._areas: dict[str, _AreaInfo] = {}
@@ -320,6 +319,27 @@ class LocationEngine:
             else:
                 self._devices[device.id] = dev
 
+    @property
+    def params(self) -> LocationParams:
+        """The engine's parameters. Set anew (tests do), they apply from the next sighting on;
+        the device table keeps the default BLE transmit power it was built with."""
+        return self._params
+
+    @params.setter
+    def params(self, params: LocationParams) -> None:
+        self._params = params
+        self._ble_inv = 2.0 / (10.0 * params.ble_path_loss_exponent)
+        # The parameters every sighting reads, also as the engine's own attributes: compiled
+        # (docs/decisions/0016), a read is then a field of the engine, not a lookup on another
+        # object.
+        self._future_s: float = params.future_tolerance_s
+        self._delay_s: float = params.max_delay_s
+        self._reorder_s: float = params.reorder_tolerance_s
+        self._rssi_min: float = params.rssi_min_dbm
+        self._rssi_max: float = params.rssi_max_dbm
+        self._window_s: float = params.ble_window_s
+        self._update_s: float = params.ble_update_s
+
     def _device_entry(self, device_id: str) -> _Dev | None:
         device = self.site.devices[device_id]
         if device.kind.is_ir:
@@ -344,7 +364,7 @@ class LocationEngine:
                 return None
             tx = device.tx_power
             if tx is None:
-                tx = self.params.ble_default_tx_power
+                tx = self._params.ble_default_tx_power
             zone = self.index.area_at(device.floor, x, y)
             return _Dev(SightingKind.BLE, device.floor, None, None, x, y, tx, zone)
         return None
@@ -354,13 +374,12 @@ class LocationEngine:
     def observe(self, sighting: Sighting, now: datetime) -> Location | None:
         """Take one sighting received at ``now``; the badge's new location if its place changed."""
         # The hot path (hundreds of thousands of calls a second on a large site): keep it flat.
-        p = self.params
         badge = sighting.badge
         track = self._tracks.get(badge)
         if (
             track is None
             and badge not in self._badges
-            and not (p.accept_unregistered_badges and isinstance(badge, str) and badge)
+            and not (self._params.accept_unregistered_badges and isinstance(badge, str) and badge)
         ):
             self.rejections.add(RejectReason.UNKNOWN_BADGE)
             return None
@@ -382,10 +401,10 @@ class LocationEngine:
             return None
         t = dt.timestamp()
         n = now.timestamp()
-        if t > n + p.future_tolerance_s:
+        if t > n + self._future_s:
             self.rejections.add(RejectReason.FUTURE)
             return None
-        if t < n - p.max_delay_s:
+        if t < n - self._delay_s:
             self.rejections.add(RejectReason.LATE)
             return None
         if kind is _BLE_KIND:
@@ -393,12 +412,12 @@ class LocationEngine:
             if value is None:
                 self.rejections.add(RejectReason.MISSING_RSSI)
                 return None
-            if not (p.rssi_min_dbm <= value <= p.rssi_max_dbm):
+            if not (self._rssi_min <= value <= self._rssi_max):
                 self.rejections.add(RejectReason.RSSI_OUT_OF_RANGE)
                 return None
             if track is None:
                 track = self._tracks[badge] = _Track()
-            elif t < track.latest - p.reorder_tolerance_s:
+            elif t < track.latest - self._reorder_s:
                 self.rejections.add(RejectReason.OUT_OF_ORDER)
                 return None
             i = track.slot.get(device)
@@ -416,7 +435,7 @@ class LocationEngine:
                     return None
                 # The running median of the last three readings inside the window (fewer when
                 # older ones fell out of it).
-                cutoff = t - p.ble_window_s
+                cutoff = t - self._window_s
                 a = data[j + 2]
                 if last_ts >= cutoff:
                     b = data[j + 4]
@@ -435,7 +454,7 @@ class LocationEngine:
                     data[j] = t
             if t > track.latest:
                 track.latest = t
-            if t - track.ble_at < p.ble_update_s:
+            if t - track.ble_at < self._update_s:
                 return None
             track.ble_at = t
             track.estimate = self._estimate(track, t)
@@ -444,7 +463,7 @@ class LocationEngine:
         else:
             if track is None:
                 track = self._tracks[badge] = _Track()
-            elif t < track.latest - p.reorder_tolerance_s:
+            elif t < track.latest - self._reorder_s:
                 self.rejections.add(RejectReason.OUT_OF_ORDER)
                 return None
             if track.last_by_device.get(device) == t:
@@ -481,12 +500,12 @@ class LocationEngine:
 
     def _hit(self, track: _Track, area: str, t: float) -> None:
         entry = track.ir.get(area)
-        if entry is None or t - entry[1] > self.params.ir_hold_s:
+        if entry is None or t - entry[1] > self._params.ir_hold_s:
             track.ir[area] = [t, t, 1.0]
             return
         dt = t - entry[1]
         if dt > 0:
-            entry[2] = entry[2] * math.exp(-dt / self.params.ir_tau_s) + 1.0
+            entry[2] = entry[2] * math.exp(-dt / self._params.ir_tau_s) + 1.0
             entry[1] = t
         else:
             entry[2] += 1.0
@@ -495,12 +514,12 @@ class LocationEngine:
         dt = t - entry[1]
         if dt <= 0:
             return entry[2]
-        return entry[2] * math.exp(-dt / self.params.ir_tau_s)
+        return entry[2] * math.exp(-dt / self._params.ir_tau_s)
 
     # --- BLE estimate --------------------------------------------------------------------------
 
     def _estimate(self, track: _Track, t: float) -> _Estimate | None:
-        p = self.params
+        p = self._params
         cutoff = t - p.ble_window_s
         # (filtered RSSI, device) of every device heard inside the window, strongest first; a
         # stable sort, so equal values keep the order the devices were first heard in.
@@ -585,7 +604,7 @@ class LocationEngine:
         """The fresh room-level IR place (not a bay) with the highest score; drops stale ones."""
         best: str | None = None
         best_score = 0.0
-        p = self.params
+        p = self._params
         hold = p.ir_hold_s
         tau = p.ir_tau_s
         bays = self._bays
@@ -616,7 +635,7 @@ class LocationEngine:
         devices of either. Walking out of a room changes it by 10 dB or more (a wall less, metres
         closer to a corridor device); standing still in an IR blind spot changes it little.
         """
-        p = self.params
+        p = self._params
         zone = track.ref_zone
         if zone is None:
             track.change = None
@@ -661,7 +680,7 @@ class LocationEngine:
         in)."""
         zone = track.ref_zone
         assert zone is not None
-        cutoff = t - self.params.ble_window_s
+        cutoff = t - self._params.ble_window_s
         floor = self._areas[zone].floor
         ref = track.ref
         a = max(0.3, 1.0 / (track.ref_n + 1))
@@ -685,7 +704,7 @@ class LocationEngine:
 
     def _decide(self, badge: str, track: _Track, t: float) -> bool:
         """Update the badge's place from its evidence at ``t``; True when the place changed."""
-        p = self.params
+        p = self._params
         place = track.place
         room, score = self._ir_best(track, t)
         incumbent_ir = place is not None and place.source == "ir" and place.zone is not None
@@ -752,7 +771,7 @@ class LocationEngine:
 
     def _ble_agrees(self, track: _Track, room: str, t: float) -> bool:
         """The fresh BLE estimate is on the room's floor within ``ir_one_hit_m`` of it."""
-        p = self.params
+        p = self._params
         estimate = track.estimate
         if p.ir_one_hit_m <= 0 or estimate is None or t - estimate.ts > p.ir_one_hit_age_s:
             return False
@@ -788,7 +807,7 @@ class LocationEngine:
         """
         if estimate is not None and estimate.ts > place.as_of:
             place.as_of = estimate.ts
-        changed = place.bay is not None and t - place.bay_at > self.params.ir_bay_hold_s
+        changed = place.bay is not None and t - place.bay_at > self._params.ir_bay_hold_s
         if changed:
             place.bay = None
             place.precision = Precision.ROOM if place.room else Precision.ZONE
@@ -802,7 +821,7 @@ class LocationEngine:
         if entry[1] == t and track.ref_zone == place.zone:
             self._learn_now(track, t)
         bay, bay_score = self._best_bay(track, place.zone, t)
-        p = self.params
+        p = self._params
         if bay == place.bay:
             if bay is not None:
                 place.bay_at = track.ir[bay][1]
@@ -832,7 +851,7 @@ class LocationEngine:
             return None, 0.0
         best: str | None = None
         best_score = 0.0
-        hold = self.params.ir_hold_s
+        hold = self._params.ir_hold_s
         for area, entry in track.ir.items():
             info = self._areas[area]
             if info.level != 0 or info.zone != room or t - entry[1] > hold:
@@ -847,7 +866,7 @@ class LocationEngine:
         if place is None or place.floor == floor:
             return True
         levels = abs(self._levels.get(floor, 0) - self._levels.get(place.floor, 0)) or 1
-        if t - place.as_of >= levels * self.params.floor_change_s_per_level:
+        if t - place.as_of >= levels * self._params.floor_change_s_per_level:
             return True
         self.rejections.add(RejectReason.IMPLAUSIBLE_MOVE)
         return False
@@ -882,7 +901,7 @@ class LocationEngine:
         return True
 
     def _consider_ble(self, track: _Track, estimate: _Estimate, t: float) -> bool:
-        p = self.params
+        p = self._params
         place = track.place
         zone = estimate.zone
         if place is not None and place.source == "ble" and place.zone == zone:
@@ -969,7 +988,7 @@ class LocationEngine:
             required=info.required if info is not None else None,
             source="ir" if place.source == "ir-ended" else place.source,
         )
-        return location_at(badge, report, now, self.params)
+        return location_at(badge, report, now, self._params)
 
     def locate(self, badge: str, now: datetime) -> Location:
         """The badge's location at ``now`` (``unknown`` for a badge never located)."""
@@ -991,7 +1010,7 @@ class LocationEngine:
         so only the passing of time makes it unknown.
         """
         n = now.timestamp()
-        limit = self.params.unknown_after_s
+        limit = self._params.unknown_after_s
         expired = []
         for badge, track in self._tracks.items():
             place = track.place
