@@ -192,3 +192,6 @@ def test_checkpoints_of_a_store_in_memory_or_closed(path: Path) -> None:
     store.close()
     with pytest.raises(StoreUnavailable, match="closed"):
         store.checkpoint()
+    store.defer_checkpoints(False)  # a server stopping after its store closed: nothing to undo
+    with pytest.raises(StoreUnavailable, match="closed"):
+        store.defer_checkpoints()

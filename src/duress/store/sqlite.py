@@ -188,6 +188,8 @@ class SqliteStore:
         ``BACKSTOP_CHECKPOINT_PAGES``, so a log whose checkpoints stopped stays bounded."""
         pages = BACKSTOP_CHECKPOINT_PAGES if deferred else AUTO_CHECKPOINT_PAGES
         with self._write_lock, self._errors("refused a setting"):
+            if self._closed and not deferred:
+                return  # nothing to give back: the next opening starts with SQLite's own
             self._check_open()
             self._writer.execute(f"PRAGMA wal_autocheckpoint = {pages}")
 
