@@ -10,6 +10,7 @@ from tests.service.test_heap import Calm
 
 from duress.domain.errors import StoreUnavailable
 from duress.service.checkpoints import LAGGING_PAGES, QuietCheckpoints
+from duress.service.metrics import Metrics
 from duress.service.scheduler import Scheduler
 from duress.testing import FakeClock
 
@@ -126,5 +127,22 @@ async def test_the_checkpoint_runs_off_the_event_loop_unless_inline(inline: bool
             break
         await asyncio.sleep(0.01)
     assert (threads[0] == threading.current_thread().name) is inline
+    checkpoints.stop()
+    await scheduler.stop()
+
+
+async def test_each_checkpoint_is_in_the_metrics() -> None:
+    clock, store, calm = FakeClock(), FakeStore(), Calm()
+    metrics = Metrics()
+    scheduler = Scheduler(clock)
+    scheduler.start()
+    checkpoints = QuietCheckpoints(store, calm, scheduler, clock, inline=True, metrics=metrics)
+    checkpoints.start()
+    store.answer = (120, 100, 0.004)  # a reader kept 20 pages from being copied
+    await clock.advance(1)
+    sample = metrics.registry.get_sample_value
+    assert sample("duress_store_log_pages") == 20
+    assert sample("duress_store_checkpoint_seconds_count") == 1
+    assert sample("duress_store_checkpoint_seconds_sum") == pytest.approx(0.004)
     checkpoints.stop()
     await scheduler.stop()

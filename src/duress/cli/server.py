@@ -200,7 +200,9 @@ def keep_the_wal_short(runtime: Runtime) -> QuietCheckpoints | None:
     them (``duress.service.checkpoints``); nothing for PostgreSQL."""
     if not isinstance(runtime.store, SqliteStore) or runtime.store.path is None:
         return None
-    checkpoints = QuietCheckpoints(runtime.store, runtime, runtime.scheduler, runtime.clock)
+    checkpoints = QuietCheckpoints(
+        runtime.store, runtime, runtime.scheduler, runtime.clock, metrics=runtime.metrics
+    )
     checkpoints.start()
     return checkpoints
 

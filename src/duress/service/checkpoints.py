@@ -23,6 +23,7 @@ import structlog
 from duress.domain.errors import StoreUnavailable
 from duress.service.clock import Clock
 from duress.service.heap import Calm
+from duress.service.metrics import Metrics
 from duress.service.scheduler import Scheduler
 
 log = structlog.get_logger(__name__)
@@ -53,6 +54,7 @@ class QuietCheckpoints:
         *,
         every_s: float = EVERY_S,
         inline: bool = False,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
         self._calm = calm
@@ -60,6 +62,7 @@ class QuietCheckpoints:
         self._clock = clock
         self.every_s = every_s
         self._inline = inline
+        self._metrics = metrics
         self._running = False
         self.checkpoints = 0
         """Checkpoints run so far (for tests and logs)."""
@@ -95,6 +98,9 @@ class QuietCheckpoints:
             log.warning("store.checkpoint_failed", error=str(error))
         else:
             self.checkpoints += 1
+            if self._metrics is not None:
+                self._metrics.log_pages.set(logged - copied)
+                self._metrics.checkpoint_seconds.observe(seconds)
             if logged - copied >= LAGGING_PAGES:
                 log.warning(
                     "store.checkpoint_lagging",

@@ -63,3 +63,14 @@ class Metrics:
             "Batches of sightings sent to the location process and not yet answered.",
             registry=self.registry,
         )
+        self.log_pages = Gauge(
+            "duress_store_log_pages",
+            "SQLite: pages left in the write-ahead log after the last checkpoint (0 when healthy).",
+            registry=self.registry,
+        )
+        self.checkpoint_seconds = Histogram(
+            "duress_store_checkpoint_seconds",
+            "SQLite: time of one checkpoint (copying the log into the database file).",
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
+            registry=self.registry,
+        )
