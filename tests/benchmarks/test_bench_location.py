@@ -6,6 +6,7 @@ import pytest
 from benchmarks.location import bench_location as bench
 
 from duress import _native
+from duress.domain.devices import DeviceKind
 from duress.domain.observations import Sighting
 from duress.sim.layout import build_hospital
 from duress.sim.scenario import Received, simulate
@@ -29,3 +30,20 @@ def test_throughput_and_cost_figures_for_both_engines() -> None:
         assert cost[figure] > 0
     if _native.status()["engine"] == "pure":  # nothing beside it: the same figures
         assert speed["engine_sightings_per_s_pure"] == speed["engine_sightings_per_s"]
+
+
+def test_informational_scenarios_are_apart_from_the_named_ones() -> None:
+    named = {s.name for s in bench.SCENARIOS}
+    extra = {s.name for s in bench.EXTRA_SCENARIOS}
+    assert "icu_bh_ir_plus_room_beacons" in extra
+    assert not named & extra
+    icu = next(s for s in bench.SCENARIOS if s.name == "icu_bh_ir_rich")
+    beacons = next(s for s in bench.EXTRA_SCENARIOS if s.name == "icu_bh_ir_plus_room_beacons")
+    assert beacons.params == icu.params
+    assert beacons.offline is icu.offline is None
+    plain, both = icu.site(), beacons.site()
+    assert plain.facility == both.facility
+    assert plain.badges == both.badges
+    added = set(both.devices) - set(plain.devices)
+    ir_rooms = {d.area for d in plain.devices.values() if d.kind is DeviceKind.IR_MONITOR}
+    assert added == {f"ble-{room}" for room in ir_rooms}

@@ -63,12 +63,15 @@ def build_hospital(
     ble_only_every: int = 4,
     bays_every: int = 3,
     ir: bool = True,
+    room_beacons: bool = False,
 ) -> Site:
     """A site of ``floors`` floors with ``2 * rooms_per_side`` rooms each and ``badges`` badges.
 
     Every ``ble_only_every``-th room has a BLE beacon instead of an IR monitor (0: none does);
     every ``bays_every``-th north room is split into two bays with emitters (0: no bays); with
-    ``ir=False`` no room has IR: each has a BLE beacon in its middle (a BLE-only site).
+    ``ir=False`` no room has IR: each has a BLE beacon in its middle (a BLE-only site). With
+    ``room_beacons`` every IR room has such a beacon in its middle too (a combined IR + BLE room
+    monitor), beside its IR monitor.
     """
     if floors < 1 or rooms_per_side < 1 or badges < 0:
         raise ValueError("floors and rooms_per_side must be >= 1 and badges >= 0")
@@ -130,19 +133,20 @@ def build_hospital(
                         unit=unit,
                     )
                 )
+                beacon = Device(
+                    f"ble-{room}",
+                    DeviceKind.BLE_BEACON,
+                    f,
+                    900.0,
+                    position=(x0 + ROOM_W / 2, y + ROOM_D / 2),
+                    gateway=gateway,
+                    tx_power=TX_POWER,
+                )
                 if not ir or (ble_only_every and i % ble_only_every == 0):
-                    devices.append(
-                        Device(
-                            f"ble-{room}",
-                            DeviceKind.BLE_BEACON,
-                            f,
-                            900.0,
-                            position=(x0 + ROOM_W / 2, y + ROOM_D / 2),
-                            gateway=gateway,
-                            tx_power=TX_POWER,
-                        )
-                    )
+                    devices.append(beacon)
                     continue
+                if room_beacons:
+                    devices.append(beacon)
                 devices.append(
                     Device(
                         f"ir-{room}", DeviceKind.IR_MONITOR, f, 300.0, area=room, gateway=gateway
