@@ -78,6 +78,9 @@ class _Dev:
     tx_power: float
     zone: str | None
     """BLE: the area containing the device (its fallback place)."""
+    inside: str | None = None
+    """BLE: the room (room-level area) the device is inside, None in a corridor or open zone: the
+    room's own beacon, evidence of being in that room (rule 5), not a device outside it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,7 +369,9 @@ class LocationEngine:
             if tx is None:
                 tx = self._params.ble_default_tx_power
             zone = self.index.area_at(device.floor, x, y)
-            return _Dev(SightingKind.BLE, device.floor, None, None, x, y, tx, zone)
+            info = self._areas.get(zone) if zone is not None else None
+            inside = zone if info is not None and info.room is not None else None
+            return _Dev(SightingKind.BLE, device.floor, None, None, x, y, tx, zone, inside)
         return None
 
     # --- Input ---------------------------------------------------------------------------------
@@ -633,7 +638,9 @@ class LocationEngine:
         heard is averaged into ``track.ref``; otherwise ``track.change`` becomes the mean absolute
         difference (dB, each capped at 15) between now and ``ref`` over the strongest three
         devices of either. Walking out of a room changes it by 10 dB or more (a wall less, metres
-        closer to a corridor device); standing still in an IR blind spot changes it little.
+        closer to a corridor device); standing still in an IR blind spot changes it little. A
+        device inside the room itself (its own beacon, ``_Dev.inside``) is left out: it changes
+        as the wearer moves within the room, and it is evidence of being inside, not of leaving.
         """
         p = self._params
         zone = track.ref_zone
@@ -661,7 +668,7 @@ class LocationEngine:
             for d, ts, v, dev in zip(
                 track.ids, track.newest(), track.values(), track.devs, strict=True
             )
-            if ts >= cutoff and dev.floor == floor
+            if ts >= cutoff and dev.floor == floor and dev.inside != zone
         }
         if not current:
             track.change = None
@@ -716,6 +723,13 @@ class LocationEngine:
         change = track.change
         moved = change is not None and change >= p.ir_exit_db
         if (
+            moved
+            and incumbent_ir
+            and place is not None
+            and self._own_beacon_strongest(track, place)
+        ):
+            moved = False  # the room's own beacon is still the strongest device: in the room
+        if (
             place is not None
             and incumbent_entry is not None
             and moved
@@ -761,13 +775,27 @@ class LocationEngine:
         if place is not None and incumbent_ir:
             # The IR room went quiet. With a BLE picture unchanged since IR last confirmed the
             # room (an IR blind spot: behind a curtain, a bathroom corner), keep the room.
-            if change is not None and not moved and t - place.ir_at < p.ir_quiet_max_s:
+            if (
+                not moved
+                and t - place.ir_at < p.ir_quiet_max_s
+                and (change is not None or self._own_beacon_strongest(track, place))
+            ):
                 return self._hold_quiet(place, track.estimate, t)
             self._exit(track, place, t)
         estimate = track.estimate
         if estimate is None or t - estimate.ts > p.ble_window_s:
             return False
         return self._consider_ble(track, estimate, t)
+
+    def _own_beacon_strongest(self, track: _Track, place: _Place) -> bool:
+        """The strongest device of the badge's BLE estimate is inside the incumbent room: the
+        room's own beacon (rule 5: the badge is in the room, whatever the fingerprint's change)."""
+        estimate = track.estimate
+        return (
+            estimate is not None
+            and place.zone is not None
+            and estimate.nearest.inside == place.zone
+        )
 
     def _ble_agrees(self, track: _Track, room: str, t: float) -> bool:
         """The fresh BLE estimate is on the room's floor within ``ir_one_hit_m`` of it."""
