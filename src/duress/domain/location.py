@@ -81,6 +81,8 @@ class _Dev:
     inside: str | None = None
     """BLE: the room (room-level area) the device is inside, None in a corridor or open zone: the
     room's own beacon, evidence of being in that room (rule 5), not a device outside it."""
+    ir_inside: str | None = None
+    """BLE: ``inside`` when that room has IR (the beacon-entry rule, rule 5), else None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +247,8 @@ class _Track(_Heard):
         "chal_since",
         "change",
         "crossed_at",
+        "beacon_room",
+        "beacon_since",
         "exited_at",
         "exited_zone",
         "ir",
@@ -277,6 +281,10 @@ class _Track(_Heard):
         self.crossed_at = math.inf
         """The first corridor estimate of the current spell of estimates outside a BLE
         incumbent's area (inf: none yet); the corridor-crossing rule counts from it."""
+        self.beacon_room: str | None = None
+        """The IR room whose own beacon leads the badge's estimates by ``ir_beacon_entry_db``
+        without a break since ``beacon_since`` (the beacon-entry rule), else None."""
+        self.beacon_since = 0.0
         self.reported_unknown = False
         self.trail: list[tuple[float, float]] = []
         """The last few BLE estimate positions (the motion cue)."""
@@ -313,6 +321,12 @@ class LocationEngine:
         self._bays = frozenset(a for a, info in self._areas.items() if info.level == 0)
         self._bay_rooms = frozenset(info.zone for info in self._areas.values() if info.level == 0)
         """The zone-level places (rooms) that have bays."""
+        self._ir_zones = frozenset(
+            self._areas[d.area].zone
+            for d in site.devices.values()
+            if d.kind.is_ir and d.area is not None and d.area in self._areas
+        )
+        """The zone-level places (rooms) with an IR device."""
         self._devices: dict[str, _Dev] = {}
         self._not_locators: set[str] = set()
         for device in site.devices.values():
@@ -371,7 +385,10 @@ class LocationEngine:
             zone = self.index.area_at(device.floor, x, y)
             info = self._areas.get(zone) if zone is not None else None
             inside = zone if info is not None and info.room is not None else None
-            return _Dev(SightingKind.BLE, device.floor, None, None, x, y, tx, zone, inside)
+            ir_inside = inside if inside in self._ir_zones else None
+            return _Dev(
+                SightingKind.BLE, device.floor, None, None, x, y, tx, zone, inside, ir_inside
+            )
         return None
 
     # --- Input ---------------------------------------------------------------------------------
@@ -536,6 +553,7 @@ class LocationEngine:
         if len(heard) != len(track.slot):
             track.drop_devices_older(cutoff)
         if not heard:
+            track.beacon_room = None
             return None
         heard.sort(key=_rssi_of, reverse=True)
         best, first = heard[0]
@@ -550,10 +568,15 @@ class LocationEngine:
         inv = self._ble_inv
         sx = sy = sw = 0.0
         n = 0
+        top = second = -math.inf
         used: list[tuple[float, str | None]] = []
         for value, dev in heard:
             if dev.floor != floor:
                 continue
+            if n == 0:
+                top = value
+            elif n == 1:
+                second = value
             # weight 1/d² with d from the log-distance model: 10 ** (2 (rssi - tx) / (10 n))
             w = 10.0 ** ((value - dev.tx_power) * inv)
             sx += w * dev.x
@@ -576,6 +599,15 @@ class LocationEngine:
             agreement = zone_weight / sw
         confidence = (0.35 + 0.35 * agreement) * (1.0 if n >= 2 else 0.8)
         estimate = _Estimate(t, floor, x, y, zone, confidence, first)
+        # Beacon entry (rule 5): the strongest device is an IR room's own beacon, leading the
+        # next device on the floor by ``ir_beacon_entry_db``; how long it has without a break.
+        beacon = first.ir_inside
+        if beacon is not None and p.ir_beacon_entry and top - second >= p.ir_beacon_entry_db:
+            if track.beacon_room != beacon:
+                track.beacon_room = beacon
+                track.beacon_since = t
+        else:
+            track.beacon_room = None
         previous = track.estimate
         n = p.ble_walk_estimates
         if n > 0 and (place is None or place.source == "ble"):
@@ -785,7 +817,44 @@ class LocationEngine:
         estimate = track.estimate
         if estimate is None or t - estimate.ts > p.ble_window_s:
             return False
+        if place is not None and place.source == "ble" and place.room is not None:
+            # A room entered on its own beacon is held while that beacon is the strongest device
+            # (no margin needed) and no other room's IR is fresh.
+            if estimate.nearest.inside == place.zone and (room is None or room == place.zone):
+                if estimate.ts > place.as_of:
+                    place.as_of = estimate.ts
+                track.chal_key = None
+                return False
+        elif (
+            track.beacon_room is not None
+            and estimate.ts - track.beacon_since >= p.ir_beacon_entry_s
+            and (room is None or room == track.beacon_room)
+        ):
+            return self._move_beacon(track, track.beacon_room, estimate, t)
         return self._consider_ble(track, estimate, t)
+
+    def _move_beacon(self, track: _Track, zone: str, estimate: _Estimate, t: float) -> bool:
+        """Beacon entry (rule 5): the IR room's own beacon has led the badge's BLE picture by
+        ``ir_beacon_entry_db`` for ``ir_beacon_entry_s`` without an IR code (an IR blind spot
+        entered straight away). The room is shown at room precision with BLE's confidence (at
+        most ``_BEACON_CONFIDENCE``), source ``ble``; an IR code of the room confirms it."""
+        info = self._areas[zone]
+        if not self._plausible(track, info.floor, t):
+            return False
+        track.place = _Place(
+            floor=info.floor,
+            room=info.room,
+            bay=None,
+            zone=zone,
+            precision=Precision.ROOM if info.room else Precision.ZONE,
+            source="ble",
+            since=track.beacon_since,
+            as_of=estimate.ts,
+            confidence=_BEACON_CONFIDENCE,
+        )
+        track.chal_key = None
+        track.reported_unknown = False
+        return True
 
     def _own_beacon_strongest(self, track: _Track, place: _Place) -> bool:
         """The strongest device of the badge's BLE estimate is inside the incumbent room: the
@@ -1052,6 +1121,10 @@ class LocationEngine:
         """Drop everything known about a badge (it was unassigned or retired)."""
         self._tracks.pop(badge, None)
 
+
+_BEACON_CONFIDENCE = 0.6
+"""Confidence of a room entered on its own beacon (beacon entry): below the quiet hold's 0.7,
+which follows an IR stay, and below one IR hit's 0.82."""
 
 _rssi_of = operator.itemgetter(0)
 """The filtered RSSI of a ``(rssi, _Dev)`` pair (a C-level sort key)."""

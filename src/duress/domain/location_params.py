@@ -97,6 +97,15 @@ class LocationParams:
     of the room (rooms at the end of a corridor, beyond the centroid's reach)."""
     ir_one_hit_age_s: float = 2.0
     """The BLE estimate that agrees with a one-hit entry must be at most this old."""
+    ir_beacon_entry: bool = True
+    """Beacon entry: an IR room whose own BLE beacon (a device inside it) is the strongest device
+    of the badge's estimates, by ``ir_beacon_entry_db`` over the next one, for
+    ``ir_beacon_entry_s``, with no other room's IR fresh, is entered without an IR code (at room
+    precision, confidence 0.6, source ``ble``); off: IR rooms are entered on IR codes only."""
+    ir_beacon_entry_db: float = 6.0
+    """Lead (dB, filtered RSSI) of the room's own beacon over the next device on the floor."""
+    ir_beacon_entry_s: float = 3.0
+    """How long the room's own beacon must lead without a break before it enters the room."""
     floor_change_s_per_level: float = 6.0
     """Fastest plausible stairs/elevator time per level; quicker floor changes are held back."""
     stale_after_s: float = 15.0
