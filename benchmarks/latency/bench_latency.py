@@ -11,6 +11,10 @@ Processes, all on 127.0.0.1 on this machine:
   with CLOCK_MONOTONIC (system-wide);
 - Prometheus Alertmanager, when installed (:mod:`benchmarks.latency.alertmanager`), paging the same
   receiver;
+- the floor (:mod:`benchmarks.latency.floor`): three bare Python servers that page the same
+  receiver after the least a press path can do, committing each press to SQLite first
+  (``sqlite``), appending it to a file with ``fdatasync`` (``fsync``), or keeping it in memory
+  (``memory``): what a Python implementation could at best reach here;
 - in the loaded phase, the background load (:mod:`benchmarks.latency.load`): 10,000 sightings/s in
   native batches of 100 posted to the same Duress server;
 - this process, which presses and posts one at a time over keep-alive connections.
@@ -20,7 +24,7 @@ the clock starts just before the request is written and stops when the receiver 
 of the tier-1 notice; the alert is then resolved through the API and its end notice awaited, so the
 next press raises a new alert (and nothing of this one is in flight). Then the same alert is posted
 to Alertmanager (``POST /api/v2/alerts``, a new ``bench_id`` label: a new group, which fires at once
-with ``group_wait: 0s``), timed the same way. Then an MQTT press (QoS 1 on
+with ``group_wait: 0s``), timed the same way, then to each floor server. Then an MQTT press (QoS 1 on
 ``bench/<site>/gw/gw-f1-1/buttons``), timed and resolved like the HTTP one. ``PRESSES`` cycles idle,
 then ``PRESSES`` under the HTTP load, then ``PRESSES`` under an MQTT load (20,000 sightings/s in
 batch messages of 100 on a gateway's sightings topic: the ingest issue's batched rate).
@@ -67,6 +71,7 @@ LOCATION_ENGINE = os.environ.get("LATENCY_LOCATION_ENGINE", "process")
 """Where the server runs the location engine: ``process`` (as ``duress serve`` does by default) or
 ``inline`` (on the server's loop), to compare the two in the same conditions."""
 WARMUP = 50
+FLOOR_MODES = ("sqlite", "fsync", "memory")
 LOAD_RATE, LOAD_BATCH = 10_000, 100
 MQTT_LOAD_RATE = 20_000
 """The MQTT-loaded phase: the ingest benchmark's batched goal (issue 7), 200 messages of 100 a
@@ -203,6 +208,8 @@ class Bench:
         self.load: subprocess.Popen[str] | None = None
         self.alertmanager: am.Alertmanager | None = None
         self.am_note = ""
+        self.floors: dict[str, tuple[subprocess.Popen[str], str]] = {}
+        """The floor reference servers (:mod:`benchmarks.latency.floor`) by mode: process, URL."""
         self.escalated: dict[str, list[str]] = {"idle": [], "loaded": []}
         self.broker = PrivateBroker()
         """Mosquitto as `duress mqtt-config` sets it up (set_tcp_nodelay on), on a free port."""
@@ -254,6 +261,7 @@ class Bench:
                 raise RuntimeError("the Duress server did not answer within 60 s")
             time.sleep(0.1)
         self._start_alertmanager()
+        self._start_floors()
         self._start_mqtt()
 
     def _start_alertmanager(self) -> None:
@@ -275,6 +283,23 @@ class Bench:
             return
         self.alertmanager = manager
         self.am_client = httpx.Client(timeout=10)
+
+    def _start_floors(self) -> None:
+        self.floor_client = httpx.Client(timeout=10)
+        for mode in FLOOR_MODES:
+            port = _free_port()
+            process = _python(
+                "benchmarks.latency.floor",
+                mode,
+                str(port),
+                str(self.receiver_port),
+                str(self.folder),
+                stdout=subprocess.PIPE,
+            )
+            assert process.stdout is not None
+            if process.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"the {mode} floor server did not start")
+            self.floors[mode] = (process, f"http://127.0.0.1:{port}/press")
 
     def _start_mqtt(self) -> None:
         import paho.mqtt.client as mqtt
@@ -300,6 +325,8 @@ class Bench:
             self.mqtt.disconnect()
         if self.alertmanager is not None:
             self.alertmanager.stop()
+        for process, _ in self.floors.values():
+            _stop(process)
         _stop(self.server, signal.SIGINT)
         _stop(self.receiver)
         self.broker.stop()
@@ -369,6 +396,18 @@ class Bench:
         page = self.inbox.next(lambda a: a.source == "am" and a.ident == bench_id)
         return None if page is None else (page.mono_ns - started) / 1e6
 
+    def post_floor(self, mode: str, ident: str) -> float | None:
+        body = json.dumps({"id": ident, "badge": "B-bench", "presses": 3}).encode()
+        headers = {"Content-Type": "application/json"}
+        self.inbox.skip_all()
+        started = time.monotonic_ns()
+        response = self.floor_client.post(self.floors[mode][1], content=body, headers=headers)
+        if response.status_code != 200:
+            raise RuntimeError(f"the {mode} floor refused: {response.status_code}")
+        source = f"floor-{mode}"
+        page = self.inbox.next(lambda a: a.source == source and a.ident == ident)
+        return None if page is None else (page.mono_ns - started) / 1e6
+
     # --- phases --------------------------------------------------------------------------------
 
     def warm_up(self) -> None:
@@ -390,6 +429,8 @@ class Bench:
                 self.resolve(alert)
             if self.alertmanager is not None:
                 self.post_alertmanager(f"warm-{i}")
+            for mode in self.floors:
+                self.post_floor(mode, f"warm-{i}")
         self.resolve_all()
 
     def resolve_all(self) -> None:
@@ -404,6 +445,8 @@ class Bench:
         mqtt: list[float] = []
         manager: list[float] = []
         missed = {"http": 0, "mqtt": 0, "am": 0}
+        floors: dict[str, list[float]] = {mode: [] for mode in self.floors}
+        floor_missed = dict.fromkeys(self.floors, 0)
         cpu = self._cpu_watch()
         gc.disable()
         try:
@@ -422,6 +465,13 @@ class Bench:
                     else:
                         manager.append(took)
                     self._pause()
+                for mode, taken in floors.items():
+                    took = self.post_floor(mode, f"{condition}-{i}")
+                    if took is None:
+                        floor_missed[mode] += 1
+                    else:
+                        taken.append(took)
+                    self._pause()
                 took, alert = self.press_mqtt(badges[(i + 94) % len(badges)])
                 if took is None or alert is None:
                     missed["mqtt"] += 1
@@ -435,10 +485,12 @@ class Bench:
             gc.enable()
         self.cpu_share[condition] = cpu()
         self.samples[condition] = {"http": http, "mqtt": mqtt, "am": manager}
+        self.samples[condition].update({f"floor_{mode}": v for mode, v in floors.items()})
         return {
             "http": summary(http, missed["http"]),
             "mqtt": summary(mqtt, missed["mqtt"]),
             "am": summary(manager, missed["am"]) if self.alertmanager is not None else None,
+            "floor": {mode: summary(v, floor_missed[mode]) for mode, v in floors.items()},
         }
 
     def _cpu_watch(self) -> Callable[[], dict[str, float]]:
@@ -645,6 +697,24 @@ def _excess_over_alertmanager(
     }
 
 
+def _p99_gap(ours: list[float], theirs: list[float]) -> dict[str, float] | None:
+    """p99 of ``ours`` minus p99 of ``theirs`` (ms), with a 95 % bootstrap interval (each set
+    resampled): a difference the run can tell from noise has both ends on the same side of 0."""
+    if not ours or not theirs:
+        return None
+    rng = random.Random(11)
+    draws = sorted(
+        percentile(rng.choices(ours, k=len(ours)), 0.99)
+        - percentile(rng.choices(theirs, k=len(theirs)), 0.99)
+        for _ in range(BOOTSTRAP_ROUNDS)
+    )
+    return {
+        "p99_ms": round(percentile(ours, 0.99) - percentile(theirs, 0.99), 3),
+        "low_95": round(draws[int(0.025 * BOOTSTRAP_ROUNDS)], 3),
+        "high_95": round(draws[int(0.975 * BOOTSTRAP_ROUNDS) - 1], 3),
+    }
+
+
 def _ratio(theirs: dict[str, Any] | None, ours: dict[str, Any]) -> dict[str, Any] | None:
     if not theirs or not theirs.get("n") or not ours.get("n"):
         return None
@@ -695,6 +765,34 @@ def run() -> dict[str, Any]:
         }
     else:
         figures["alertmanager_ms"] = {"unavailable": bench.am_note}
+    # The floor (benchmarks.latency.floor): the least a Python press path can take here, durable
+    # and in memory, in the same run and conditions; and its p99 over Alertmanager's.
+    figures["floor_ms"] = {
+        mode: {
+            "idle": idle["floor"][mode],
+            "loaded": loaded["floor"][mode],
+            "loaded_mqtt": loaded_mqtt["floor"][mode],
+        }
+        for mode in FLOOR_MODES
+    }
+    if idle["am"] is not None:
+        figures["ratio_alertmanager_to_floor"] = {
+            mode: {
+                "idle": _ratio(idle["am"], idle["floor"][mode]),
+                "loaded": _ratio(loaded["am"], loaded["floor"][mode]),
+                "loaded_mqtt": _ratio(loaded_mqtt["am"], loaded_mqtt["floor"][mode]),
+            }
+            for mode in FLOOR_MODES
+        }
+        # Not goals: each p99 minus Alertmanager's, phase by phase, with a 95 % bootstrap interval
+        # (Duress's HTTP press, and the floors: did even a bare durable Python path beat it?).
+        figures["p99_minus_alertmanager_ms"] = {
+            phase: {
+                kind: _p99_gap(bench.samples[phase][kind], bench.samples[phase]["am"])
+                for kind in ("http", *(f"floor_{m}" for m in FLOOR_MODES))
+            }
+            for phase in ("idle", "loaded", "loaded_mqtt")
+        }
     figures["location_engine"] = LOCATION_ENGINE
     # Share of one core used by the server's process and by its location process while presses
     # were measured, per phase: what sightings cost the server (issue 7).

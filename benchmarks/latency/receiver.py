@@ -8,7 +8,10 @@ writes one tab-separated line per request to stdout::
 
 ``source`` is ``duress`` (``POST /hook``: Duress's native webhook; ``id`` is the alert, ``key`` the
 notice's idempotency key) or ``am`` (``POST /am``: Alertmanager's webhook; ``id`` is the group's
-``bench_id`` label). Run: ``python -m benchmarks.latency.receiver PORT``; it prints ``ready`` first.
+``bench_id`` label) or ``floor-<mode>`` (``POST /floor/<mode>``: the floor reference servers of
+:mod:`benchmarks.latency.floor`; ``id`` is the press's).
+
+Run: ``python -m benchmarks.latency.receiver PORT``; it prints ``ready`` first.
 """
 
 from __future__ import annotations
@@ -66,6 +69,10 @@ class Receiver(asyncio.Protocol):
             source = "am"
             ident = str(doc.get("groupLabels", {}).get("bench_id", ""))
             key, phase = ident, str(doc.get("status", ""))
+        elif path.startswith("/floor/"):
+            source = "floor-" + path.removeprefix("/floor/")
+            ident = key = str(doc.get("id"))
+            phase = "start"
         else:
             source = "duress"
             ident, key, phase = str(doc.get("alert")), str(doc.get("key")), str(doc.get("phase"))

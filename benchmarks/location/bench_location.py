@@ -22,6 +22,10 @@ engine loaded from source beside it (``*_pure``), so that the gain is a ratio of
 ``EXTRA_SCENARIOS`` are informational (what another deployment buys), not the issue's named
 scenarios; their entries in the result file say so (``informational``).
 
+Evidence bound (scenarios with IR): the room and bay accuracy that the IR codes received allow at
+all (:mod:`duress.sim.evidence_bound`: seconds in an IR room or bay before any code of it arrived
+during the stay), beside the engine's.
+
 Ablations: selected scenarios are replayed through the engine with one mechanism turned off, to
 show what it buys.
 """
@@ -47,6 +51,7 @@ from duress.domain.observations import Sighting
 from duress.domain.site import Site
 from duress.sim.baseline import track_baseline
 from duress.sim.evaluate import evaluate, track
+from duress.sim.evidence_bound import evidence_bound
 from duress.sim.layout import build_hospital
 from duress.sim.movement import MovementParams
 from duress.sim.radio import RadioParams
@@ -230,6 +235,10 @@ def accuracy() -> dict[str, Any]:
         ours = evaluate(truth, list(track(site, records)), site)
         naive = evaluate(truth, list(track_baseline(site, records)), site)
         out[scenario.name] = {"engine": _figures(ours), "baseline": _figures(naive)}
+        bound = evidence_bound(site, records)
+        if bound.ir_room_seconds or bound.bay_seconds:
+            # What the IR codes allow at all (duress.sim.evidence_bound), beside the engine's.
+            out[scenario.name]["evidence_bound"] = bound.as_dict()
         if scenario in EXTRA_SCENARIOS:
             out[scenario.name]["informational"] = INFORMATIONAL
         for name, (params, scenarios) in ABLATIONS.items():

@@ -1,10 +1,10 @@
-"""The latency benchmark's judgement of "press latency unchanged under load" (issue 7)."""
+"""The latency benchmark's judgements: "press latency unchanged under load" (issue 7) and p99 gaps."""
 
 from __future__ import annotations
 
 import random
 
-from benchmarks.latency.bench_latency import _excess_over_alertmanager
+from benchmarks.latency.bench_latency import _excess_over_alertmanager, _p99_gap
 
 
 def samples(seed: int, tail_ms: float = 0.0) -> list[float]:
@@ -34,3 +34,20 @@ def test_a_load_that_raises_only_our_tail_is_told() -> None:
 def test_without_alertmanager_there_is_no_judgement() -> None:
     idle = {"http": samples(1), "am": []}
     assert _excess_over_alertmanager(idle, idle, "http") is None
+
+
+def test_a_p99_gap_inside_the_noise_straddles_zero() -> None:
+    gap = _p99_gap(samples(1), samples(2))
+    assert gap is not None
+    assert gap["low_95"] <= 0 <= gap["high_95"]
+
+
+def test_a_slower_tail_is_a_gap_above_zero() -> None:
+    gap = _p99_gap(samples(1, tail_ms=4.0), samples(2))
+    assert gap is not None
+    assert gap["low_95"] > 0
+    assert 2.0 < gap["p99_ms"] < 6.0
+
+
+def test_no_samples_no_gap() -> None:
+    assert _p99_gap([], samples(2)) is None

@@ -1,0 +1,129 @@
+"""The evidence bound: how much room and bay accuracy the IR codes of a simulated shift allow.
+
+IR is the only evidence that names a room or a bay in a layout without BLE devices inside its
+rooms (BLE devices in the corridor cannot tell a room from the one opposite). So a second in which
+a person is in an IR-covered room, and no IR code of that room has reached the server since they
+came in, is a second no causal engine can name that room in except by luck; the same for a bay
+and its emitter. :func:`evidence_bound` counts those seconds; one minus their share of the time is
+the bound reported beside ``room_accuracy_ir`` and ``bay_accuracy`` of
+:mod:`duress.sim.evaluate`. It is not a strict upper bound (a guess, or a place held from long
+ago, can be right by luck; a layout with a beacon inside each room gives BLE the means to name a
+room, which it does not count), but a measured engine above it would be suspicious.
+
+Definitions, on the simulator's records in their order (every report received by a second comes
+before that second's truth row):
+
+- a *stay* in a room (bay) starts when the person enters it from another room (bay), or for the
+  first time; time in a corridor or an open zone does not end it (an engine that kept showing the
+  room while they stepped out is right when they step back in, without a new code);
+- a second of the stay is *known* once a code of the room (bay) was received at or after the
+  stay's start minus ``lead_s`` (5 s: truth switches at whole seconds, a code leaked through the
+  open door as the wearer came up to it is evidence an engine may act on, and so is one from a
+  moment's step into the neighbouring bay); a room's codes are its monitors' and its bays'
+  emitters';
+- the shares start at each badge's first received report (its first fix cannot come earlier;
+  :func:`~duress.sim.evaluate.evaluate` starts at the first fix, so the two cover nearly, not
+  exactly, the same seconds); each truth row stands for one second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from duress.domain.observations import Sighting
+from duress.domain.site import Site
+from duress.sim.scenario import Received, Record
+
+DEFAULT_LEAD_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceBound:
+    ir_room_seconds: int
+    """Truth seconds in IR-covered rooms (after each badge's first report)."""
+    ir_room_unknown_seconds: int
+    """Of those, seconds before any code of the room reached the server during the stay."""
+    bay_seconds: int
+    bay_unknown_seconds: int
+
+    @property
+    def room_accuracy_ir(self) -> float | None:
+        if not self.ir_room_seconds:
+            return None
+        return 1.0 - self.ir_room_unknown_seconds / self.ir_room_seconds
+
+    @property
+    def bay_accuracy(self) -> float | None:
+        if not self.bay_seconds:
+            return None
+        return 1.0 - self.bay_unknown_seconds / self.bay_seconds
+
+    def as_dict(self) -> dict[str, Any]:
+        def rounded(value: float | None) -> float | None:
+            return None if value is None else round(value, 4)
+
+        return {
+            "room_accuracy_ir": rounded(self.room_accuracy_ir),
+            "bay_accuracy": rounded(self.bay_accuracy),
+            "ir_room_seconds": self.ir_room_seconds,
+            "ir_room_unknown_seconds": self.ir_room_unknown_seconds,
+            "bay_seconds": self.bay_seconds,
+            "bay_unknown_seconds": self.bay_unknown_seconds,
+        }
+
+
+def evidence_bound(
+    site: Site, records: Iterable[Record], lead_s: float = DEFAULT_LEAD_S
+) -> EvidenceBound:
+    """Count, in ``records`` of a shift on ``site``, the IR-room and bay seconds no code named."""
+    areas = site.facility.areas
+    names: dict[str, tuple[str, ...]] = {}
+    """An IR device's id: the areas its code names (a bay emitter: its bay and the bay's room)."""
+    for device in site.devices.values():
+        if not device.kind.is_ir or device.area is None or device.area not in areas:
+            continue
+        area = areas[device.area]
+        if area.kind.is_bed_level and area.parent:
+            names[device.id] = (area.id, area.parent)
+        else:
+            names[device.id] = (area.id,)
+    ir_rooms = {named[-1] for named in names.values()}
+    lead = timedelta(seconds=lead_s)
+    heard: dict[str, dict[str, datetime]] = {}
+    """badge → area → when a code naming it was last received."""
+    stays: dict[tuple[str, str], tuple[str, datetime]] = {}
+    """(badge, "room" or "bay") → the area of the current stay and when it started."""
+    counts = {"room": [0, 0], "bay": [0, 0]}
+    for record in records:
+        if isinstance(record, Received):
+            sighting = record.observation
+            if isinstance(sighting, Sighting):
+                last = heard.setdefault(sighting.badge, {})
+                for area_id in names.get(sighting.device, ()):
+                    last[area_id] = record.at
+            continue
+        badge, ts = record["badge"], record["ts"]
+        if badge not in heard:
+            continue  # before the badge's first report
+        for level, place in (("room", record["room"]), ("bay", record["bay"])):
+            if place is None:
+                continue  # a corridor or an open zone does not end a stay: see the docstring
+            stay = stays.get((badge, level))
+            if stay is None or stay[0] != place:
+                stay = (place, ts)
+                stays[(badge, level)] = stay
+            if level == "room" and place not in ir_rooms:
+                continue
+            code = heard[badge].get(place)
+            counts[level][0] += 1
+            if code is None or code < stay[1] - lead:
+                counts[level][1] += 1
+    return EvidenceBound(
+        ir_room_seconds=counts["room"][0],
+        ir_room_unknown_seconds=counts["room"][1],
+        bay_seconds=counts["bay"][0],
+        bay_unknown_seconds=counts["bay"][1],
+    )
