@@ -208,6 +208,11 @@ ABLATIONS: dict[str, tuple[LocationParams, tuple[str, ...]]] = {
         LocationParams(ir_bay_hold_s=0.0, ir_bay_enter_score=0.0),
         ("icu_bh_ir_rich", "ed_open_bays", "doorway_lingering", "degraded_monitor_offline"),
     ),
+    # no bay move: one hit of the next bay soon after the held bay's last never moves the bay
+    "no_bay_move": (
+        LocationParams(ir_bay_move_gap_s=0.0),
+        ("icu_bh_ir_rich", "ed_open_bays", "doorway_lingering", "degraded_monitor_offline"),
+    ),
     # no motion cue: a deep BLE challenger always waits for its sustain, walking or not
     "no_walk_cue": (
         LocationParams(ble_walk_estimates=0),

@@ -30,8 +30,9 @@ Fusion and transitions (incumbent/challenger):
    evidence persists it wins once the move becomes possible.
 
 Bays: a bay is held while its room is held and its emitter merely misses (``ir_bay_hold_s``);
-another bay replaces a held, silent one with ``ir_bay_enter_score``. The room's BLE fingerprint
-(exit cue, quiet hold, re-entry rules) is described in ``docs/location.md``.
+another bay replaces a held, silent one with ``ir_bay_enter_score``, or with one hit soon after
+the held bay's last one followed by its silence (the bay move, ``ir_bay_move_*``). The room's BLE
+fingerprint (exit cue, quiet hold, re-entry rules) is described in ``docs/location.md``.
 
 Ageing: a location's ``as_of`` is its newest supporting evidence. :meth:`LocationEngine.locate`
 reports its age; past ``stale_after_s`` it is marked stale, past ``unknown_after_s`` it becomes
@@ -103,6 +104,10 @@ class _Place:
         "confidence",
         "floor",
         "ir_at",
+        "mv_at",
+        "mv_bay",
+        "mv_last",
+        "mv_n",
         "precision",
         "room",
         "since",
@@ -135,6 +140,14 @@ class _Place:
         """The newest IR hit supporting an IR place."""
         self.bay_at = as_of
         """The newest hit of the bay's emitter (the bay hold counts from it)."""
+        self.mv_bay: str | None = None
+        """Bay move: another bay of the room, hit soon after the held bay's last hit."""
+        self.mv_at = -math.inf
+        """The move's first hit of ``mv_bay``."""
+        self.mv_last = -math.inf
+        """The newest hit of ``mv_bay`` counted in ``mv_n``."""
+        self.mv_n = 0
+        """Hits of ``mv_bay`` since the held bay's last hit."""
 
 
 class _Estimate:
@@ -812,7 +825,7 @@ class LocationEngine:
                 and t - place.ir_at < p.ir_quiet_max_s
                 and (change is not None or self._own_beacon_strongest(track, place))
             ):
-                return self._hold_quiet(place, track.estimate, t)
+                return self._hold_quiet(track, place, t)
             self._exit(track, place, t)
         estimate = track.estimate
         if estimate is None or t - estimate.ts > p.ble_window_s:
@@ -896,20 +909,79 @@ class LocationEngine:
             track.exited_at = t
             place.source = "ir-ended"
 
-    def _hold_quiet(self, place: _Place, estimate: _Estimate | None, t: float) -> bool:
+    def _hold_quiet(self, track: _Track, place: _Place, t: float) -> bool:
         """Keep a quiet IR room at room precision, with less confidence; its bay only while the
-        bay hold lasts (``ir_bay_hold_s`` after the bay's last emitter hit).
+        bay hold lasts (``ir_bay_hold_s`` after the bay's last emitter hit), or until a bay move
+        (:meth:`_bay_move`) seen while the room was fresh completes.
 
         The unchanged BLE picture is the supporting evidence: it advances ``as_of``.
         """
+        estimate = track.estimate
         if estimate is not None and estimate.ts > place.as_of:
             place.as_of = estimate.ts
+        place.confidence = min(place.confidence, 0.7)
+        if (
+            place.bay is not None
+            and self._params.ir_bay_move_gap_s > 0
+            and self._bay_move(track, place, t)
+        ):
+            return True
         changed = place.bay is not None and t - place.bay_at > self._params.ir_bay_hold_s
         if changed:
             place.bay = None
             place.precision = Precision.ROOM if place.room else Precision.ZONE
-        place.confidence = min(place.confidence, 0.7)
         return changed
+
+    def _bay_move(self, track: _Track, place: _Place, t: float) -> bool:
+        """Bay move: the latest evidence wins between the bays of the held room.
+
+        Another bay of the room hit after the held bay's last hit, at most ``ir_bay_move_gap_s``
+        after it, when that last hit ended a run of hits (the held bay's score at it at least
+        ``ir_bay_enter_score``): someone walking from one bay into the next. It replaces the held
+        bay once the held bay has stayed silent for ``ir_bay_move_quiet_s`` since its last hit,
+        even with that single hit and in the quiet hold (the new bay's dwell spot may be an IR
+        blind spot), and at its second hit at once. A reflection into a badge sitting in its own
+        bay's blind spot comes long after that bay's last hit (or after a lone hit of it): not a
+        move. A hit of the held bay after the other bay's cancels the move.
+        True when the bay changed.
+        """
+        p = self._params
+        held = place.bay
+        held_entry = track.ir.get(held) if held is not None else None
+        if held_entry is not None and held_entry[1] > place.bay_at:
+            place.bay_at = held_entry[1]
+        last = place.bay_at
+        mv = place.mv_bay
+        if mv is not None and place.mv_at <= last:
+            mv = place.mv_bay = None  # the held bay was seen again: no move
+        if mv is None:
+            if held_entry is None or held_entry[2] < p.ir_bay_enter_score:
+                return False  # the held bay's last hit ended no run of hits: not a walk out of it
+            for area, entry in track.ir.items():
+                hit = entry[1]
+                if area == held or hit <= last or hit - last > p.ir_bay_move_gap_s:
+                    continue
+                info = self._areas[area]
+                if info.level == 0 and info.zone == place.zone:
+                    mv = place.mv_bay = area
+                    place.mv_at = place.mv_last = hit
+                    place.mv_n = 1
+                    break
+            if mv is None:
+                return False
+        else:
+            mv_entry = track.ir.get(mv)
+            if mv_entry is not None and mv_entry[1] > place.mv_last:
+                place.mv_last = mv_entry[1]
+                place.mv_n += 1
+        if place.mv_n < 2 and t - last < p.ir_bay_move_quiet_s:
+            return False
+        place.bay = mv
+        place.precision = Precision.BED
+        place.since = place.mv_at
+        place.bay_at = place.mv_last
+        place.mv_bay = None
+        return True
 
     def _refresh_ir(self, track: _Track, place: _Place, entry: list[float], t: float) -> bool:
         """The incumbent IR room is confirmed: update its bay and confidence."""
@@ -919,6 +991,11 @@ class LocationEngine:
             self._learn_now(track, t)
         bay, bay_score = self._best_bay(track, place.zone, t)
         p = self._params
+        if place.bay is not None and p.ir_bay_move_gap_s > 0:
+            if self._bay_move(track, place, t):
+                return True
+            if bay is not None and bay != place.bay and track.ir[bay][1] <= place.bay_at:
+                return False  # the held bay's hit is the latest evidence
         if bay == place.bay:
             if bay is not None:
                 place.bay_at = track.ir[bay][1]

@@ -30,6 +30,17 @@ class LocationParams:
     (fresh IR or the quiet hold) and no other bay of the room is seen; 0: only while fresh."""
     ir_bay_enter_score: float = 1.5
     """Score another bay needs to replace a held bay whose emitter went silent (two hits)."""
+    ir_bay_move_gap_s: float = 2.0
+    """Bay move (the latest evidence wins): another bay of the held room hit at most this long
+    after the held bay's last hit, which ended a run of hits (score at least
+    ``ir_bay_enter_score``), is someone walking from one bay into the next: it replaces the held
+    bay once the held bay has stayed silent for ``ir_bay_move_quiet_s`` (at once at its second
+    hit), even with one hit and in the quiet hold (a blind spot of the new bay). A later hit is a
+    reflection, not a move; a bay whose last hit is older than the held bay's never replaces it.
+    0 turns it off."""
+    ir_bay_move_quiet_s: float = 3.0
+    """How long the held bay must stay silent after its last hit before a one-hit bay move
+    completes."""
     ble_window_s: float = 5.0
     """Window of the per-device RSSI median (of the last three readings inside it)."""
     ble_update_s: float = 1.0
