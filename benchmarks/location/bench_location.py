@@ -178,6 +178,7 @@ def _figures(report: dict[str, Any]) -> dict[str, Any]:
         "transition_ir_p95_s": report["transition_delay_ir_s"]["p95"],
         "transition_ble_p95_s": report["transition_delay_ble_s"]["p95"],
         "flaps_per_badge_hour": report["flaps_per_badge_hour"],
+        "bay_flaps_per_badge_hour": report["bay_flaps_per_badge_hour"],
         "first_fix_p95_s": report["time_to_first_fix_s"]["p95"],
     }
 

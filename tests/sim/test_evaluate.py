@@ -77,6 +77,22 @@ def test_a_flap_is_counted_when_truth_never_went_there() -> None:
     assert report["flaps_per_badge_hour"] == pytest.approx(60.0)
 
 
+def test_a_bay_flap_is_counted_when_truth_never_went_to_that_bay() -> None:
+    site = two_floor_site()
+    truths = [truth(t, "r3", room="r3", bay="r3-b1") for t in range(60)]
+    locs = [
+        {**loc(0, "r3", room="r3", precision="bed"), "bay": "r3-b1"},
+        {**loc(10, "r3", room="r3", precision="bed"), "bay": "r3-b2"},
+        {**loc(14, "r3", room="r3", precision="bed"), "bay": "r3-b1"},
+        {**loc(30, "r3", room="r3", precision="room"), "bay": None},  # bay dropped: no flap
+        {**loc(40, "r3", room="r3", precision="bed"), "bay": "r3-b1"},
+    ]
+    report = evaluate(truths, locs, site)
+    assert report["flaps"] == 0  # the zone (the room) never changed
+    assert report["bay_flaps"] == 1
+    assert report["bay_flaps_per_badge_hour"] == pytest.approx(60.0)
+
+
 def test_a_badge_never_fixed_counts_as_unknown_throughout() -> None:
     site = two_floor_site()
     report = evaluate([truth(t, "c1") for t in range(10)], [], site)

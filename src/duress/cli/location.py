@@ -584,6 +584,7 @@ def render_report(report: dict[str, Any], console: Console) -> None:
         ("  into IR areas p95 s", lambda r: r["transition_delay_ir_s"]["p95"]),
         ("  into BLE-only areas p95 s", lambda r: r["transition_delay_ble_s"]["p95"]),
         ("flaps per badge-hour", lambda r: r["flaps_per_badge_hour"]),
+        ("  of the bay shown", lambda r: r["bay_flaps_per_badge_hour"]),
         ("time to first fix p95 s", lambda r: r["time_to_first_fix_s"]["p95"]),
     ]
     for label, get in figures:

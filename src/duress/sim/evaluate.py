@@ -19,7 +19,8 @@ Metrics (shares are of truth time):
   the same for transitions into an IR-covered room and into an area without IR (corridors,
   BLE-only rooms); ``transitions_missed``: never shown before the badge left.
 - ``flaps_per_badge_hour``: the location left a zone A for B and came back to A within
-  ``flap_window_s`` while truth was never in B during that time.
+  ``flap_window_s`` while truth was never in B during that time; ``bay_flaps_per_badge_hour``:
+  the same for the bay shown (B a bay; per hour of all badges, as for zones).
 - ``time_to_first_fix_s``: first located row minus first truth row, per badge (p50/p95/max).
   The shares start at each badge's first fix (``before_first_fix_s`` says how much truth time
   that leaves out); a badge never fixed counts throughout, as unknown.
@@ -162,6 +163,7 @@ def evaluate(
     delays_by: dict[str, list[float]] = {"ir": [], "ble": []}
     missed = 0
     flaps = 0
+    bay_flaps = 0
     first_fix: list[float] = []
     never_fixed = 0
     hours = 0.0
@@ -225,6 +227,7 @@ def evaluate(
             delays_by["ir" if zone in ir_rooms else "ble"].append(delay)
         missed += m
         flaps += _flaps(truths, locs, flap_window_s)
+        bay_flaps += _flaps(truths, locs, flap_window_s, "bay")
 
     def share(name: str) -> float | None:
         return shares[name].value() if name in shares else None
@@ -247,6 +250,8 @@ def evaluate(
         "transitions_missed": missed,
         "flaps": flaps,
         "flaps_per_badge_hour": round(flaps / hours, 3) if hours else None,
+        "bay_flaps": bay_flaps,
+        "bay_flaps_per_badge_hour": round(bay_flaps / hours, 3) if hours else None,
         "time_to_first_fix_s": _summary(first_fix),
         "never_fixed": never_fixed,
         "before_first_fix_s": round(cold, 1),
@@ -306,15 +311,18 @@ def _transitions(
 
 
 def _flaps(
-    truths: Sequence[Mapping[str, Any]], locs: Sequence[Mapping[str, Any]], window_s: float
+    truths: Sequence[Mapping[str, Any]],
+    locs: Sequence[Mapping[str, Any]],
+    window_s: float,
+    key: str = "zone",
 ) -> int:
-    zones = [(r["ts"], r["zone"]) for r in locs]
+    zones = [(r["ts"], r[key]) for r in locs]
     changes = [zones[k] for k in range(len(zones)) if k == 0 or zones[k][1] != zones[k - 1][1]]
     count = 0
     for k in range(2, len(changes)):
         (t0, a), (t1, b), (t2, c) = changes[k - 2], changes[k - 1], changes[k]
         if a != c or b is None or (t2 - t1).total_seconds() > window_s:
             continue
-        if not any(t0 <= r["ts"] <= t2 and r["zone"] == b for r in truths):
+        if not any(t0 <= r["ts"] <= t2 and r[key] == b for r in truths):
             count += 1
     return count
