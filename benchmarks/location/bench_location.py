@@ -209,6 +209,11 @@ ABLATIONS: dict[str, tuple[LocationParams, tuple[str, ...]]] = {
         LocationParams(ir_bay_hold_s=0.0, ir_bay_enter_score=0.0),
         ("icu_bh_ir_rich", "ed_open_bays", "doorway_lingering", "degraded_monitor_offline"),
     ),
+    # no fresh run at the exit cue: the stay's own hits count toward going back in (the rule before)
+    "no_exit_fresh_run": (
+        LocationParams(ir_exit_fresh_run=False),
+        ("icu_bh_ir_rich", "ed_open_bays", "doorway_lingering"),
+    ),
     # no bay move: one hit of the next bay soon after the held bay's last never moves the bay
     "no_bay_move": (
         LocationParams(ir_bay_move_gap_s=0.0),

@@ -263,6 +263,7 @@ class _Track(_Heard):
         "beacon_room",
         "beacon_since",
         "exited_at",
+        "exited_score",
         "exited_zone",
         "ir",
         "last_by_device",
@@ -287,6 +288,9 @@ class _Track(_Heard):
         """Mean dB change of the BLE picture from ``ref`` (None when unknown)."""
         self.exited_zone: str | None = None
         self.exited_at = -math.inf
+        self.exited_score = 0.0
+        """The IR score of ``exited_zone`` when the BLE exit cue ended its stay (0: the hold
+        expired); a re-entry counts only the hits after it (``ir_exit_fresh_run``)."""
         self.estimate: _Estimate | None = None
         self.place: _Place | None = None
         self.chal_key: str | None = None
@@ -782,6 +786,8 @@ class LocationEngine:
         ):
             # BLE exit cue: IR has missed a broadcast and the BLE picture is no longer the room's.
             self._exit(track, place, t)
+            # the room's score at the exit: its hits before it are not evidence of going back in
+            track.exited_score = self._score(incumbent_entry, t)
             incumbent_entry = None
             incumbent_ir = False
         incumbent_fresh = incumbent_entry is not None
@@ -810,6 +816,11 @@ class LocationEngine:
                 if change is not None and change >= p.ir_reenter_out_db:
                     # BLE still says "outside the door": a lingerer's leaks, not a re-entry
                     needed = max(needed, p.ir_reenter_out_score)
+                entry = track.ir[room]
+                if p.ir_exit_fresh_run and entry[0] <= track.exited_at:
+                    # Fresh run: only the hits since the exit cue count toward going back in
+                    # (the stay's own hits would re-enter at once, at the next door leak).
+                    score -= track.exited_score * math.exp(-(t - track.exited_at) / p.ir_tau_s)
             elif room != track.exited_zone and self._ble_agrees(track, room, t):
                 # one hit is enough, except into the last room left (doorway leaks)
                 needed = 1.0
@@ -907,6 +918,7 @@ class LocationEngine:
         if place.source == "ir":
             track.exited_zone = place.zone
             track.exited_at = t
+            track.exited_score = 0.0
             place.source = "ir-ended"
 
     def _hold_quiet(self, track: _Track, place: _Place, t: float) -> bool:

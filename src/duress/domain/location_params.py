@@ -97,6 +97,10 @@ class LocationParams:
     """Re-entry score while BLE says the badge is still outside (five or six quick hits)."""
     ir_reenter_window_s: float = 60.0
     """How long after an exit the stricter re-entry score applies."""
+    ir_exit_fresh_run: bool = True
+    """At the BLE exit cue the room's IR score starts afresh: going back in counts only the hits
+    after the exit (off: the stay's own hits count, and a lingerer's next door leak re-entered at
+    once, the rule before 2026-11-30)."""
     ir_reenter_needs_ble_cue: bool = False
     """Apply the re-entry score only while the BLE change says "outside" (the rule before
     2026-11; kept for the benchmark's ablation)."""
