@@ -35,6 +35,8 @@ from typing import Any
 
 import uvloop
 
+from benchmarks.latency.http_framing import next_request
+
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nContent-Type: text/plain\r\n\r\n"
 MODES = ("sqlite", "fsync", "memory")
 JOURNAL_BYTES = 64 * 1024 * 1024
@@ -67,19 +69,8 @@ class Floor(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
-        while True:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            length = 0
-            for line in self.buffer[:end].split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            if len(self.buffer) < end + 4 + length:
-                return
-            body = self.buffer[end + 4 : end + 4 + length]
-            self.buffer = self.buffer[end + 4 + length :]
+        while (request := next_request(self.buffer)) is not None:
+            _, body, self.buffer = request
             self.press(body)
 
     def press(self, body: bytes) -> None:

@@ -22,6 +22,8 @@ import sys
 import time
 from typing import Any
 
+from benchmarks.latency.http_framing import next_request, request_path
+
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nContent-Type: text/plain\r\n\r\n"
 
 
@@ -40,25 +42,13 @@ class Receiver(asyncio.Protocol):
         if not self.buffer and self.started is None:
             self.started = (time.monotonic_ns(), time.time_ns())
         self.buffer += data
-        while True:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            head = self.buffer[:end].decode("latin-1")
-            length = 0
-            for line in head.split("\r\n")[1:]:
-                name, _, value = line.partition(":")
-                if name.strip().lower() == "content-length":
-                    length = int(value.strip())
-            if len(self.buffer) < end + 4 + length:
-                return
-            body = self.buffer[end + 4 : end + 4 + length]
-            self.buffer = self.buffer[end + 4 + length :]
+        while (request := next_request(self.buffer)) is not None:
+            head, body, self.buffer = request
             started = self.started or (time.monotonic_ns(), time.time_ns())
             self.started = (time.monotonic_ns(), time.time_ns()) if self.buffer else None
             assert self.transport is not None
             self.transport.write(OK)
-            self.record(head.split(" ", 2)[1] if " " in head else "", body, started)
+            self.record(request_path(head), body, started)
 
     def record(self, path: str, body: bytes, started: tuple[int, int]) -> None:
         try:
