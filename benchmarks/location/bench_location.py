@@ -27,7 +27,7 @@ all (:mod:`duress.sim.evidence_bound`: seconds in an IR room or bay before any c
 during the stay), beside the engine's.
 
 Ablations: selected scenarios are replayed through the engine with one mechanism turned off, to
-show what it buys.
+show what it buys; ``with_ble_grid`` instead turns the opt-in BLE grid filter on.
 """
 
 from __future__ import annotations
@@ -228,6 +228,17 @@ ABLATIONS: dict[str, tuple[LocationParams, tuple[str, ...]]] = {
     "no_crossing_carry": (
         LocationParams(ble_crossing_carry=False),
         ("ble_only_medsurg", "wall_crossing_walk"),
+    ),
+    # not an ablation: the opt-in BLE grid filter (ble_grid) in place of the centroid rule
+    "with_ble_grid": (
+        LocationParams(ble_grid=True),
+        (
+            "icu_bh_ir_rich",
+            "ble_only_medsurg",
+            "doorway_lingering",
+            "wall_crossing_walk",
+            "degraded_monitor_offline",
+        ),
     ),
     # going back into the room just left needs the same score whatever BLE says
     "no_reenter_out": (

@@ -28,7 +28,7 @@ from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
 
-MODULES = ("duress.domain.location", "duress.domain.area_index")
+MODULES = ("duress.domain.location", "duress.domain.area_index", "duress.domain.ble_grid")
 """The compiled modules. ``location`` first: the engine."""
 SOURCES = tuple(name.replace(".", "/") + ".py" for name in MODULES)
 """Their sources, relative to the directory holding the ``duress`` package."""

@@ -55,6 +55,7 @@ from typing import Any
 
 from duress.domain.area_index import AreaIndex, level_of
 from duress.domain.badge_location import Location, Rejections, RejectReason, unknown
+from duress.domain.ble_grid import FloorGrid, GridState, floor_grids, seed, step
 from duress.domain.events import BadgeMoved
 from duress.domain.location_params import LocationParams
 from duress.domain.location_report import PlaceReport, location_at
@@ -265,6 +266,7 @@ class _Track(_Heard):
         "exited_at",
         "exited_score",
         "exited_zone",
+        "grid",
         "ir",
         "last_by_device",
         "ref",
@@ -304,6 +306,8 @@ class _Track(_Heard):
         self.beacon_since = 0.0
         self.reported_unknown = False
         self.trail: list[tuple[float, float]] = []
+        self.grid: GridState | None = None
+        """The BLE grid filter (rule 3), while BLE decides."""
         """The last few BLE estimate positions (the motion cue)."""
 
 
@@ -316,6 +320,9 @@ class LocationEngine:
 
     def __init__(self, site: Site, params: LocationParams | None = None) -> None:
         self.site = site
+        self._grids: dict[str, FloorGrid] | None = None
+        self._now = 0.0
+        """The arrival time of the sighting being observed (the grid filter's clock)."""
         self.params = params or LocationParams()  # sets self._params (see the property)
         self.rejections = Rejections()
         self.index = AreaIndex(site.facility)
@@ -352,6 +359,8 @@ class LocationEngine:
                 self._not_locators.add(device.id)
             else:
                 self._devices[device.id] = dev
+        if self._params.ble_grid:
+            self._grids = self._build_grids()
 
     @property
     def params(self) -> LocationParams:
@@ -362,6 +371,7 @@ class LocationEngine:
     @params.setter
     def params(self, params: LocationParams) -> None:
         self._params = params
+        self._grids = None  # built again, with these parameters, when next needed
         self._ble_inv = 2.0 / (10.0 * params.ble_path_loss_exponent)
         # The parameters every sighting reads, also as the engine's own attributes: compiled
         # (docs/decisions/0016), a read is then a field of the engine, not a lookup on another
@@ -373,6 +383,19 @@ class LocationEngine:
         self._rssi_max: float = params.rssi_max_dbm
         self._window_s: float = params.ble_window_s
         self._update_s: float = params.ble_update_s
+
+    def _build_grids(self) -> dict[str, FloorGrid]:
+        return floor_grids(
+            self.index,
+            self.site.facility,
+            [
+                (device_id, dev.floor, dev.x, dev.y, dev.tx_power)
+                for device_id, dev in self._devices.items()
+                if dev.kind is _BLE_KIND
+            ],
+            self._params,
+            self._ir_zones,
+        )
 
     def _device_entry(self, device_id: str) -> _Dev | None:
         device = self.site.devices[device_id]
@@ -515,6 +538,7 @@ class LocationEngine:
                 self._hit(track, dev.room, t)
             if dev.bay is not None:
                 self._hit(track, dev.bay, t)
+        self._now = n
         if self._decide(badge, track, t):
             return self._location(badge, track, n)
         return None
@@ -1088,6 +1112,10 @@ class LocationEngine:
 
     def _consider_ble(self, track: _Track, estimate: _Estimate, t: float) -> bool:
         p = self._params
+        if p.ble_grid:
+            state = self._grid_update(track, estimate)
+            if state is not None:
+                return self._consider_grid(track, estimate, state, t)
         place = track.place
         zone = estimate.zone
         if place is not None and place.source == "ble" and place.zone == zone:
@@ -1136,8 +1164,14 @@ class LocationEngine:
                 return False
         if not self._plausible(track, estimate.floor, t):
             return False
-        info = self._areas.get(zone) if zone is not None else None
         since = track.chal_since if track.chal_key is not None else estimate.ts
+        return self._move_ble(track, estimate, zone, since, estimate.confidence)
+
+    def _move_ble(
+        self, track: _Track, estimate: _Estimate, zone: str | None, since: float, confidence: float
+    ) -> bool:
+        """BLE places the badge in ``zone`` (rule 3), at zone precision (floor without an area)."""
+        info = self._areas.get(zone) if zone is not None else None
         track.place = _Place(
             floor=estimate.floor,
             room=None,
@@ -1147,11 +1181,107 @@ class LocationEngine:
             source="ble",
             since=since,
             as_of=estimate.ts,
-            confidence=estimate.confidence if info is not None else 0.3,
+            confidence=confidence if info is not None else 0.3,
         )
         track.chal_key = None
         track.reported_unknown = False
         return True
+
+    def _grid_update(self, track: _Track, estimate: _Estimate) -> GridState | None:
+        """Bring the badge's grid filter up to ``ble_grid_lag_s`` before the estimate, with the
+        readings of its floor not used yet; None where the floor has no grid (no BLE devices)
+        or nothing was heard on it."""
+        p = self._params
+        grids = self._grids
+        if grids is None:
+            grids = self._grids = self._build_grids()
+        grid = grids.get(estimate.floor)
+        if grid is None:
+            return None
+        cut = self._now - p.ble_grid_lag_s
+        state = track.grid
+        if state is not None and (state.floor is not grid or cut - state.t > 3.0 * p.ble_update_s):
+            state = None  # another floor, or the filter paused while IR decided: start afresh
+        if state is not None and cut - state.t < p.ble_grid_step_s:
+            return state if state.best >= 0 else None
+        since = state.t if state is not None else cut - p.ble_update_s
+        devices = grid.devices
+        heard_dev: list[int] = []
+        heard_rssi: list[float] = []
+        strongest = -1
+        strongest_rssi = -math.inf
+        data = track.data
+        for i, device_id in enumerate(track.ids):
+            k = devices.get(device_id, -1)
+            if k < 0:
+                continue
+            j = i * _STRIDE
+            # the newest of the device's last two readings inside (since, cut]
+            if since < data[j + 3] <= cut:
+                value = data[j + 2]
+            elif since < data[j + 5] <= cut:
+                value = data[j + 4]
+            else:
+                continue
+            heard_dev.append(k)
+            heard_rssi.append(value)
+            if value > strongest_rssi:
+                strongest_rssi = value
+                strongest = k
+        if strongest < 0:
+            return state if state is not None and state.best >= 0 else None
+        if state is None:
+            place = track.place
+            exclude = -1
+            if place is not None and place.source == "ir-ended" and place.zone is not None:
+                exclude = grid.area_number.get(place.zone, -1)
+            state = track.grid = seed(grid, strongest, exclude, since)
+        ir_seen: dict[int, bool] = {}
+        for area, entry in track.ir.items():
+            if entry[1] > since:
+                number = grid.area_number.get(area, -1)
+                if number >= 0:
+                    ir_seen[number] = True
+        step(state, cut, heard_dev, heard_rssi, strongest, ir_seen, p)
+        return state
+
+    def _consider_grid(
+        self, track: _Track, estimate: _Estimate, state: GridState, t: float
+    ) -> bool:
+        """Rule 3 with the grid filter: its most probable area replaces a BLE incumbent once its
+        probability reaches ``ble_grid_switch``, and anything else at once."""
+        grid = state.floor
+        zone = grid.area_ids[state.best]
+        mass = state.best_mass
+        confidence = 0.3 + 0.4 * mass
+        place = track.place
+        if place is not None and place.source == "ble" and place.floor == estimate.floor:
+            if place.zone == zone:
+                place.as_of = estimate.ts
+                place.confidence = confidence
+                track.chal_key = None
+                return False
+            key = zone
+            if track.chal_key != key:
+                track.chal_key = key
+                track.chal_since = state.t
+                track.crossed_at = math.inf
+            held = grid.area_number.get(place.zone, -1) if place.zone is not None else -1
+            if state.masses.get(held, 0.0) >= 1.0 - self._params.ble_grid_switch:
+                place.as_of = estimate.ts  # still supported by the readings
+            if mass < self._params.ble_grid_switch:
+                track.crossed_at = math.inf
+                return False
+            if track.crossed_at == math.inf:
+                track.crossed_at = state.t  # the challenger reached the switch
+            if state.t - track.crossed_at < self._params.ble_grid_sustain_s:
+                return False
+        elif track.chal_key != zone:
+            track.chal_key = zone
+            track.chal_since = state.t
+        if not self._plausible(track, estimate.floor, t):
+            return False
+        return self._move_ble(track, estimate, zone, track.chal_since, confidence)
 
     # --- Output --------------------------------------------------------------------------------
 

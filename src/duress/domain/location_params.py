@@ -77,6 +77,55 @@ class LocationParams:
     and then deep (``ble_deep_m``) into another room, the time since the first corridor estimate
     counts toward that room's sustain (walking out of one room across the corridor into the
     other); off: every new challenger starts its sustain afresh (the rule before 2026-11-29)."""
+    ble_grid: bool = False
+    """Opt-in: where BLE decides, the area comes from the grid filter (``duress.domain.ble_grid``:
+    a Bayesian filter over floor cells, walls and walking pace included) instead of the weighted
+    centroid with its margin and sustain. Off by default: its radio model needs a site whose
+    readings fit it (on the real ESPresense capture it changes room 14 times in 2 minutes), it
+    fights IR at doors, and it costs more (docs/location.md, "The grid filter")."""
+    ble_grid_cell_m: float = 1.0
+    """The grid filter's cell size."""
+    ble_grid_wall_db: float = 4.5
+    """Loss per wall between a cell and a device (3-6 dB for hospital partition walls)."""
+    ble_grid_sigma_db: float = 5.0
+    """Spread of a reading around the model's expected value (shadowing and fading)."""
+    ble_grid_loss: float = 0.15
+    """Share of a device's advertisements (or reports) lost even at close range."""
+    ble_grid_sensitivity_dbm: float = -98.0
+    """Weakest reading heard; a device whose expected reading is far below it is not heard."""
+    ble_grid_range_m: float = 30.0
+    """No device is heard beyond this distance."""
+    ble_grid_stay: float = 0.5
+    """Share of a cell's probability that stays in it per motion sub-step (the rest goes to its
+    neighbours): with two sub-steps a second, about walking pace."""
+    ble_grid_substeps_per_s: float = 2.0
+    """Motion sub-steps per second."""
+    ble_grid_room_wall: float = 0.05
+    """How likely a step across the wall between two rooms is, against a step within an area or
+    between a room and its corridor (rooms open onto corridors, rarely onto each other)."""
+    ble_grid_room_edge: float = 0.3
+    """How likely a step between a room and a corridor is, against a step within an area (a room
+    opens onto its corridor at its door only)."""
+    ble_grid_sustain_s: float = 0.0
+    """How long the grid's challenger must hold ``ble_grid_switch`` before it replaces the BLE
+    incumbent."""
+    ble_grid_ir_quiet: float = 0.1
+    """How likely a second without any IR code is for a badge inside a room with IR (misses and
+    blind spots): the grid filter's evidence from IR silence; 0: a room with IR is never chosen
+    by BLE."""
+    ble_grid_reseed: float = 0.001
+    """Probability put around the strongest device at each step (a lost badge is found again)."""
+    ble_grid_prune: float = 0.0001
+    """Cells with less than this share of the probability are dropped."""
+    ble_grid_lag_s: float = 0.5
+    """Readings are used this long after they were measured (a scan's readings arrive over a few
+    hundred milliseconds and are judged together)."""
+    ble_grid_step_s: float = 0.5
+    """The grid filter steps at most this often (with the readings measured since its last step,
+    up to ``ble_grid_lag_s`` before the newest arrival)."""
+    ble_grid_switch: float = 0.8
+    """The grid's most probable area replaces the BLE incumbent once its probability reaches
+    this (hysteresis: a badge between two areas does not flap)."""
     ir_exit_db: float = 6.0
     """BLE *exit cue*: mean rise (dB) of the three strongest devices' filtered RSSI over the room's
     learnt BLE fingerprint above which the badge is taken to have left an IR room."""

@@ -1,0 +1,469 @@
+"""The BLE grid filter: which area of its floor a badge is in, from what it hears (pure).
+
+Where BLE decides (no fresh IR), a weighted centroid of the strongest devices lags a walker by
+several seconds and cannot tell the two sides of a wall apart. This module keeps, per badge, a
+discrete Bayesian (histogram) filter over square cells of the floor (``ble_grid_cell_m``), each
+cell in one room-level area or corridor:
+
+- **Motion** (``ble_grid_substeps_per_s`` sub-steps a second): each cell keeps
+  ``ble_grid_stay`` of its probability and spreads the rest to its four neighbours: walking pace.
+  Between a corridor and a room the step is free (a room opens onto its corridor), between two
+  rooms it is ``ble_grid_room_wall`` as likely (a shared wall is rarely a door), and a cell outside
+  every area is no cell at all. A little probability (``ble_grid_reseed``) is put around the
+  strongest device heard each step, so that a badge lost by the filter is found again.
+- **Readings**: the log-distance model (``ble_path_loss_exponent``, each device's transmit power)
+  less ``ble_grid_wall_db`` for each wall between the cell and the device (counted on the cell
+  grid: a step into or out of a room-level area crosses a wall), with Gaussian noise
+  (``ble_grid_sigma_db``), a share of multipath bursts and an outlier floor. A device of the floor
+  that was *not* heard is evidence too: it is likely heard near it (``ble_grid_loss``,
+  ``ble_grid_sensitivity_dbm``, ``ble_grid_range_m``).
+- Each device's readings are used once, ``ble_grid_lag_s`` after they were measured, so that the
+  readings of one scan, which reach the server over a few hundred milliseconds, are judged
+  together.
+
+The result is the probability of each area (summed over its cells); the engine's rule 3 shows the
+most probable area and changes it only when the challenger's probability reaches
+``ble_grid_switch`` (docs/location.md). Only the few cells with probability are visited (those
+below ``ble_grid_prune`` are dropped), so a step costs a few microseconds compiled.
+
+The floor's tables (each device's expected reading in each cell within its range) are built once,
+with the engine.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from duress.domain.area_index import AreaIndex, bbox, level_of
+from duress.domain.facility import Facility
+from duress.domain.location_params import LocationParams
+
+_FAR = -200.0
+"""The expected reading (dBm) stored for a cell beyond a device's range."""
+
+_RES_HALF_DB = 120
+"""Residuals (reading minus expected) are looked up in 0.5 dB steps over ±60 dB."""
+
+_BURST_SHARE = 0.05
+_BURST_MEAN_DB = -12.0
+_BURST_SIGMA_DB = 4.0
+_OUTLIER_DENSITY = 1e-3
+"""Multipath bursts (a share of readings, ``_BURST_MEAN_DB`` lower) and a floor for anything else,
+so that one wild reading cannot empty the filter."""
+
+
+def _normal_cdf(z: float) -> float:
+    return 0.5 * math.erfc(-z / math.sqrt(2.0))
+
+
+def _normal_pdf(x: float, sigma: float) -> float:
+    return math.exp(-0.5 * (x / sigma) ** 2) / (sigma * math.sqrt(2.0 * math.pi))
+
+
+class FloorGrid:
+    """The cells of one floor and each BLE device's expected reading in each of them."""
+
+    __slots__ = (
+        "area",
+        "area_ids",
+        "area_ir",
+        "area_number",
+        "cell_m",
+        "dev_mean",
+        "dev_near",
+        "devices",
+        "gain_lo",
+        "heard_gain",
+        "nb",
+        "nb_w",
+        "nx",
+        "ny",
+        "residual",
+        "scratch",
+        "stay",
+        "unheard",
+        "x0",
+        "y0",
+    )
+
+    def __init__(
+        self,
+        x0: float,
+        y0: float,
+        nx: int,
+        ny: int,
+        area: list[int],
+        area_ids: list[str],
+        rooms: list[bool],
+        devices: Iterable[tuple[str, float, float, float]],
+        params: LocationParams,
+        ir_areas: frozenset[str] = frozenset(),
+    ) -> None:
+        """``area``: per cell (``ix + iy * nx``) the index of its area in ``area_ids``, -1 for
+        none; ``rooms``: per area, whether it is a room-level area (walls around it);
+        ``devices``: ``(id, x, y, transmit power)`` of the floor's BLE devices; ``ir_areas``: the
+        areas with IR (a badge in one is seen by IR almost every second)."""
+        p = params
+        self.x0 = x0
+        self.y0 = y0
+        self.nx = nx
+        self.ny = ny
+        self.cell_m = p.ble_grid_cell_m
+        self.area = area
+        self.area_ids = area_ids
+        self.area_number: dict[str, int] = {a: i for i, a in enumerate(area_ids)}
+        """Area id -> its index in ``area_ids``."""
+        self.area_ir: list[bool] = [a in ir_areas for a in area_ids]
+        cells = nx * ny
+        self.scratch: list[float] = [0.0] * cells
+        # Motion: per cell its neighbours and the share of probability each gets per sub-step.
+        self.nb: list[list[int]] = [[] for _ in range(cells)]
+        self.nb_w: list[list[float]] = [[] for _ in range(cells)]
+        self.stay: list[float] = [1.0] * cells
+        move = 1.0 - p.ble_grid_stay
+        for c in range(cells):
+            a = area[c]
+            if a < 0:
+                continue
+            ix = c % nx
+            iy = c // nx
+            found: list[tuple[int, float]] = []
+            for jx, jy in ((ix - 1, iy), (ix + 1, iy), (ix, iy - 1), (ix, iy + 1)):
+                if not (0 <= jx < nx and 0 <= jy < ny):
+                    continue
+                n = jx + jy * nx
+                b = area[n]
+                if b < 0:
+                    continue
+                weight = 1.0
+                if a != b and (rooms[a] or rooms[b]):
+                    weight = p.ble_grid_room_wall if rooms[a] and rooms[b] else p.ble_grid_room_edge
+                found.append((n, weight))
+            if not found:
+                continue
+            share = move / 4.0
+            self.nb[c] = [n for n, _ in found]
+            self.nb_w[c] = [share * w for _, w in found]
+            self.stay[c] = 1.0 - sum(self.nb_w[c])
+        # Readings: the log-density of a residual, and of a device being heard at all, by the
+        # expected reading (0.5 dB steps).
+        sigma = p.ble_grid_sigma_db
+        burst_sigma = math.hypot(sigma, _BURST_SIGMA_DB)
+        self.residual: list[float] = []
+        for k in range(-_RES_HALF_DB, _RES_HALF_DB + 1):
+            r = k * 0.5
+            density = (
+                (1.0 - _BURST_SHARE) * _normal_pdf(r, sigma)
+                + _BURST_SHARE * _normal_pdf(r - _BURST_MEAN_DB, burst_sigma)
+                + _OUTLIER_DENSITY
+            )
+            self.residual.append(math.log(density))
+        self.gain_lo = p.ble_grid_sensitivity_dbm - 40.0
+        self.heard_gain: list[float] = []
+        for k in range(2 * 100 + 1):
+            mean = self.gain_lo + k * 0.5
+            miss = p.ble_grid_loss + (1.0 - p.ble_grid_loss) * _normal_cdf(
+                (p.ble_grid_sensitivity_dbm - mean) / sigma
+            )
+            miss = min(max(miss, 1e-6), 1.0 - 1e-4)
+            self.heard_gain.append(math.log(1.0 - miss) - math.log(miss))
+        # Per device: the expected reading in every cell (``_FAR`` beyond its range) and the cells
+        # near it (where a lost badge is looked for); per cell the log-probability of hearing
+        # none of the floor's devices.
+        self.devices: dict[str, int] = {}
+        self.dev_mean: list[list[float]] = []
+        self.dev_near: list[list[int]] = []
+        self.unheard: list[float] = [0.0] * cells
+        exponent = p.ble_path_loss_exponent
+        reach = p.ble_grid_range_m
+        cell = self.cell_m
+        interned: dict[float, float] = {}
+        for device_id, dx, dy, tx in devices:
+            means = [_FAR] * cells
+            near: list[int] = []
+            ix0 = max(0, math.floor((dx - reach - x0) / cell))
+            ix1 = min(nx - 1, math.floor((dx + reach - x0) / cell))
+            iy0 = max(0, math.floor((dy - reach - y0) / cell))
+            iy1 = min(ny - 1, math.floor((dy + reach - y0) / cell))
+            for iy in range(iy0, iy1 + 1):
+                cy = y0 + (iy + 0.5) * cell
+                for ix in range(ix0, ix1 + 1):
+                    c = ix + iy * nx
+                    if area[c] < 0:
+                        continue
+                    cx = x0 + (ix + 0.5) * cell
+                    d = math.hypot(cx - dx, cy - dy)
+                    if d > reach:
+                        continue
+                    if d <= 2.0 * cell:
+                        near.append(c)
+                    walls = self._walls(cx, cy, dx, dy, rooms)
+                    mean = (
+                        tx - 10.0 * exponent * math.log10(max(0.5, d)) - walls * p.ble_grid_wall_db
+                    )
+                    mean = round(mean * 2.0) * 0.5
+                    mean = interned.setdefault(mean, mean)
+                    means[c] = mean
+                    self.unheard[c] += self._miss_log(mean, p)
+            if not near:
+                # a device outside every area (a wall-mounted locator): its nearest cells
+                near = self._nearest_cells(dx, dy, 4)
+            self.devices[device_id] = len(self.dev_mean)
+            self.dev_mean.append(means)
+            self.dev_near.append(near)
+
+    def _miss_log(self, mean: float, p: LocationParams) -> float:
+        miss = p.ble_grid_loss + (1.0 - p.ble_grid_loss) * _normal_cdf(
+            (p.ble_grid_sensitivity_dbm - mean) / p.ble_grid_sigma_db
+        )
+        return math.log(min(max(miss, 1e-6), 1.0))
+
+    def _walls(self, ax: float, ay: float, bx: float, by: float, rooms: list[bool]) -> int:
+        """Walls between two points: steps into or out of a room-level area, half a cell apart."""
+        d = math.hypot(bx - ax, by - ay)
+        steps = int(d / (0.5 * self.cell_m)) + 1
+        cell = self.cell_m
+        nx = self.nx
+        ny = self.ny
+        area = self.area
+        walls = 0
+        prev = -2
+        for i in range(steps + 1):
+            f = i / steps
+            ix = math.floor((ax + (bx - ax) * f - self.x0) / cell)
+            iy = math.floor((ay + (by - ay) * f - self.y0) / cell)
+            a = area[ix + iy * nx] if 0 <= ix < nx and 0 <= iy < ny else -1
+            if prev != -2 and a != prev and ((a >= 0 and rooms[a]) or (prev >= 0 and rooms[prev])):
+                walls += 1
+            prev = a
+        return walls
+
+    def _nearest_cells(self, x: float, y: float, count: int) -> list[int]:
+        found: list[tuple[float, int]] = []
+        cell = self.cell_m
+        for c in range(self.nx * self.ny):
+            if self.area[c] < 0:
+                continue
+            cx = self.x0 + (c % self.nx + 0.5) * cell
+            cy = self.y0 + (c // self.nx + 0.5) * cell
+            found.append((math.hypot(cx - x, cy - y), c))
+        found.sort()
+        return [c for _, c in found[:count]]
+
+    def cells_of(self, area_index: int) -> list[int]:
+        """Every cell of one area."""
+        return [c for c in range(self.nx * self.ny) if self.area[c] == area_index]
+
+
+class GridState:
+    """One badge's filter: the cells with probability, on one floor."""
+
+    __slots__ = ("best", "best_mass", "cells", "floor", "masses", "probs", "t")
+
+    def __init__(self, floor: FloorGrid, cells: list[int], t: float) -> None:
+        self.floor = floor
+        self.cells = cells
+        share = 1.0 / len(cells) if cells else 0.0
+        self.probs: list[float] = [share] * len(cells)
+        self.t = t
+        """The time up to which readings have been used."""
+        self.masses: dict[int, float] = {}
+        """Per area index, its probability."""
+        self.best = -1
+        self.best_mass = 0.0
+
+
+def seed(floor: FloorGrid, device: int, exclude: int, t: float) -> GridState:
+    """A new filter around one device (the strongest heard), outside area ``exclude`` (-1: none):
+    the cells within a few metres of it, equally likely."""
+    grid = floor
+    cell = grid.cell_m
+    near = grid.dev_near[device]
+    # the device's own cells, widened by its neighbours twice over: about 4 m around it
+    chosen: dict[int, bool] = {}
+    frontier = list(near)
+    for c in frontier:
+        chosen[c] = True
+    for _ in range(int(2.0 / cell) + 1):
+        grown: list[int] = []
+        for c in frontier:
+            for n in grid.nb[c]:
+                if n not in chosen:
+                    chosen[n] = True
+                    grown.append(n)
+        frontier = grown
+    cells = [c for c in chosen if grid.area[c] != exclude]
+    if not cells:
+        cells = list(chosen)
+    return GridState(floor, cells, t)
+
+
+def step(
+    state: GridState,
+    t: float,
+    heard_dev: list[int],
+    heard_rssi: list[float],
+    strongest: int,
+    ir_seen: dict[int, bool],
+    params: LocationParams,
+) -> None:
+    """Advance the filter to ``t`` with one window's readings (device index, RSSI), each device
+    at most once; every other device of the floor counts as not heard. ``ir_seen``: the IR areas
+    whose IR saw the badge since the last step; in every other IR area, the silence of its IR is
+    evidence against being there (``ble_grid_ir_quiet`` a second)."""
+    grid = state.floor
+    p = params
+    dt = t - state.t
+    if dt <= 0.0:
+        return
+    substeps = round(dt * p.ble_grid_substeps_per_s)
+    substeps = 1 if substeps < 1 else (8 if substeps > 8 else substeps)
+    scratch = grid.scratch
+    nb = grid.nb
+    nb_w = grid.nb_w
+    stay = grid.stay
+    cells = state.cells
+    probs = state.probs
+    touched: list[int] = []
+    for _ in range(substeps):
+        touched = []
+        for i in range(len(cells)):
+            c = cells[i]
+            q = probs[i]
+            if scratch[c] == 0.0:
+                touched.append(c)
+            scratch[c] += q * stay[c]
+            neighbours = nb[c]
+            weights = nb_w[c]
+            for k in range(len(neighbours)):
+                n = neighbours[k]
+                if scratch[n] == 0.0:
+                    touched.append(n)
+                scratch[n] += q * weights[k]
+        cells = touched
+        probs = [scratch[c] for c in touched]
+        for c in touched:
+            scratch[c] = 0.0
+    # a lost badge is looked for around the strongest device heard
+    if strongest >= 0 and p.ble_grid_reseed > 0.0:
+        for i in range(len(cells)):
+            scratch[cells[i]] = probs[i]
+        near = grid.dev_near[strongest]
+        extra = p.ble_grid_reseed / len(near)
+        for c in near:
+            if scratch[c] == 0.0:
+                cells.append(c)
+                probs.append(extra)
+        for c in cells:
+            scratch[c] = 0.0
+    # readings: log-likelihood per cell
+    unheard = grid.unheard
+    residual = grid.residual
+    heard_gain = grid.heard_gain
+    gain_lo = grid.gain_lo
+    gain_top = len(heard_gain) - 1
+    dev_mean = grid.dev_mean
+    area = grid.area
+    area_ir = grid.area_ir
+    never_ir = p.ble_grid_ir_quiet <= 0.0
+    quiet = -1e9 if never_ir else dt * math.log(p.ble_grid_ir_quiet)
+    lls: list[float] = []
+    top = -math.inf
+    for c in cells:
+        ll = unheard[c]
+        a = area[c]
+        if area_ir[a] and (never_ir or a not in ir_seen):
+            ll += quiet
+        for k in range(len(heard_dev)):
+            mean = dev_mean[heard_dev[k]][c]
+            g = int((mean - gain_lo) * 2.0)
+            ll += heard_gain[0 if g < 0 else (gain_top if g > gain_top else g)]
+            r = round((heard_rssi[k] - mean) * 2.0) + _RES_HALF_DB
+            ll += residual[0 if r < 0 else (2 * _RES_HALF_DB if r > 2 * _RES_HALF_DB else r)]
+        lls.append(ll)
+        if ll > top:
+            top = ll
+    total = 0.0
+    for i in range(len(cells)):
+        q = probs[i] * math.exp(lls[i] - top)
+        probs[i] = q
+        total += q
+    # normalise, drop the cells without probability, sum per area
+    prune = p.ble_grid_prune * total
+    kept_cells: list[int] = []
+    kept_probs: list[float] = []
+    kept_total = 0.0
+    for i in range(len(cells)):
+        q = probs[i]
+        if q >= prune:
+            kept_cells.append(cells[i])
+            kept_probs.append(q)
+            kept_total += q
+    masses: dict[int, float] = {}
+    inv = 1.0 / kept_total
+    best = -1
+    best_mass = 0.0
+    for i in range(len(kept_cells)):
+        q = kept_probs[i] * inv
+        kept_probs[i] = q
+        a = area[kept_cells[i]]
+        m = masses.get(a, 0.0) + q
+        masses[a] = m
+        if m > best_mass:
+            best_mass = m
+            best = a
+    state.cells = kept_cells
+    state.probs = kept_probs
+    state.masses = masses
+    state.best = best
+    state.best_mass = best_mass
+    state.t = t
+
+
+def floor_grids(
+    index: AreaIndex,
+    facility: Facility,
+    devices: Iterable[tuple[str, str, float, float, float]],
+    params: LocationParams,
+    ir_areas: frozenset[str] = frozenset(),
+) -> dict[str, FloorGrid]:
+    """A :class:`FloorGrid` for every floor with BLE devices (``(id, floor, x, y, transmit
+    power)``): cells over the bounding box of its rooms and corridors."""
+    by_floor: dict[str, list[tuple[str, float, float, float]]] = {}
+    for device_id, floor, x, y, tx in devices:
+        by_floor.setdefault(floor, []).append((device_id, x, y, tx))
+    cell = params.ble_grid_cell_m
+    grids: dict[str, FloorGrid] = {}
+    for floor, floor_devices in by_floor.items():
+        boxes = [
+            bbox(a.polygon)
+            for a in facility.areas.values()
+            if a.floor == floor and len(a.polygon) >= 3 and level_of(a.kind) > 0
+        ]
+        if not boxes:
+            continue
+        x0 = min(b[0] for b in boxes)
+        y0 = min(b[1] for b in boxes)
+        nx = max(1, math.ceil((max(b[2] for b in boxes) - x0) / cell))
+        ny = max(1, math.ceil((max(b[3] for b in boxes) - y0) / cell))
+        area_ids: list[str] = []
+        numbers: dict[str, int] = {}
+        rooms: list[bool] = []
+        area: list[int] = []
+        for iy in range(ny):
+            for ix in range(nx):
+                found = index.area_at(floor, x0 + (ix + 0.5) * cell, y0 + (iy + 0.5) * cell)
+                if found is None:
+                    area.append(-1)
+                    continue
+                number = numbers.get(found)
+                if number is None:
+                    number = numbers[found] = len(area_ids)
+                    area_ids.append(found)
+                    rooms.append(level_of(facility.areas[found].kind) == 1)
+                area.append(number)
+        grids[floor] = FloorGrid(
+            x0, y0, nx, ny, area, area_ids, rooms, floor_devices, params, ir_areas
+        )
+    return grids

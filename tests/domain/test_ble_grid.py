@@ -1,0 +1,219 @@
+"""The BLE grid filter: its floor tables (walls, expected readings) and the filter itself, fed
+the simulator's noise-free readings, alone and inside the engine (``ble_grid``, opt-in)."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from duress.domain.area_index import AreaIndex
+from duress.domain.ble_grid import FloorGrid, GridState, floor_grids, seed, step
+from duress.domain.location import LocationEngine, LocationParams
+from duress.domain.observations import Sighting, SightingKind
+from duress.domain.precision import Precision
+from duress.domain.site import Site
+from duress.sim.layout import build_hospital
+from duress.sim.radio import BleModel, RadioParams
+
+T0 = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
+PARAMS = LocationParams(ble_grid=True)
+
+
+@pytest.fixture(scope="module")
+def site() -> Site:
+    # one floor, three BLE-only rooms each side of the corridor, a beacon in every room
+    return build_hospital(floors=1, rooms_per_side=3, badges=2, ir=False)
+
+
+def _ble(site: Site) -> list[tuple[str, str, float, float, float]]:
+    out = []
+    for d in site.devices.values():
+        if d.kind.is_ble and d.position is not None:
+            tx = d.tx_power if d.tx_power is not None else PARAMS.ble_default_tx_power
+            out.append((d.id, d.floor, d.position[0], d.position[1], tx))
+    return out
+
+
+def _grid(site: Site, ir_areas: frozenset[str] = frozenset()) -> FloorGrid:
+    grids = floor_grids(AreaIndex(site.facility), site.facility, _ble(site), PARAMS, ir_areas)
+    return grids["f1"]
+
+
+def _centre(site: Site, area: str) -> tuple[float, float]:
+    xs = [x for x, _ in site.facility.areas[area].polygon]
+    ys = [y for _, y in site.facility.areas[area].polygon]
+    return (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+
+
+def _readings(site: Site, x: float, y: float) -> list[tuple[str, float]]:
+    """What a badge at ``(x, y)`` hears with no noise: every device above the sensitivity."""
+    model = BleModel(site, RadioParams())
+    out = []
+    for device_id, _, _, _, _ in _ble(site):
+        mean = model.mean_rssi("f1", x, y, device_id)
+        if mean is not None and mean >= -95.0:
+            out.append((device_id, round(mean, 1)))
+    return out
+
+
+def _step(grid: FloorGrid, state: GridState, t: float, heard: list[tuple[str, float]]) -> None:
+    devs = [grid.devices[d] for d, _ in heard]
+    rssi = [v for _, v in heard]
+    strongest = devs[rssi.index(max(rssi))]
+    step(state, t, devs, rssi, strongest, {}, PARAMS)
+
+
+def _cell(grid: FloorGrid, x: float, y: float) -> int:
+    return int((x - grid.x0) // grid.cell_m) + int((y - grid.y0) // grid.cell_m) * grid.nx
+
+
+def test_every_cell_belongs_to_the_area_around_it(site: Site) -> None:
+    grid = _grid(site)
+    for area in ("f1-n01", "f1-s02", "f1-corr-1"):
+        x, y = _centre(site, area)
+        assert grid.area_ids[grid.area[_cell(grid, x, y)]] == area
+
+
+def test_walls_are_counted_where_a_line_enters_or_leaves_a_room(site: Site) -> None:
+    grid = _grid(site)
+    rooms = [site.facility.areas[a].kind.value != "corridor" for a in grid.area_ids]
+    room_x, room_y = _centre(site, "f1-n02")
+    across_x, across_y = _centre(site, "f1-s02")
+    corridor_x, corridor_y = _centre(site, "f1-corr-1")
+    assert grid._walls(room_x, room_y, room_x + 1.0, room_y, rooms) == 0
+    assert grid._walls(corridor_x, corridor_y, room_x, room_y, rooms) == 1
+    assert grid._walls(room_x, room_y, across_x, across_y, rooms) == 2
+
+
+def test_the_expected_reading_is_the_log_distance_model_less_the_walls(site: Site) -> None:
+    grid = _grid(site)
+    device = grid.devices["ble-f1-n02"]
+    x, y = _centre(site, "f1-n02")
+    cell = _cell(grid, x + 2.0, y)
+    cx = grid.x0 + (cell % grid.nx + 0.5) * grid.cell_m
+    cy = grid.y0 + (cell // grid.nx + 0.5) * grid.cell_m
+    inside = grid.dev_mean[device][cell]
+    # no wall inside the room: the log-distance model alone (kept in 0.5 dB steps)
+    model = -59.0 - 10 * PARAMS.ble_path_loss_exponent * math.log10(math.hypot(cx - x, cy - y))
+    assert inside == pytest.approx(model, abs=0.25)
+    across_x, across_y = _centre(site, "f1-s02")
+    across = grid.dev_mean[device][_cell(grid, across_x, across_y)]
+    assert across < inside - 2 * PARAMS.ble_grid_wall_db  # two walls and metres more
+
+
+def test_the_filter_finds_the_room_a_standing_badge_is_in(site: Site) -> None:
+    grid = _grid(site)
+    x, y = _centre(site, "f1-s03")
+    heard = _readings(site, x, y)
+    state = seed(grid, grid.devices[max(heard, key=lambda h: h[1])[0]], -1, 0.0)
+    for t in range(1, 6):
+        _step(grid, state, float(t), heard)
+    assert grid.area_ids[state.best] == "f1-s03"
+    assert state.best_mass > 0.9
+    assert sum(state.probs) == pytest.approx(1.0)
+    assert sum(state.masses.values()) == pytest.approx(1.0)
+
+
+def test_the_filter_follows_a_walk_out_of_a_room_into_the_corridor(site: Site) -> None:
+    grid = _grid(site)
+    room_x, room_y = _centre(site, "f1-n02")
+    state = seed(grid, grid.devices["ble-f1-n02"], -1, 0.0)
+    for t in range(1, 4):
+        _step(grid, state, float(t), _readings(site, room_x, room_y))
+    assert grid.area_ids[state.best] == "f1-n02"
+    corridor = site.facility.areas["f1-corr-1"].polygon
+    corridor_y = (min(y for _, y in corridor) + max(y for _, y in corridor)) / 2
+    # out through the door and 6 m down the corridor, one metre a second
+    path = [(room_x, room_y - k) for k in range(1, 5)]
+    path += [(room_x + k, corridor_y) for k in range(1, 7)]
+    for k, (x, y) in enumerate(path):
+        _step(grid, state, 4.0 + k, _readings(site, x, y))
+    assert grid.area_ids[state.best] == "f1-corr-1"
+
+
+def test_a_badge_seeded_at_the_wrong_end_is_found_again(site: Site) -> None:
+    grid = _grid(site)
+    state = seed(grid, grid.devices["ble-f1-n01"], -1, 0.0)
+    x, y = _centre(site, "f1-s03")
+    heard = _readings(site, x, y)
+    for t in range(1, 15):
+        _step(grid, state, float(t), heard)
+    assert grid.area_ids[state.best] == "f1-s03"
+
+
+def test_a_room_with_ir_is_less_likely_while_its_ir_is_silent(site: Site) -> None:
+    grid = _grid(site, ir_areas=frozenset({"f1-n02"}))
+    # just inside the room, by the wall it shares with the corridor
+    wall_y = max(y for _, y in site.facility.areas["f1-corr-1"].polygon) + 0.3
+    heard = _readings(site, _centre(site, "f1-n02")[0], wall_y)
+    devs = [grid.devices[d] for d, _ in heard]
+    rssi = [v for _, v in heard]
+    strongest = grid.devices["ble-f1-n02"]
+    n02 = grid.area_number["f1-n02"]
+    never = LocationParams(ble_grid=True, ble_grid_ir_quiet=0.0)
+    masses = []
+    for ir_seen, params in (({n02: True}, PARAMS), ({}, PARAMS), ({n02: True}, never)):
+        state = seed(grid, strongest, -1, 0.0)
+        for t in range(1, 6):
+            step(state, float(t), devs, rssi, strongest, ir_seen, params)
+        masses.append(state.masses.get(n02, 0.0))
+    seen, silent, excluded = masses
+    assert seen > 0.5
+
+    def odds(mass: float) -> float:
+        return mass / (1.0 - mass)
+
+    assert odds(silent) < odds(seen) / 5  # the silence weighs against the room
+    assert excluded == 0.0  # ble_grid_ir_quiet = 0: BLE never places a badge in a room with IR
+
+
+def test_a_step_back_in_time_changes_nothing(site: Site) -> None:
+    grid = _grid(site)
+    state = seed(grid, grid.devices["ble-f1-n01"], -1, 5.0)
+    before = (list(state.cells), list(state.probs))
+    _step(grid, state, 4.0, _readings(site, *_centre(site, "f1-n01")))
+    assert (state.cells, state.probs) == before
+
+
+def _feed(engine: LocationEngine, site: Site, t: float, x: float, y: float) -> None:
+    """One scan at ``t`` from ``(x, y)``, its readings arriving 0.1 s later."""
+    for device, rssi in _readings(site, x, y):
+        sighting = Sighting(
+            ts=T0 + timedelta(seconds=t),
+            badge="sim-0001",
+            device=device,
+            kind=SightingKind.BLE,
+            rssi=rssi,
+        )
+        engine.observe(sighting, T0 + timedelta(seconds=t + 0.1))
+
+
+def test_the_engine_with_the_grid_places_a_badge_in_its_ble_only_room(site: Site) -> None:
+    engine = LocationEngine(site, PARAMS)
+    x, y = _centre(site, "f1-s01")
+    for t in range(8):
+        _feed(engine, site, float(t), x, y)
+    location = engine.locate("sim-0001", T0 + timedelta(seconds=8))
+    assert location.zone == "f1-s01"
+    assert location.precision is Precision.ZONE  # BLE never claims more than zone
+    assert 0.3 < location.confidence <= 0.7
+    assert location.age_s < 2
+
+
+def test_the_engine_with_the_grid_changes_zone_soon_after_a_walk_out(site: Site) -> None:
+    engine = LocationEngine(site, PARAMS)
+    room_x, room_y = _centre(site, "f1-n03")
+    for t in range(6):
+        _feed(engine, site, float(t), room_x, room_y)
+    assert engine.locate("sim-0001", T0 + timedelta(seconds=6)).zone == "f1-n03"
+    corridor = site.facility.areas["f1-corr-1"].polygon
+    corridor_y = (min(y for _, y in corridor) + max(y for _, y in corridor)) / 2
+    path = [(room_x, room_y - k) for k in range(1, 5)] + [(room_x - 1.0, corridor_y)] * 4
+    for k, (x, y) in enumerate(path):
+        _feed(engine, site, 6.0 + k, x, y)
+    location = engine.locate("sim-0001", T0 + timedelta(seconds=6 + len(path)))
+    assert location.zone != "f1-n03"
+    assert location.zone is not None
+    assert site.facility.areas[location.zone].kind.value == "corridor"
