@@ -251,15 +251,11 @@ class FloorGrid:
         found.sort()
         return [c for _, c in found[:count]]
 
-    def cells_of(self, area_index: int) -> list[int]:
-        """Every cell of one area."""
-        return [c for c in range(self.nx * self.ny) if self.area[c] == area_index]
-
 
 class GridState:
     """One badge's filter: the cells with probability, on one floor."""
 
-    __slots__ = ("best", "best_mass", "cells", "floor", "masses", "probs", "t")
+    __slots__ = ("best", "best_mass", "cells", "floor", "masses", "probs", "switch_at", "t")
 
     def __init__(self, floor: FloorGrid, cells: list[int], t: float) -> None:
         self.floor = floor
@@ -272,6 +268,9 @@ class GridState:
         """Per area index, its probability."""
         self.best = -1
         self.best_mass = 0.0
+        self.switch_at = math.inf
+        """When the engine's challenger area last reached ``ble_grid_switch`` (inf: it has not
+        since it became the challenger); ``ble_grid_sustain_s`` counts from it."""
 
 
 def seed(floor: FloorGrid, device: int, exclude: int, t: float) -> GridState:

@@ -1261,20 +1261,19 @@ class LocationEngine:
                 place.confidence = confidence
                 track.chal_key = None
                 return False
-            key = zone
-            if track.chal_key != key:
-                track.chal_key = key
+            if track.chal_key != zone:
+                track.chal_key = zone
                 track.chal_since = state.t
-                track.crossed_at = math.inf
+                state.switch_at = math.inf
             held = grid.area_number.get(place.zone, -1) if place.zone is not None else -1
             if state.masses.get(held, 0.0) >= 1.0 - self._params.ble_grid_switch:
                 place.as_of = estimate.ts  # still supported by the readings
             if mass < self._params.ble_grid_switch:
-                track.crossed_at = math.inf
+                state.switch_at = math.inf
                 return False
-            if track.crossed_at == math.inf:
-                track.crossed_at = state.t  # the challenger reached the switch
-            if state.t - track.crossed_at < self._params.ble_grid_sustain_s:
+            if state.switch_at == math.inf:
+                state.switch_at = state.t  # the challenger reached the switch
+            if state.t - state.switch_at < self._params.ble_grid_sustain_s:
                 return False
         elif track.chal_key != zone:
             track.chal_key = zone
