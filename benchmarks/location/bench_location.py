@@ -28,6 +28,10 @@ during the stay), beside the engine's.
 
 Ablations: selected scenarios are replayed through the engine with one mechanism turned off, to
 show what it buys; ``with_ble_grid`` instead turns the opt-in BLE grid filter on.
+
+Calibration (:func:`calibration`): ``ble_only_medsurg`` with BLE devices that read a few dB off
+their configured power, replayed with the site as configured and as calibrated from a simulated
+survey walk.
 """
 
 from __future__ import annotations
@@ -45,6 +49,13 @@ import msgspec
 
 from duress import _native
 from duress.cli import location as location_cli
+from duress.domain.calibration import (
+    Checkpoint,
+    Reading,
+    SurveyWalk,
+    calibrate_site,
+    fit_survey,
+)
 from duress.domain.devices import DeviceKind
 from duress.domain.location import LocationEngine, LocationParams
 from duress.domain.observations import Sighting
@@ -54,7 +65,7 @@ from duress.sim.evaluate import evaluate, track
 from duress.sim.evidence_bound import evidence_bound
 from duress.sim.layout import build_hospital
 from duress.sim.movement import MovementParams
-from duress.sim.radio import RadioParams
+from duress.sim.radio import BleModel, RadioParams
 from duress.sim.scenario import Received, Record, SimParams, simulate
 
 SEED = 42
@@ -270,6 +281,87 @@ def accuracy() -> dict[str, Any]:
     return out
 
 
+CALIBRATION_SCENARIO = "ble_only_medsurg"
+CALIBRATION_TX_SPREAD_DB = 4.0
+CALIBRATION_SURVEY_SEED = 7
+CALIBRATION_SURVEY_MINUTES = 20.0
+
+
+def _survey(records: Iterable[Record], badge: str) -> tuple[SurveyWalk, list[Reading]]:
+    checkpoints: list[Checkpoint] = []
+    readings: list[Reading] = []
+    for r in records:
+        if not isinstance(r, Received):
+            if r["badge"] == badge:
+                checkpoints.append(Checkpoint(r["ts"].timestamp(), r["floor"], r["x"], r["y"]))
+            continue
+        o = r.observation
+        if isinstance(o, Sighting) and o.badge == badge and o.rssi is not None:
+            readings.append(Reading(o.ts.timestamp(), o.device, o.rssi))
+    return SurveyWalk(checkpoints), readings
+
+
+def calibration() -> dict[str, Any]:
+    """What survey-walk calibration buys where the devices are not as configured.
+
+    ``ble_only_medsurg`` with every BLE device reading N(0, ``CALIBRATION_TX_SPREAD_DB``) off its
+    configured power (fixed per device); the site is calibrated from a survey walk simulated apart
+    (another seed, one surveyor standing in every room); the same shift is replayed through the
+    engine (and the grid filter) with the site as configured and as calibrated.
+    """
+    scenario = next(s for s in SCENARIOS if s.name == CALIBRATION_SCENARIO)
+    site = scenario.site()
+    radio = replace(scenario.params.radio, tx_spread_db=CALIBRATION_TX_SPREAD_DB)
+    params = replace(scenario.params, radio=radio)
+    survey_records = simulate(
+        site,
+        minutes=CALIBRATION_SURVEY_MINUTES,
+        badges=1,
+        seed=CALIBRATION_SURVEY_SEED,
+        params=params,
+        survey=True,
+    )
+    surveyor = min(site.badges)
+    walk, readings = _survey(survey_records, surveyor)
+    fit = fit_survey(site, walk, readings)
+    calibrated = calibrate_site(site, fit.calibration("benchmark survey walk"))
+    truth_model = BleModel(site, radio)
+    before: list[float] = []
+    after: list[float] = []
+    for d in fit.devices:
+        true_tx = truth_model.true_tx_power(d.device)
+        if d.tx_power is None or true_tx is None:
+            continue
+        configured = d.was if d.was is not None else LocationParams().ble_default_tx_power
+        before.append((configured - true_tx) ** 2)
+        after.append((d.tx_power - true_tx) ** 2)
+    records = list(simulate(site, minutes=MINUTES, seed=SEED, params=params))
+    truth = [r for r in records if not isinstance(r, Received)]
+    out: dict[str, Any] = {
+        "scenario": CALIBRATION_SCENARIO,
+        "tx_spread_db": CALIBRATION_TX_SPREAD_DB,
+        "survey": {
+            "minutes": CALIBRATION_SURVEY_MINUTES,
+            "checkpoints": len(walk.checkpoints),
+            "readings": len(readings),
+            "samples_used": fit.samples,
+            "devices": len(fit.devices),
+            "devices_fitted": len(after),
+            "path_loss_exponent": round(fit.path_loss_exponent, 3),
+            "wall_loss_db": round(fit.wall_loss_db, 2),
+            "true_path_loss_exponent": radio.path_loss_exponent,
+            "true_wall_loss_db": radio.wall_loss_db,
+            "tx_rms_error_db_configured": round(math.sqrt(sum(before) / len(before)), 2),
+            "tx_rms_error_db_calibrated": round(math.sqrt(sum(after) / len(after)), 2),
+        },
+    }
+    for name, engine_params in (("engine", None), ("with_ble_grid", LocationParams(ble_grid=True))):
+        for label, the_site in (("as_configured", site), ("calibrated", calibrated)):
+            report = evaluate(truth, list(track(the_site, records, engine_params)), the_site)
+            out.setdefault(name, {})[label] = _figures(report)
+    return out
+
+
 def _speed_sightings() -> tuple[Site, list[tuple[Sighting, datetime]]]:
     site = build_hospital(floors=10, rooms_per_side=25, badges=SPEED_BADGES)
     params = SimParams(real_press_per_badge_hour=0.0, accidental_press_per_badge_hour=0.0)
@@ -439,6 +531,7 @@ def run() -> dict[str, Any]:
     # Which engine the figures are for: "compiled" (mypyc) or "pure", and why (duress._native).
     figures: dict[str, Any] = {"engine": {**_native.status(), "modules": list(_native.MODULES)}}
     figures["scenarios"] = accuracy()
+    figures["calibration"] = calibration()
     site, pairs = _speed_sightings()
     figures.update(throughput(site, pairs))
     figures.update(cost_ratio(site, pairs))

@@ -10,6 +10,8 @@ import typer.main
 from tests.sites import small_site
 
 from duress.cli import app as cli_app
+from duress.config.calibration_section import CALIBRATION_KEYS
+from duress.config.loader import DEVICE_KEYS, SECTIONS
 from duress.domain.events import event_types
 from duress.service.bootstrap import build_runtime
 from duress.testing import FakeClock, MemoryStore
@@ -35,6 +37,14 @@ def test_every_cli_command_is_documented() -> None:
     assert len(paths) >= 4
     missing = [p for p in paths if f"`{p}" not in text]
     assert not missing, f"add a section for each of these to docs/cli.md: {missing}"
+
+
+def test_every_site_section_and_device_key_is_documented() -> None:
+    text = (DOCS / "configuration.md").read_text()
+    missing = [s for s in SECTIONS if f"## `{s}`" not in text]
+    assert not missing, f"add a '## `section`' heading to docs/configuration.md for: {missing}"
+    keys = [k for k in DEVICE_KEYS + CALIBRATION_KEYS if f"| `{k}` |" not in text]
+    assert not keys, f"add a row for these keys to docs/configuration.md: {keys}"
 
 
 def test_every_event_type_is_documented() -> None:

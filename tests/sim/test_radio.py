@@ -8,7 +8,7 @@ import statistics
 import pytest
 
 from duress.sim.movement import find_doors
-from duress.sim.radio import BleModel, IrModel, RadioParams, Walls, gateway_delay
+from duress.sim.radio import BleModel, IrModel, RadioParams, gateway_delay
 from tests.sim.site_fixtures import two_floor_site
 
 SITE = two_floor_site()
@@ -33,6 +33,27 @@ def test_noise_sigma_is_about_the_configured_one() -> None:
     assert statistics.stdev(got) == pytest.approx(6.0, abs=0.2)
 
 
+def test_devices_read_off_their_configured_power_by_a_fixed_spread() -> None:
+    exact = BleModel(SITE, RadioParams())
+    spread = BleModel(SITE, RadioParams(tx_spread_db=4.0))
+    again = BleModel(SITE, RadioParams(tx_spread_db=4.0))
+    devices = [d.id for d in SITE.devices.values() if d.kind.is_ble]
+    offsets = []
+    for device in devices:
+        configured = exact.true_tx_power(device)
+        true = spread.true_tx_power(device)
+        assert configured is not None
+        assert true is not None
+        assert true == again.true_tx_power(device)  # fixed per device, not per run
+        offsets.append(true - configured)
+        assert spread.mean_rssi("f1", 30, 11.5, device) == pytest.approx(
+            (exact.mean_rssi("f1", 30, 11.5, device) or 0.0) + true - configured
+        )
+    assert all(o != 0 for o in offsets)
+    assert exact.tx_offset(devices[0]) == 0.0
+    assert spread.true_tx_power("nope") is None
+
+
 def test_multipath_bursts_pull_some_readings_down() -> None:
     bursty = RadioParams(loss_prob=0.0, burst_prob=0.2, noise_sigma_db=4.0)
     rng = random.Random(3)
@@ -41,13 +62,7 @@ def test_multipath_bursts_pull_some_readings_down() -> None:
     assert sum(1 for v in values if v < -60 - 3 * 4.0) / len(values) > 0.05
 
 
-def test_walls_are_counted_once_and_lower_rssi() -> None:
-    walls = Walls(SITE)
-    assert walls.count("f1", (3, 7), (3, 11.5)) == 1  # r1 -> corridor: r1's north wall
-    assert walls.count("f1", (3, 7), (9, 7)) == 1  # r1 -> r2: one shared wall, counted once
-    # x = 6, 12 and 18; the bay curtain at x = 15 is no wall
-    assert walls.count("f1", (3, 7), (21, 7)) == 3
-    assert walls.count("f1", (5, 11.5), (25, 11.5)) == 0  # along the corridor
+def test_walls_lower_rssi() -> None:
     params = RadioParams(wall_loss_db=5.0)
     model = BleModel(SITE, params)
     # same 4.5 m from the beacon at (5, 11.5): along the corridor vs. behind r1's wall

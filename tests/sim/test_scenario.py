@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 
+from duress.domain.facility import AreaKind
 from duress.domain.observations import ButtonEvent, Sighting, SightingKind
 from duress.sim.layout import build_hospital, with_badges
 from duress.sim.movement import MovementParams, WalkGraph, find_doors
@@ -108,3 +109,23 @@ def test_build_hospital_sizes() -> None:
     assert len(replace(site, badges={}).badges) == 0
     with pytest.raises(ValueError, match="floors"):
         build_hospital(floors=0)
+
+
+def test_a_surveyor_stands_in_every_room_in_turn() -> None:
+    site = build_hospital(floors=2, rooms_per_side=2, badges=2)
+    rooms = {
+        a.id for a in site.facility.areas.values() if a.kind is AreaKind.ROOM and a.parent is None
+    }
+    records = list(simulate(site, minutes=12, badges=2, seed=1, survey=True))
+    rows = [r for r in records if not isinstance(r, Received)]
+    walk = [r for r in rows if r["badge"] == "sim-0001"]
+    stays: dict[str, int] = {}
+    for r in walk:
+        if r["room"] is not None:
+            stays[r["room"]] = stays.get(r["room"], 0) + 1
+    assert rooms <= set(stays), rooms - set(stays)
+    dwell = MovementParams().survey_dwell_s
+    assert all(seconds >= dwell for room, seconds in stays.items() if room in rooms)
+    assert all(isinstance(r["x"], float) and isinstance(r["y"], float) for r in walk)
+    # the other badge is an ordinary walker
+    assert any(r["activity"] != "dwell" for r in rows if r["badge"] == "sim-0002")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from duress.cli import location, mqtt, routes, server, site, users
+from duress.cli import calibrate, location, mqtt, routes, server, site, users
 
 app = typer.Typer(
     name="duress",
@@ -21,6 +21,7 @@ mqtt.register(app)
 app.command()(location.simulate)
 app.command()(location.locate)
 app.command()(location.evaluate)
+app.command()(calibrate.calibrate)
 
 
 def main() -> None:

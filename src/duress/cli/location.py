@@ -20,7 +20,8 @@ import math
 import operator
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -41,7 +42,8 @@ from duress.ingest.codecs import espresense, mqtt_room, native, omlox, openmqttg
 from duress.ingest.codecs.fields import parse_timestamp
 from duress.sim.evaluate import evaluate as score
 from duress.sim.layout import build_hospital, with_badges
-from duress.sim.scenario import Received
+from duress.sim.radio import RadioParams
+from duress.sim.scenario import Received, SimParams, simulated_badges
 from duress.sim.scenario import simulate as run_simulation
 
 BUILTIN_PREFIX = "builtin:"
@@ -110,6 +112,21 @@ def simulate(
     minutes: Annotated[float, typer.Option(min=0.05, help="Simulated minutes.")] = 10.0,
     badges: Annotated[int, typer.Option(min=1, help="Badges to simulate.")] = 10,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 1,
+    survey: Annotated[
+        bool,
+        typer.Option(
+            help="The first badge walks a survey of every room; its walk goes to survey.jsonl "
+            "(for duress calibrate)."
+        ),
+    ] = False,
+    tx_spread: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Spread (dB, sd) of the BLE devices' true 1 m readings around their "
+            "configured tx_power (0: exactly as configured).",
+        ),
+    ] = 0.0,
 ) -> None:
     """Simulate staff moving through a site; write sightings, presses and ground truth."""
     console = _console()
@@ -117,7 +134,11 @@ def simulate(
     if site.startswith(BUILTIN_PREFIX):
         the_site = with_badges(the_site, badges)
     try:
-        records = run_simulation(the_site, minutes=minutes, badges=badges, seed=seed)
+        params = SimParams(radio=replace(RadioParams(), tx_spread_db=tx_spread))
+        records = run_simulation(
+            the_site, minutes=minutes, badges=badges, seed=seed, params=params, survey=survey
+        )
+        surveyor = simulated_badges(the_site, badges)[0] if survey else None
         out.mkdir(parents=True, exist_ok=True)
         counts = Counter[str]()
         total = int(minutes * 60) + 1
@@ -125,6 +146,7 @@ def simulate(
             (out / "sightings.jsonl").open("w") as sightings,
             (out / "presses.jsonl").open("w") as presses,
             (out / "truth.jsonl").open("w") as truth,
+            (out / "survey.jsonl").open("w") if survey else nullcontext() as walk,
             _progress(console) as progress,
         ):
             task = progress.add_task("simulating", total=total)
@@ -151,6 +173,9 @@ def simulate(
                 }
                 truth.write(_dump(row) + "\n")
                 counts["truth rows"] += 1
+                if walk is not None and record["badge"] == surveyor:
+                    point = {"ts": row["ts"], "badge": surveyor, "floor": record["floor"]}
+                    walk.write(_dump({**point, "x": record["x"], "y": record["y"]}) + "\n")
                 if ts != last_ts:
                     last_ts = ts
                     progress.advance(task)
@@ -159,6 +184,7 @@ def simulate(
     console.print(
         f"[green]wrote[/] {counts['sightings']:,} sightings, {counts['presses']:,} presses, "
         f"{counts['truth rows']:,} truth rows to {out}/"
+        + (f"; the survey walk of {surveyor} to {out}/survey.jsonl" if surveyor else "")
     )
 
 

@@ -24,10 +24,12 @@ from typing import Any
 from shapely.geometry import Polygon as ShapelyPolygon
 
 from duress.config import geometry
+from duress.config.calibration_section import read_calibration_section
 from duress.config.ingest_mapping import read_ingest_section
 from duress.config.reader import Problems, Reader, one_of, show, suggest
 from duress.config.source import Node, SourceError, read_source
 from duress.domain.activation import DEFAULT_RULES, Activation, ActivationRules, Pattern
+from duress.domain.calibration import calibrate_site
 from duress.domain.devices import DEFAULT_HEARTBEAT_S, Device, DeviceKind
 from duress.domain.errors import ConfigError
 from duress.domain.facility import Area, AreaKind, Building, Facility, Floor, Unit, UnitKind
@@ -63,6 +65,7 @@ SECTIONS = (
     "server",
     "ingest",
     "supervision",
+    "calibration",
 )
 SITE_KEYS = ("id", "name", "timezone")
 BUILDING_KEYS = ("id", "name")
@@ -251,6 +254,11 @@ class _Builder:
         if top.get("ingest") is not None:
             ingest = read_ingest_section(top["ingest"], self.r, self.ref) or ingest
         supervision = self.supervision_section(top.get("supervision"), badges, devices)
+        # The `calibration:` section (a survey walk's measurements; its transmit powers replace
+        # the configured ones): duress.config.calibration_section.
+        calibration = None
+        if top.get("calibration") is not None:
+            calibration = read_calibration_section(top["calibration"], self.r, devices)
         self.check_refs()
         self.check_area_tree(areas)
         self.check_geometry(areas, devices)
@@ -265,7 +273,7 @@ class _Builder:
             units=units,
             areas=areas,
         )
-        return Site(
+        site = Site(
             facility=facility,
             devices=devices,
             staff=staff,
@@ -280,6 +288,7 @@ class _Builder:
             ingest=ingest,
             supervision=supervision,
         )
+        return site if calibration is None else calibrate_site(site, calibration)
 
     # -- site -----------------------------------------------------------------------------------
 
@@ -494,11 +503,11 @@ class _Builder:
                     self.r.fail(
                         d, path, "a gateway needs `floor: <floor id>` (or `area:` to derive it)"
                     )
-                if "tx_power" in dm and kind is not DeviceKind.BLE_BEACON:
+                if "tx_power" in dm and not kind.is_ble:
                     self.r.fail(
                         dm["tx_power"],
                         f"{path}.tx_power",
-                        f"only a ble_beacon has tx_power, not a {kind}; remove it",
+                        f"only a BLE beacon or locator has tx_power, not a {kind}; remove it",
                     )
                 if kind is DeviceKind.GATEWAY and "gateway" in dm:
                     self.r.fail(

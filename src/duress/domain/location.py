@@ -56,6 +56,7 @@ from typing import Any
 from duress.domain.area_index import AreaIndex, level_of
 from duress.domain.badge_location import Location, Rejections, RejectReason, unknown
 from duress.domain.ble_grid import FloorGrid, GridState, floor_grids, seed, step
+from duress.domain.calibration import calibrated_params
 from duress.domain.events import BadgeMoved
 from duress.domain.location_params import LocationParams
 from duress.domain.location_report import PlaceReport, location_at
@@ -365,11 +366,14 @@ class LocationEngine:
     @property
     def params(self) -> LocationParams:
         """The engine's parameters. Set anew (tests do), they apply from the next sighting on;
-        the device table keeps the default BLE transmit power it was built with."""
+        the device table keeps the default BLE transmit power it was built with. A site's
+        survey-walk calibration replaces the path-loss exponent and the wall loss given here
+        (:func:`duress.domain.calibration.calibrated_params`)."""
         return self._params
 
     @params.setter
     def params(self, params: LocationParams) -> None:
+        params = calibrated_params(params, self.site.calibration)
         self._params = params
         self._grids = None  # built again, with these parameters, when next needed
         self._ble_inv = 2.0 / (10.0 * params.ble_path_loss_exponent)

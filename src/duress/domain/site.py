@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from duress.domain.activation import Activation
+from duress.domain.calibration import Calibration
 from duress.domain.devices import Device
 from duress.domain.facility import Facility
 from duress.domain.ingest_mapping import IngestMapping
@@ -36,6 +37,9 @@ class Site:
     supervision: SupervisionRules = field(default_factory=SupervisionRules)
     """The ``supervision:`` section: battery thresholds, stuck buttons, badges not seen, the daily
     synthetic test (docs/supervision.md)."""
+    calibration: Calibration | None = None
+    """The ``calibration:`` section: what a survey walk measured (its transmit powers are already
+    in ``devices``; the engine takes its exponent and wall loss, docs/location.md)."""
 
     @property
     def id(self) -> str:

@@ -40,6 +40,8 @@ class MovementParams:
     stairs_s_per_level: float = 12.0
     elevator_wait_s: float = 25.0
     elevator_s_per_level: float = 4.0
+    survey_dwell_s: float = 20.0
+    """A surveyor (:meth:`Movement.survey`) stands this long in the middle of each room."""
 
 
 def _centroid(polygon: Polygon) -> Point:
@@ -237,6 +239,8 @@ class Walker:
     """Remaining waypoints, each with the seconds a vertical hop takes (0 for walking)."""
     after: str = "dwell"
     linger_room: str | None = None
+    itinerary: list[str] | None = None
+    """A surveyor's rooms still to visit, in order (None: an ordinary walker)."""
 
 
 class Movement:
@@ -274,6 +278,27 @@ class Movement:
         self._dwell(walker, rng, now)
         return walker
 
+    def survey(self, badge: str, now: float) -> Walker:
+        """A surveyor: starts in the first room and visits every room of the site in turn, floor
+        by floor (each floor's rooms nearest first), standing ``survey_dwell_s`` in the middle of
+        each; then stays in the last one."""
+        order: list[str] = []
+        for floor in self.floors:
+            left = sorted(self.rooms_on[floor])
+            here = self.graph.inside_point(left[0])
+            while left:
+                nxt = min(left, key=lambda r: _dist(here, self.graph.inside_point(r)))
+                left.remove(nxt)
+                order.append(nxt)
+                here = self.graph.inside_point(nxt)
+        first = order.pop(0)
+        x, y = self.graph.inside_point(first)
+        floor = self.site.facility.areas[first].floor
+        walker = Walker(badge, floor, x, y, self.params.speed_mean_mps, floor, itinerary=order)
+        walker.activity = "dwell"
+        walker.until = now + self.params.survey_dwell_s
+        return walker
+
     def _spot(self, room: str, rng: random.Random) -> Point:
         polygon = self.site.facility.areas[room].polygon
         xs = [p[0] for p in polygon]
@@ -289,6 +314,9 @@ class Movement:
         p = self.params
         w.activity = "dwell"
         w.blind = False
+        if w.itinerary is not None:
+            w.until = now + p.survey_dwell_s if w.itinerary else math.inf
+            return
         w.until = now + max(
             5.0, min(900.0, p.dwell_median_s * math.exp(rng.gauss(0.0, p.dwell_sigma)))
         )
@@ -335,6 +363,9 @@ class Movement:
     def _plan_next(self, w: Walker, rng: random.Random, now: float) -> None:
         p = self.params
         g = self.graph
+        if w.itinerary is not None:
+            self._survey_next(w, now)
+            return
         floor = w.home_floor
         if len(self.floors) > 1 and rng.random() < p.other_floor_share:
             floor = rng.choice([f for f in self.floors if f != w.floor] or self.floors)
@@ -368,6 +399,20 @@ class Movement:
         legs = [*path, (goal[0], *target)]
         w.after = "dwell"
         self._set_legs(w, legs)
+        w.activity = "walk"
+
+    def _survey_next(self, w: Walker, now: float) -> None:
+        if not w.itinerary:
+            w.until = math.inf
+            return
+        room = w.itinerary.pop(0)
+        goal = self.graph.room_node(room)
+        path = self.graph.route(self._nearest_node(w), goal)
+        if not path:
+            self._survey_next(w, now)  # unreachable: skip it
+            return
+        self._set_legs(w, [*path, (goal[0], *self.graph.inside_point(room))])
+        w.after = "dwell"
         w.activity = "walk"
 
     def _set_legs(self, w: Walker, nodes: list[Node]) -> None:

@@ -26,10 +26,11 @@ import math
 import random
 from dataclasses import dataclass
 
-from duress.domain.area_index import ZONE_KINDS, AreaIndex, contains
+from duress.domain.area_index import AreaIndex, contains
 from duress.domain.devices import DeviceKind
-from duress.domain.facility import AreaKind, Point
+from duress.domain.facility import Point
 from duress.domain.site import Site
+from duress.domain.walls import Walls
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,10 @@ class RadioParams:
     sensitivity_dbm: float = -98.0
     max_range_m: float = 30.0
     default_tx_power: float = -59.0
+    tx_spread_db: float = 0.0
+    """Each BLE device's true 1 m reading differs from its configured ``tx_power`` by a draw of
+    N(0, ``tx_spread_db``), fixed per device (units differ by a few dB, and with how they are
+    mounted); 0: exactly as configured. A survey walk measures it (docs/location.md)."""
     ir_period_s: float = 0.25
     """IR monitors and bay emitters repeat their code several times a second."""
     ir_detect_prob: float = 0.85
@@ -67,68 +72,6 @@ class RadioParams:
     """Log-normal shape: p95 ≈ median * e^(1.645 sigma) ≈ 0.54 s for the defaults."""
     gateway_drop_prob: float = 0.01
     gateway_duplicate_prob: float = 0.01
-
-
-Segment = tuple[float, float, float, float]
-
-
-def _walls(site: Site) -> dict[str, list[Segment]]:
-    seen: set[tuple[str, float, float, float, float]] = set()
-    walls: dict[str, list[Segment]] = {}
-    for area in site.facility.areas.values():
-        if area.kind in ZONE_KINDS or area.kind is AreaKind.BAY or len(area.polygon) < 3:
-            continue
-        pts = area.polygon
-        for i in range(len(pts)):
-            (x1, y1), (x2, y2) = pts[i - 1], pts[i]
-            a, b = sorted(((round(x1, 2), round(y1, 2)), (round(x2, 2), round(y2, 2))))
-            key = (area.floor, a[0], a[1], b[0], b[1])
-            if key in seen:
-                continue
-            seen.add(key)
-            walls.setdefault(area.floor, []).append((a[0], a[1], b[0], b[1]))
-    return walls
-
-
-def _crosses(ax: float, ay: float, bx: float, by: float, w: Segment) -> bool:
-    cx, cy, dx, dy = w
-
-    def orient(px: float, py: float, qx: float, qy: float, rx: float, ry: float) -> float:
-        return (qx - px) * (ry - py) - (qy - py) * (rx - px)
-
-    d1 = orient(cx, cy, dx, dy, ax, ay)
-    d2 = orient(cx, cy, dx, dy, bx, by)
-    d3 = orient(ax, ay, bx, by, cx, cy)
-    d4 = orient(ax, ay, bx, by, dx, dy)
-    return (d1 > 0) != (d2 > 0) and (d3 > 0) != (d4 > 0) and d1 != 0 and d2 != 0
-
-
-class Walls:
-    """The walls of a site, per floor, and how many a straight line crosses."""
-
-    def __init__(self, site: Site) -> None:
-        self._walls = _walls(site)
-        # each wall with its bounding box first, for a cheap rejection before the exact test
-        self._boxed: dict[str, list[tuple[float, float, float, float, Segment]]] = {
-            floor: [
-                (min(w[0], w[2]), max(w[0], w[2]), min(w[1], w[3]), max(w[1], w[3]), w)
-                for w in walls
-            ]
-            for floor, walls in self._walls.items()
-        }
-
-    def count(self, floor: str, a: Point, b: Point) -> int:
-        ax, ay = a
-        bx, by = b
-        lo_x, hi_x = (ax, bx) if ax < bx else (bx, ax)
-        lo_y, hi_y = (ay, by) if ay < by else (by, ay)
-        n = 0
-        for x0, x1, y0, y1, w in self._boxed.get(floor, ()):
-            if x1 < lo_x or x0 > hi_x or y1 < lo_y or y0 > hi_y:
-                continue
-            if _crosses(ax, ay, bx, by, w):
-                n += 1
-        return n
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +96,7 @@ class BleModel:
         for d in site.devices.values():
             if d.kind.is_ble and d.position is not None:
                 tx = d.tx_power if d.tx_power is not None else params.default_tx_power
+                tx += self.tx_offset(d.id)
                 self._devices.append(
                     _Ble(d.id, d.floor, levels.get(d.floor, 0), d.position[0], d.position[1], tx)
                 )
@@ -160,6 +104,18 @@ class BleModel:
         for f, level in levels.items():
             self._by_floor[f] = [b for b in self._devices if abs(b.level - level) <= 1]
         self._cache: dict[tuple[str, int, int, str], float] = {}
+
+    def tx_offset(self, device: str) -> float:
+        """How far ``device``'s true 1 m reading is from its configured one (dB; fixed per id)."""
+        spread = self.params.tx_spread_db
+        return random.Random(f"tx:{device}").gauss(0.0, spread) if spread else 0.0
+
+    def true_tx_power(self, device: str) -> float | None:
+        """``device``'s true 1 m reading (dBm), or None for an unknown id."""
+        for b in self._devices:
+            if b.id == device:
+                return b.tx_power
+        return None
 
     def mean_rssi(self, floor: str, x: float, y: float, device: str) -> float | None:
         """The deterministic part of the RSSI (path loss, walls, floors); None for an unknown id."""

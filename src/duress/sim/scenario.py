@@ -60,6 +60,8 @@ class TruthRow(TypedDict):
     bay: str | None
     zone: str | None
     activity: str
+    x: float
+    y: float
 
 
 Record = Received | TruthRow
@@ -84,8 +86,13 @@ def simulate(
     badges: int | None = None,
     seed: int = 0,
     params: SimParams | None = None,
+    survey: bool = False,
 ) -> Iterator[Record]:
-    """Simulate ``minutes`` of ``badges`` staff moving through ``site`` (see the module doc)."""
+    """Simulate ``minutes`` of ``badges`` staff moving through ``site`` (see the module doc).
+
+    With ``survey``, the first badge is a surveyor instead (:meth:`Movement.survey`): it walks
+    into every room in turn, and its truth rows' ``x`` and ``y`` are a survey walk.
+    """
     p = params or SimParams()
     rng = random.Random(seed)
     movement = Movement(site, p.movement, blind_spot_share=p.radio.ir_blind_spot_share)
@@ -102,7 +109,10 @@ def simulate(
         wearer = site.wearer(badge_id)
         unit = facility.units.get(wearer.home_unit) if wearer and wearer.home_unit else None
         home = unit.floor if unit is not None else None
-        walkers.append(movement.spawn(badge_id, home, rng, 0.0))
+        if survey and not walkers:
+            walkers.append(movement.survey(badge_id, 0.0))
+        else:
+            walkers.append(movement.spawn(badge_id, home, rng, 0.0))
         phases[badge_id] = rng.random()
     seqs = dict.fromkeys(ids, 0)
     gateways = {d.id: d.gateway for d in site.devices.values()}
@@ -189,6 +199,8 @@ def simulate(
                     bay=hit.bay,
                     zone=hit.room or hit.zone,
                     activity=w.activity,
+                    x=round(w.x, 2),
+                    y=round(w.y, 2),
                 )
             )
         while pending and pending[0][0] <= now:
