@@ -25,6 +25,7 @@ def test_check_prints_the_summary_of_a_valid_site() -> None:
     assert "bay_emitter" in result.output
     assert "behavioral_health" in result.output
     assert "is a valid site configuration" in result.output
+    assert "BLE devices: 106, not calibrated" in result.output
 
 
 def test_check_prints_every_problem_and_exits_1() -> None:

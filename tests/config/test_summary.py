@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from duress.config.loader import load_site
@@ -42,3 +43,15 @@ def test_summary_of_the_example_site() -> None:
     assert summary.badges_by_kind == {"responder": 15, "staff": 169, "test": 4}
     assert summary.spare_badges == 5
     assert (summary.teams, summary.policies, summary.holidays) == (6, 7, 6)
+    assert (summary.ble_devices, summary.ble_calibrated) == (106, 0)
+    assert summary.calibration_source is None
+
+
+def test_the_summary_says_how_much_a_survey_walk_calibrated(tmp_path: Path) -> None:
+    shutil.copytree(EXAMPLE, tmp_path / "site")
+    (tmp_path / "site" / "calibration.yaml").write_text(
+        "calibration:\n  source: walk of 2026-11-30\n  tx_power: {ble-f1-001: -61, ble-f1-002: -57}\n"
+    )
+    summary = summarize(load_site(tmp_path / "site"))
+    assert (summary.ble_devices, summary.ble_calibrated) == (106, 2)
+    assert summary.calibration_source == "walk of 2026-11-30"

@@ -109,6 +109,17 @@ def render_summary(summary: SiteSummary, console: Console) -> None:
         f"Badges: {summary.badges} ({badge_kinds}); {summary.spare_badges} unassigned. "
         f"Responders: {summary.responders}."
     )
+    if summary.ble_devices:
+        if summary.calibration_source is None:
+            console.print(
+                f"BLE devices: {summary.ble_devices}, [yellow]not calibrated[/] (no survey walk: "
+                "see duress calibrate)."
+            )
+        else:
+            console.print(
+                f"BLE devices: {summary.ble_devices}, {summary.ble_calibrated} calibrated by a "
+                f"survey walk ({summary.calibration_source or 'no source given'})."
+            )
 
 
 @config_app.command("import")

@@ -48,6 +48,12 @@ class SiteSummary:
     teams: int
     policies: int
     holidays: int
+    ble_devices: int = 0
+    """BLE beacons and locators."""
+    ble_calibrated: int = 0
+    """Of those, the ones whose 1 m reading a survey walk measured (``calibration:``)."""
+    calibration_source: str | None = None
+    """Which walk (None: the site has no ``calibration:`` section)."""
 
     @property
     def areas(self) -> int:
@@ -111,6 +117,9 @@ def summarize(site: Site) -> SiteSummary:
         teams=len(site.teams),
         policies=len(site.policies),
         holidays=len(site.holidays),
+        ble_devices=sum(1 for d in site.devices.values() if d.kind.is_ble),
+        ble_calibrated=len(site.calibration.tx_power) if site.calibration else 0,
+        calibration_source=site.calibration.source if site.calibration else None,
     )
 
 
