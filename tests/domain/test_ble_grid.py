@@ -169,6 +169,43 @@ def test_a_room_with_ir_is_less_likely_while_its_ir_is_silent(site: Site) -> Non
     assert excluded == 0.0  # ble_grid_ir_quiet = 0: BLE never places a badge in a room with IR
 
 
+def test_a_standing_badge_is_taken_to_stand_and_a_walking_one_to_walk(site: Site) -> None:
+    grid = _grid(site)
+    x, y = _centre(site, "f1-n02")
+    state = seed(grid, grid.devices["ble-f1-n02"], -1, 0.0)
+    assert state.still == 0.5
+    for t in range(1, 10):
+        _step(grid, state, float(t), _readings(site, x, y))
+    assert state.still > 0.8  # the same readings again and again: standing still
+    standing = max(state.probs)
+    corridor = site.facility.areas["f1-corr-1"].polygon
+    corridor_y = (min(y for _, y in corridor) + max(y for _, y in corridor)) / 2
+    path = [(x, y - k) for k in range(1, 5)] + [(x + k, corridor_y) for k in range(1, 7)]
+    for k, (px, py) in enumerate(path):
+        _step(grid, state, 10.0 + k, _readings(site, px, py))
+    assert state.still < 0.5  # the readings moved: walking
+    assert grid.area_ids[state.best] == "f1-corr-1"
+    assert standing > max(state.probs)  # a walker's posterior is spread wider
+
+
+def test_walking_only_keeps_the_posterior_spread(site: Site) -> None:
+    grid = _grid(site)
+    x, y = _centre(site, "f1-n02")
+    walking_only = LocationParams(ble_grid=True, ble_grid_still_switch=0.0)
+    peaks = []
+    for params in (PARAMS, walking_only):
+        state = seed(grid, grid.devices["ble-f1-n02"], -1, 0.0)
+        heard = _readings(site, x, y)
+        devs = [grid.devices[d] for d, _ in heard]
+        rssi = [v for _, v in heard]
+        for t in range(1, 10):
+            step(state, float(t), devs, rssi, devs[rssi.index(max(rssi))], {}, params)
+        peaks.append(max(state.probs))
+        if params is walking_only:
+            assert state.still == 0.5  # the mode is not tracked
+    assert peaks[0] > peaks[1]  # standing: the evidence accumulates at the spot
+
+
 def test_a_step_back_in_time_changes_nothing(site: Site) -> None:
     grid = _grid(site)
     state = seed(grid, grid.devices["ble-f1-n01"], -1, 5.0)

@@ -255,7 +255,17 @@ class FloorGrid:
 class GridState:
     """One badge's filter: the cells with probability, on one floor."""
 
-    __slots__ = ("best", "best_mass", "cells", "floor", "masses", "probs", "switch_at", "t")
+    __slots__ = (
+        "best",
+        "best_mass",
+        "cells",
+        "floor",
+        "masses",
+        "probs",
+        "still",
+        "switch_at",
+        "t",
+    )
 
     def __init__(self, floor: FloorGrid, cells: list[int], t: float) -> None:
         self.floor = floor
@@ -268,6 +278,8 @@ class GridState:
         """Per area index, its probability."""
         self.best = -1
         self.best_mass = 0.0
+        self.still = 0.5
+        """The probability that the badge is standing still (``ble_grid_still_switch``)."""
         self.switch_at = math.inf
         """When the engine's challenger area last reached ``ble_grid_switch`` (inf: it has not
         since it became the challenger); ``ble_grid_sustain_s`` counts from it."""
@@ -324,6 +336,12 @@ def step(
     stay = grid.stay
     cells = state.cells
     probs = state.probs
+    modes = p.ble_grid_still_switch > 0.0
+    # The standing mode's prior is the posterior as it is (no motion): kept aside, by cell.
+    still_probs: dict[int, float] = {}
+    if modes:
+        for i in range(len(cells)):
+            still_probs[cells[i]] = probs[i]
     touched: list[int] = []
     for _ in range(substeps):
         touched = []
@@ -384,10 +402,27 @@ def step(
         if ll > top:
             top = ll
     total = 0.0
-    for i in range(len(cells)):
-        q = probs[i] * math.exp(lls[i] - top)
-        probs[i] = q
-        total += q
+    if modes:
+        switch = min(0.5, p.ble_grid_still_switch * dt)
+        still = state.still * (1.0 - switch) + (1.0 - state.still) * switch
+        ev_still = 0.0
+        ev_walk = 0.0
+        for i in range(len(cells)):
+            lik = math.exp(lls[i] - top)
+            s_q = still_probs.get(cells[i], 0.0) * lik
+            w_q = probs[i] * lik
+            ev_still += s_q
+            ev_walk += w_q
+            q = still * s_q + (1.0 - still) * w_q
+            probs[i] = q
+            total += q
+        evidence = still * ev_still + (1.0 - still) * ev_walk
+        state.still = still * ev_still / evidence if evidence > 0.0 else still
+    else:
+        for i in range(len(cells)):
+            q = probs[i] * math.exp(lls[i] - top)
+            probs[i] = q
+            total += q
     # normalise, drop the cells without probability, sum per area
     prune = p.ble_grid_prune * total
     kept_cells: list[int] = []

@@ -106,6 +106,11 @@ class LocationParams:
     ble_grid_room_edge: float = 0.3
     """How likely a step between a room and a corridor is, against a step within an area (a room
     opens onto its corridor at its door only)."""
+    ble_grid_still_switch: float = 0.1
+    """Two motion modes: besides walking (the motion above), the badge may be standing still
+    (no motion); each second it changes mode with this probability, and the readings decide
+    which mode explains them (a standing badge's posterior sharpens instead of spreading at
+    walking pace). 0: walking only."""
     ble_grid_sustain_s: float = 0.0
     """How long the grid's challenger must hold ``ble_grid_switch`` before it replaces the BLE
     incumbent."""
