@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import typer
 import yaml
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from duress.cli import calibrate, location
 from duress.config.loader import load_site
@@ -22,6 +22,12 @@ app = typer.Typer()
 app.command()(location.simulate)
 app.command()(calibrate.calibrate)
 runner = CliRunner()
+
+
+def _calibrate(walked: Path, walk: Path, *more: str) -> Result:
+    """``duress calibrate`` on the example site and the simulated walk's sightings."""
+    args = ["calibrate", "--site", str(SITE), "--sightings", str(walked / "sightings.jsonl")]
+    return runner.invoke(app, [*args, "--walk", str(walk), *more])
 
 
 def _said(output: str) -> str:
@@ -67,20 +73,7 @@ def test_simulate_writes_the_surveyors_walk(walked: Path) -> None:
 
 def test_calibrate_writes_a_section_the_site_loads(walked: Path, tmp_path: Path) -> None:
     out = tmp_path / "calibration.yaml"
-    result = runner.invoke(
-        app,
-        [
-            "calibrate",
-            "--site",
-            str(SITE),
-            "--sightings",
-            str(walked / "sightings.jsonl"),
-            "--walk",
-            str(walked / "survey.jsonl"),
-            "--out",
-            str(out),
-        ],
-    )
+    result = _calibrate(walked, walked / "survey.jsonl", "--out", str(out))
     assert result.exit_code == 0, result.output
     assert "BLE devices fitted" in result.output
     assert "(fitted)" in result.output
@@ -114,18 +107,7 @@ def test_bad_walk_lines_are_counted_and_the_rest_used(walked: Path, tmp_path: Pa
         '{"ts": "2025-03-03T07:00:00Z", "floor": "f1", "x": "one", "y": 2}',
     ]
     walk.write_text("\n".join(bad) + "\n" + (walked / "survey.jsonl").read_text())
-    result = runner.invoke(
-        app,
-        [
-            "calibrate",
-            "--site",
-            str(SITE),
-            "--sightings",
-            str(walked / "sightings.jsonl"),
-            "--walk",
-            str(walk),
-        ],
-    )
+    result = _calibrate(walked, walk)
     assert result.exit_code == 0, result.output
     for reason in (
         "walk: not JSON",
@@ -161,34 +143,24 @@ def test_calibrate_says_what_is_missing(walked: Path, tmp_path: Path) -> None:
         '{"ts": "2025-03-03T07:00:00Z", "badge": "a", "floor": "f1", "x": 1, "y": 1}\n'
         '{"ts": "2025-03-03T07:00:01Z", "badge": "b", "floor": "f1", "x": 1, "y": 1}\n'
     )
-    args = ["calibrate", "--site", str(SITE), "--sightings", str(walked / "sightings.jsonl")]
-    result = runner.invoke(app, [*args, "--walk", str(two)])
+    result = _calibrate(walked, two)
     assert result.exit_code != 0
     assert "say which one walked with --badge" in _said(result.output)
-    result = runner.invoke(app, [*args, "--walk", str(two), "--badge", "nobody"])
+    result = _calibrate(walked, two, "--badge", "nobody")
     assert result.exit_code != 0
     assert "no BLE reading of badge 'nobody'" in _said(result.output)
     empty = tmp_path / "empty.jsonl"
     empty.write_text("garbage\n")
-    result = runner.invoke(app, [*args, "--walk", str(empty)])
+    result = _calibrate(walked, empty)
     assert result.exit_code != 0
     assert "no usable checkpoint" in _said(result.output)
 
 
 def test_a_walk_on_another_clock_is_shifted_by_walk_offset(walked: Path) -> None:
-    args = [
-        "calibrate",
-        "--site",
-        str(SITE),
-        "--sightings",
-        str(walked / "sightings.jsonl"),
-        "--walk",
-        str(walked / "survey.jsonl"),
-    ]
-    off = runner.invoke(app, [*args, "--walk-offset", "3600"])
+    off = _calibrate(walked, walked / "survey.jsonl", "--walk-offset", "3600")
     assert off.exit_code == 0, off.output
     assert "0 of 106 devices fitted" in _said(off.output)
     assert "no known position" in off.output
-    on = runner.invoke(app, [*args, "--walk-offset", "0.5"])
+    on = _calibrate(walked, walked / "survey.jsonl", "--walk-offset", "0.5")
     assert on.exit_code == 0, on.output
     assert "0 of 106 devices fitted" not in _said(on.output)

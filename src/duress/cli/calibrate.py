@@ -31,6 +31,7 @@ from duress.cli.location import (
     collector_paused,
     load_any_site,
     read_sightings,
+    reasons_table,
 )
 from duress.domain.calibration import (
     CalibrationFit,
@@ -272,18 +273,13 @@ def calibrate(
     spread = f"{fit.spread_db:.1f} dB" if fit.spread_db is not None else "–"
     console.print(
         f"{len(readings):,} BLE readings of {badge}, {fit.samples:,} used "
-        f"({fit.outliers:,} outliers, {fit.weak:,} near the receivers' sensitivity left out); {fitted} of {len(fit.devices)} devices fitted; "
-        f"{model}; spread {spread}"
+        f"({fit.outliers:,} outliers, {fit.weak:,} near the receivers' sensitivity left out); "
+        f"{fitted} of {len(fit.devices)} devices fitted; {model}; spread {spread}"
         + (f"; {others:,} sightings of other badges ignored" if others else "")
     )
     skipped = Counter(fit.skipped) + rejected
     if skipped:
-        table = Table(title="not used")
-        table.add_column("reason")
-        table.add_column("count", justify="right")
-        for reason, count in sorted(skipped.items()):
-            table.add_row(reason, f"{count:,}")
-        console.print(table)
+        console.print(reasons_table("not used", skipped))
     text = calibration_yaml(fit, source)
     if out is None:
         typer.echo(text, nl=False)

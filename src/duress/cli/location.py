@@ -526,13 +526,18 @@ def locate(
         + (f" → {out}" if out else "")
     )
     if rejected:
-        table = Table(title="rejected (never located)")
-        table.add_column("reason")
-        table.add_column("count", justify="right")
-        for reason, count in sorted(rejected.items()):
-            table.add_row(reason, f"{count:,}")
-        console.print(table)
+        console.print(reasons_table("rejected (never located)", rejected))
     _summarize_rooms(rows, console)
+
+
+def reasons_table(title: str, counts: Counter[str]) -> Table:
+    """Counts of lines or readings not used, one row per reason (``locate``, ``calibrate``)."""
+    table = Table(title=title)
+    table.add_column("reason")
+    table.add_column("count", justify="right")
+    for reason, count in sorted(counts.items()):
+        table.add_row(reason, f"{count:,}")
+    return table
 
 
 def _summarize_rooms(rows: list[dict[str, Any]], console: Console) -> None:
