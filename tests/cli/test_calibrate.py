@@ -110,8 +110,8 @@ def test_bad_walk_lines_are_counted_and_the_rest_used(walked: Path, tmp_path: Pa
     result = _calibrate(walked, walk)
     assert result.exit_code == 0, result.output
     for reason in (
-        "walk: not JSON",
-        "walk: not an object",
+        "walk: not_json",
+        "walk: not_an_object",
         "walk: no RFC 3339 ts with an offset",
         "walk: unknown floor",
         "walk: unknown area",

@@ -29,6 +29,7 @@ from duress.cli.location import (
     BUILTIN_PREFIX,
     InputFormat,
     collector_paused,
+    json_object,
     load_any_site,
     read_sightings,
     reasons_table,
@@ -74,13 +75,8 @@ def read_walk(
     for line in lines:
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line)
-        except (ValueError, RecursionError):
-            rejected["walk: not JSON"] += 1
-            continue
-        if not isinstance(obj, dict):
-            rejected["walk: not an object"] += 1
+        obj = json_object(line, rejected, "walk: ")
+        if obj is None:
             continue
         try:
             ts = parse_timestamp(obj.get("ts"), "ts").timestamp()

@@ -347,13 +347,8 @@ def read_sightings(
             if decoded is not None:
                 yield decoded
                 continue
-        try:
-            obj = json.loads(line)
-        except (ValueError, RecursionError):  # RecursionError: nested too deeply
-            rejected["not_json"] += 1
-            continue
-        if not isinstance(obj, dict):
-            rejected["not_an_object"] += 1
+        obj = json_object(line, rejected)
+        if obj is None:
             continue
         try:
             if decode is None:
@@ -382,6 +377,22 @@ def read_sightings(
             rejected["status_message"] += 1
             continue
         yield at, sighting
+
+
+def json_object(
+    line: bytes | str, rejected: Counter[str], prefix: str = ""
+) -> dict[str, Any] | None:
+    """The JSON object on ``line``, or None with the reason counted in ``rejected``
+    (``not_json``, ``not_an_object``; after ``prefix``)."""
+    try:
+        obj = json.loads(line)
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply
+        rejected[f"{prefix}not_json"] += 1
+        return None
+    if not isinstance(obj, dict):
+        rejected[f"{prefix}not_an_object"] += 1
+        return None
+    return obj
 
 
 @contextmanager
