@@ -79,6 +79,8 @@ def test_calibrate_writes_a_section_the_site_loads(walked: Path, tmp_path: Path)
     assert "(fitted)" in result.output
     assert "sightings of other badges ignored" in result.output
     assert "not fitted" in result.output  # a 12-minute walk does not reach every floor
+    assert "IR devices on the walk (checked, not calibrated)" in result.output
+    assert "IR: the walk went into the areas of" in _said(result.output)
     section = yaml.safe_load(out.read_text())["calibration"]
     assert section["source"].startswith("survey walk of 2025-03-03")
     assert 2.0 < section["path_loss_exponent"] < 3.0

@@ -43,6 +43,7 @@ from duress.domain.calibration import (
     fit_survey,
 )
 from duress.domain.errors import InvalidMessage
+from duress.domain.ir_coverage import IrCoverage, ir_coverage
 from duress.domain.location_params import LocationParams
 from duress.domain.observations import SightingKind
 from duress.domain.site import Site
@@ -169,6 +170,35 @@ def _print_notes(fit: CalibrationFit, options: FitOptions, console: Console) -> 
         )
 
 
+def _print_ir(coverage: tuple[IrCoverage, ...], console: Console) -> None:
+    """The IR devices the walk went into (or that leaked): detection and leaks; checked, since
+    IR devices have nothing to calibrate."""
+    if not coverage:
+        return
+    shown = [c for c in coverage if c.seconds_inside or c.leaks]
+    if shown:
+        table = Table(title="IR devices on the walk (checked, not calibrated)")
+        for column in ("device", "area", "s inside", "seen", "leaks"):
+            justify = "left" if column in ("device", "area") else "right"
+            table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        for c in shown:
+            share = "–" if c.detection is None else f"{c.detection:.0%}"
+            table.add_row(c.device, c.area, f"{c.seconds_inside}", share, f"{c.leaks}")
+        console.print(table)
+        for c in shown:
+            if c.note:
+                console.print(f"[yellow]{c.device}[/]: {c.note}")
+    visited = [c for c in coverage if c.seconds_inside]
+    inside = sum(c.seconds_inside for c in visited)
+    seen = sum(c.seconds_seen for c in visited)
+    detection = f", codes in {seen / inside:.0%} of the seconds inside" if inside else ""
+    leaks = sum(c.leaks for c in coverage)
+    console.print(
+        f"IR: the walk went into the areas of {len(visited)} of {len(coverage)} devices"
+        f"{detection}; {leaks} codes from outside their areas."
+    )
+
+
 def calibrate(
     site: Annotated[
         str, typer.Option(help="Site YAML (file or folder), or builtin:hospital[:FxR].")
@@ -242,18 +272,23 @@ def calibrate(
         except OSError as exc:
             raise typer.BadParameter(f"{sightings}: {exc}") from None
     readings: list[Reading] = []
+    codes: list[tuple[float, str]] = []
     others = 0
     for _, s in decoded:
         if s.badge != badge:
             others += 1
         elif s.kind is SightingKind.BLE and s.rssi is not None:
             readings.append(Reading(s.ts.timestamp(), s.device, s.rssi))
+        elif s.kind is SightingKind.IR:
+            codes.append((s.ts.timestamp(), s.device))
     if not readings:
         raise typer.BadParameter(
             f"{sightings}: no BLE reading of badge {badge!r}; check --badge and --format"
         )
+    the_walk = SurveyWalk(checkpoints, max_gap_s=max_gap)
+    _print_ir(ir_coverage(the_site, the_walk, codes), console)
     options = FitOptions(fit_model=fit_model, min_samples=min_samples, max_distance_m=max_distance)
-    fit = fit_survey(the_site, SurveyWalk(checkpoints, max_gap_s=max_gap), readings, options)
+    fit = fit_survey(the_site, the_walk, readings, options)
     start = datetime.fromtimestamp(checkpoints[0].ts).astimezone()
     source = (
         f"survey walk of {start:%Y-%m-%d %H:%M %Z}, badge {badge}, {len(checkpoints):,} "
