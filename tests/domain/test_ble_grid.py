@@ -254,3 +254,23 @@ def test_the_engine_with_the_grid_changes_zone_soon_after_a_walk_out(site: Site)
     assert location.zone != "f1-n03"
     assert location.zone is not None
     assert site.facility.areas[location.zone].kind.value == "corridor"
+
+
+def test_probability_by_a_door_is_not_yet_inside_the_room(site: Site) -> None:
+    grid = _grid(site)
+    x, y = _centre(site, "f1-n02")
+    n02 = grid.area_number["f1-n02"]
+    assert grid.area_room[n02]
+    assert not grid.area_room[grid.area_number["f1-corr-1"]]
+    middle = seed(grid, grid.devices["ble-f1-n02"], -1, 0.0)
+    for t in range(1, 8):
+        _step(grid, middle, float(t), _readings(site, x, y))
+    assert middle.core[n02] > 0.5 * middle.masses[n02]  # in the middle: mostly core cells
+    # on the corridor side of the room's wall, half a metre out
+    wall_y = min(py for _, py in site.facility.areas["f1-n02"].polygon)
+    door = seed(grid, grid.devices["ble-f1-n02"], -1, 0.0)
+    for t in range(1, 8):
+        _step(grid, door, float(t), _readings(site, x, wall_y - 0.5))
+    assert door.core.get(n02, 0.0) < PARAMS.ble_grid_core  # never deep enough to enter
+    edge = [c for c in range(grid.nx * grid.ny) if grid.area[c] == n02 and not grid.core[c]]
+    assert edge  # the cells along its walls

@@ -45,6 +45,11 @@ _FAR = -200.0
 _RES_HALF_DB = 120
 """Residuals (reading minus expected) are looked up in 0.5 dB steps over ±60 dB."""
 
+_RES_SHIFT_INT = 10_000 - _RES_HALF_DB
+_RES_SHIFT = 10_000.5
+"""``int(x + _RES_SHIFT) - _RES_SHIFT_INT`` is ``round(x) + _RES_HALF_DB`` for any residual a
+receiver can report (|x| < 10,000 half-dB steps), without a call to ``round``."""
+
 _BURST_SHARE = 0.05
 _BURST_MEAN_DB = -12.0
 _BURST_SIGMA_DB = 4.0
@@ -69,7 +74,9 @@ class FloorGrid:
         "area_ids",
         "area_ir",
         "area_number",
+        "area_room",
         "cell_m",
+        "core",
         "dev_mean",
         "dev_near",
         "devices",
@@ -82,6 +89,7 @@ class FloorGrid:
         "residual",
         "scratch",
         "stay",
+        "still_prior",
         "unheard",
         "x0",
         "y0",
@@ -115,8 +123,12 @@ class FloorGrid:
         self.area_number: dict[str, int] = {a: i for i, a in enumerate(area_ids)}
         """Area id -> its index in ``area_ids``."""
         self.area_ir: list[bool] = [a in ir_areas for a in area_ids]
+        self.area_room: list[bool] = rooms
+        """Per area index, whether it is a room-level area (walls around it)."""
         cells = nx * ny
         self.scratch: list[float] = [0.0] * cells
+        self.still_prior: list[float] = [0.0] * cells
+        """Per cell, the standing mode's prior during a step (zero between steps)."""
         # Motion: per cell its neighbours and the share of probability each gets per sub-step.
         self.nb: list[list[int]] = [[] for _ in range(cells)]
         self.nb_w: list[list[float]] = [[] for _ in range(cells)]
@@ -146,6 +158,11 @@ class FloorGrid:
             self.nb[c] = [n for n, _ in found]
             self.nb_w[c] = [share * w for _, w in found]
             self.stay[c] = 1.0 - sum(self.nb_w[c])
+        # Core cells: every neighbour in the same area (a cell by a door or a wall to another
+        # area is an edge cell).
+        self.core: list[bool] = [
+            area[c] >= 0 and all(area[n] == area[c] for n in self.nb[c]) for c in range(cells)
+        ]
         # Readings: the log-density of a residual, and of a device being heard at all, by the
         # expected reading (0.5 dB steps).
         sigma = p.ble_grid_sigma_db
@@ -259,6 +276,7 @@ class GridState:
         "best",
         "best_mass",
         "cells",
+        "core",
         "floor",
         "masses",
         "probs",
@@ -276,6 +294,8 @@ class GridState:
         """The time up to which readings have been used."""
         self.masses: dict[int, float] = {}
         """Per area index, its probability."""
+        self.core: dict[int, float] = {}
+        """Per area index, the probability of its core cells (away from its edges)."""
         self.best = -1
         self.best_mass = 0.0
         self.still = 0.5
@@ -338,10 +358,11 @@ def step(
     probs = state.probs
     modes = p.ble_grid_still_switch > 0.0
     # The standing mode's prior is the posterior as it is (no motion): kept aside, by cell.
-    still_probs: dict[int, float] = {}
+    still_prior = grid.still_prior
+    before = cells
     if modes:
         for i in range(len(cells)):
-            still_probs[cells[i]] = probs[i]
+            still_prior[cells[i]] = probs[i]
     touched: list[int] = []
     for _ in range(substeps):
         touched = []
@@ -396,7 +417,8 @@ def step(
             mean = dev_mean[heard_dev[k]][c]
             g = int((mean - gain_lo) * 2.0)
             ll += heard_gain[0 if g < 0 else (gain_top if g > gain_top else g)]
-            r = round((heard_rssi[k] - mean) * 2.0) + _RES_HALF_DB
+            # the residual in 0.5 dB steps, rounded to the nearest (shifted to truncate at >= 0)
+            r = int((heard_rssi[k] - mean) * 2.0 + _RES_SHIFT) - _RES_SHIFT_INT
             ll += residual[0 if r < 0 else (2 * _RES_HALF_DB if r > 2 * _RES_HALF_DB else r)]
         lls.append(ll)
         if ll > top:
@@ -409,7 +431,7 @@ def step(
         ev_walk = 0.0
         for i in range(len(cells)):
             lik = math.exp(lls[i] - top)
-            s_q = still_probs.get(cells[i], 0.0) * lik
+            s_q = still_prior[cells[i]] * lik
             w_q = probs[i] * lik
             ev_still += s_q
             ev_walk += w_q
@@ -418,6 +440,8 @@ def step(
             total += q
         evidence = still * ev_still + (1.0 - still) * ev_walk
         state.still = still * ev_still / evidence if evidence > 0.0 else still
+        for c in before:
+            still_prior[c] = 0.0
     else:
         for i in range(len(cells)):
             q = probs[i] * math.exp(lls[i] - top)
@@ -435,21 +459,27 @@ def step(
             kept_probs.append(q)
             kept_total += q
     masses: dict[int, float] = {}
+    core_masses: dict[int, float] = {}
+    core = grid.core
     inv = 1.0 / kept_total
     best = -1
     best_mass = 0.0
     for i in range(len(kept_cells)):
         q = kept_probs[i] * inv
         kept_probs[i] = q
-        a = area[kept_cells[i]]
+        c = kept_cells[i]
+        a = area[c]
         m = masses.get(a, 0.0) + q
         masses[a] = m
+        if core[c]:
+            core_masses[a] = core_masses.get(a, 0.0) + q
         if m > best_mass:
             best_mass = m
             best = a
     state.cells = kept_cells
     state.probs = kept_probs
     state.masses = masses
+    state.core = core_masses
     state.best = best
     state.best_mass = best_mass
     state.t = t

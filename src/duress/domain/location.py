@@ -1272,7 +1272,10 @@ class LocationEngine:
             held = grid.area_number.get(place.zone, -1) if place.zone is not None else -1
             if state.masses.get(held, 0.0) >= 1.0 - self._params.ble_grid_switch:
                 place.as_of = estimate.ts  # still supported by the readings
-            if mass < self._params.ble_grid_switch:
+            if mass < self._params.ble_grid_switch or (
+                grid.area_room[state.best]
+                and state.core.get(state.best, 0.0) < self._params.ble_grid_core
+            ):
                 state.switch_at = math.inf
                 return False
             if state.switch_at == math.inf:

@@ -111,6 +111,9 @@ class LocationParams:
     (no motion); each second it changes mode with this probability, and the readings decide
     which mode explains them (a standing badge's posterior sharpens instead of spreading at
     walking pace). 0: walking only."""
+    ble_grid_core: float = 0.4
+    """The challenger replaces a BLE incumbent only once this much probability lies in its core
+    cells (away from its doors and walls): probability at a door is not yet inside."""
     ble_grid_sustain_s: float = 0.0
     """How long the grid's challenger must hold ``ble_grid_switch`` before it replaces the BLE
     incumbent."""
