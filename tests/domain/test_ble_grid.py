@@ -274,3 +274,16 @@ def test_probability_by_a_door_is_not_yet_inside_the_room(site: Site) -> None:
     assert door.core.get(n02, 0.0) < PARAMS.ble_grid_core  # never deep enough to enter
     edge = [c for c in range(grid.nx * grid.ny) if grid.area[c] == n02 and not grid.core[c]]
     assert edge  # the cells along its walls
+
+
+def test_a_filter_starts_near_the_strongest_device_and_wider_on_request(site: Site) -> None:
+    grid = _grid(site)
+    device = grid.devices["ble-f1-n02"]
+    narrow = seed(grid, device, -1, 0.0, spread_m=0.0)
+    wide = seed(grid, device, -1, 0.0, spread_m=3.0)
+    assert set(narrow.cells) == set(grid.dev_near[device])
+    assert set(narrow.cells) < set(wide.cells)
+    assert sum(narrow.probs) == pytest.approx(1.0)
+    n02 = grid.area_number["f1-n02"]
+    outside = seed(grid, device, n02, 0.0, spread_m=3.0)  # not the room just left
+    assert all(grid.area[c] != n02 for c in outside.cells)

@@ -47,8 +47,9 @@ _RES_HALF_DB = 120
 
 _RES_SHIFT_INT = 10_000 - _RES_HALF_DB
 _RES_SHIFT = 10_000.5
-"""``int(x + _RES_SHIFT) - _RES_SHIFT_INT`` is ``round(x) + _RES_HALF_DB`` for any residual a
-receiver can report (|x| < 10,000 half-dB steps), without a call to ``round``."""
+"""``int(2 * rssi + _RES_SHIFT) - _RES_SHIFT_INT`` is ``round(2 * rssi) + _RES_HALF_DB``: a reading
+in half-dB steps, offset so that less an expected reading (in half-dB steps) it indexes the
+residual table; for any reading a receiver reports, without a call to ``round``."""
 
 _BURST_SHARE = 0.05
 _BURST_MEAN_DB = -12.0
@@ -77,7 +78,9 @@ class FloorGrid:
         "area_room",
         "cell_m",
         "core",
+        "dev_gain",
         "dev_mean",
+        "dev_mean2",
         "dev_near",
         "devices",
         "gain_lo",
@@ -190,6 +193,10 @@ class FloorGrid:
         # none of the floor's devices.
         self.devices: dict[str, int] = {}
         self.dev_mean: list[list[float]] = []
+        self.dev_mean2: list[list[int]] = []
+        """``dev_mean`` in half-dB steps (each is a multiple of 0.5 dB)."""
+        self.dev_gain: list[list[float]] = []
+        """Per device and cell, the log-odds of the device being heard there."""
         self.dev_near: list[list[int]] = []
         self.unheard: list[float] = [0.0] * cells
         exponent = p.ble_path_loss_exponent
@@ -228,7 +235,16 @@ class FloorGrid:
                 near = self._nearest_cells(dx, dy, 4)
             self.devices[device_id] = len(self.dev_mean)
             self.dev_mean.append(means)
+            # The same in half-dB steps, and the log-odds of hearing the device at all: what a
+            # step looks up per cell and heard device.
+            self.dev_mean2.append([round(m * 2.0) for m in means])
+            self.dev_gain.append([self.heard_gain[self._gain_index(m)] for m in means])
             self.dev_near.append(near)
+
+    def _gain_index(self, mean: float) -> int:
+        g = int((mean - self.gain_lo) * 2.0)
+        top = len(self.heard_gain) - 1
+        return 0 if g < 0 else (top if g > top else g)
 
     def _miss_log(self, mean: float, p: LocationParams) -> float:
         miss = p.ble_grid_loss + (1.0 - p.ble_grid_loss) * _normal_cdf(
@@ -305,18 +321,17 @@ class GridState:
         since it became the challenger); ``ble_grid_sustain_s`` counts from it."""
 
 
-def seed(floor: FloorGrid, device: int, exclude: int, t: float) -> GridState:
+def seed(floor: FloorGrid, device: int, exclude: int, t: float, spread_m: float = 3.0) -> GridState:
     """A new filter around one device (the strongest heard), outside area ``exclude`` (-1: none):
-    the cells within a few metres of it, equally likely."""
+    the cells near it (within two cells), widened by ``spread_m``, equally likely."""
     grid = floor
     cell = grid.cell_m
     near = grid.dev_near[device]
-    # the device's own cells, widened by its neighbours twice over: about 4 m around it
     chosen: dict[int, bool] = {}
     frontier = list(near)
     for c in frontier:
         chosen[c] = True
-    for _ in range(int(2.0 / cell) + 1):
+    for _ in range(int(spread_m / cell + 0.5)):
         grown: list[int] = []
         for c in frontier:
             for n in grid.nb[c]:
@@ -398,10 +413,13 @@ def step(
     # readings: log-likelihood per cell
     unheard = grid.unheard
     residual = grid.residual
-    heard_gain = grid.heard_gain
-    gain_lo = grid.gain_lo
-    gain_top = len(heard_gain) - 1
-    dev_mean = grid.dev_mean
+    res_top = 2 * _RES_HALF_DB
+    # per heard device: its rows (expected reading in half-dB steps, log-odds of hearing it)
+    # and its reading in half-dB steps, so that a term is two lookups and a subtraction
+    rows2 = [grid.dev_mean2[d] for d in heard_dev]
+    gains = [grid.dev_gain[d] for d in heard_dev]
+    heard2 = [int(v * 2.0 + _RES_SHIFT) - _RES_SHIFT_INT for v in heard_rssi]
+    n_heard = len(heard_dev)
     area = grid.area
     area_ir = grid.area_ir
     never_ir = p.ble_grid_ir_quiet <= 0.0
@@ -413,13 +431,10 @@ def step(
         a = area[c]
         if area_ir[a] and (never_ir or a not in ir_seen):
             ll += quiet
-        for k in range(len(heard_dev)):
-            mean = dev_mean[heard_dev[k]][c]
-            g = int((mean - gain_lo) * 2.0)
-            ll += heard_gain[0 if g < 0 else (gain_top if g > gain_top else g)]
-            # the residual in 0.5 dB steps, rounded to the nearest (shifted to truncate at >= 0)
-            r = int((heard_rssi[k] - mean) * 2.0 + _RES_SHIFT) - _RES_SHIFT_INT
-            ll += residual[0 if r < 0 else (2 * _RES_HALF_DB if r > 2 * _RES_HALF_DB else r)]
+        for k in range(n_heard):
+            # the residual in half-dB steps, offset to index the table
+            r = heard2[k] - rows2[k][c]
+            ll += gains[k][c] + residual[0 if r < 0 else (res_top if r > res_top else r)]
         lls.append(ll)
         if ll > top:
             top = ll

@@ -1239,7 +1239,7 @@ class LocationEngine:
             exclude = -1
             if place is not None and place.source == "ir-ended" and place.zone is not None:
                 exclude = grid.area_number.get(place.zone, -1)
-            state = track.grid = seed(grid, strongest, exclude, since)
+            state = track.grid = seed(grid, strongest, exclude, since, p.ble_grid_seed_m)
         ir_seen: dict[int, bool] = {}
         for area, entry in track.ir.items():
             if entry[1] > since:

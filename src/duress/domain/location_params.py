@@ -111,6 +111,9 @@ class LocationParams:
     (no motion); each second it changes mode with this probability, and the readings decide
     which mode explains them (a standing badge's posterior sharpens instead of spreading at
     walking pace). 0: walking only."""
+    ble_grid_seed_m: float = 1.0
+    """A filter starts (BLE takes over from IR, or the badge's first BLE) on the cells within
+    two cells of the strongest device, widened by this many metres."""
     ble_grid_core: float = 0.4
     """The challenger replaces a BLE incumbent only once this much probability lies in its core
     cells (away from its doors and walls): probability at a door is not yet inside."""
