@@ -166,3 +166,10 @@ def test_a_walk_on_another_clock_is_shifted_by_walk_offset(walked: Path) -> None
     on = _calibrate(walked, walked / "survey.jsonl", "--walk-offset", "0.5")
     assert on.exit_code == 0, on.output
     assert "0 of 106 devices fitted" not in _said(on.output)
+
+
+def test_an_unreadable_sightings_file_is_a_bad_parameter(walked: Path, tmp_path: Path) -> None:
+    args = ["calibrate", "--site", str(SITE), "--walk", str(walked / "survey.jsonl")]
+    result = runner.invoke(app, [*args, "--sightings", str(tmp_path / "missing.jsonl")])
+    assert result.exit_code != 0
+    assert "missing.jsonl" in _said(result.output)

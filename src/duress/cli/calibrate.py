@@ -31,7 +31,7 @@ from duress.cli.location import (
     collector_paused,
     json_object,
     load_any_site,
-    read_sightings,
+    read_sightings_file,
     reasons_table,
 )
 from duress.domain.calibration import (
@@ -266,11 +266,7 @@ def calibrate(
             )
         badge = next(iter(named))
     with collector_paused():
-        try:
-            with sightings.open("rb") as f:
-                decoded = list(read_sightings(f, the_site, format, mapping, rejected))
-        except OSError as exc:
-            raise typer.BadParameter(f"{sightings}: {exc}") from None
+        decoded = read_sightings_file(sightings, the_site, format, mapping, rejected)
     readings: list[Reading] = []
     codes: list[tuple[float, str]] = []
     others = 0

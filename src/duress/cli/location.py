@@ -379,6 +379,18 @@ def read_sightings(
         yield at, sighting
 
 
+def read_sightings_file(
+    path: Path, site: Site, fmt: InputFormat, mapping: Path | None, rejected: Counter[str]
+) -> list[Decoded]:
+    """Every sighting of the file at ``path`` (see :func:`read_sightings`); an unreadable file
+    is a bad parameter."""
+    try:
+        with path.open("rb") as f:
+            return list(read_sightings(f, site, fmt, mapping, rejected))
+    except OSError as exc:
+        raise typer.BadParameter(f"{path}: {exc}") from None
+
+
 def json_object(
     line: bytes | str, rejected: Counter[str], prefix: str = ""
 ) -> dict[str, Any] | None:
@@ -510,11 +522,7 @@ def locate(
         the_site = with_badges(the_site, badges)
     rejected: Counter[str] = Counter()
     with collector_paused():
-        try:
-            with sightings.open("rb") as f:
-                decoded = list(read_sightings(f, the_site, format, mapping, rejected))
-        except OSError as exc:
-            raise typer.BadParameter(f"{sightings}: {exc}") from None
+        decoded = read_sightings_file(sightings, the_site, format, mapping, rejected)
         with _progress(console) as progress:
             task = progress.add_task("locating", total=len(decoded))
             rows, engine = replay(
