@@ -173,3 +173,10 @@ def test_an_unreadable_sightings_file_is_a_bad_parameter(walked: Path, tmp_path:
     result = runner.invoke(app, [*args, "--sightings", str(tmp_path / "missing.jsonl")])
     assert result.exit_code != 0
     assert "missing.jsonl" in _said(result.output)
+
+
+def test_stops_only_uses_the_readings_taken_standing(walked: Path) -> None:
+    result = _calibrate(walked, walked / "survey.jsonl", "--stops-only", "--no-fit-model")
+    assert result.exit_code == 0, result.output
+    assert "not while standing (stops_only)" in result.output
+    assert "(kept)" in result.output  # the model as configured

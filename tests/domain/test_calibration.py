@@ -272,3 +272,54 @@ def test_calibrate_site_replaces_the_powers_of_ble_devices_only(site: Site) -> N
     ir = next(d.id for d in site.devices.values() if not d.kind.is_ble)
     with pytest.raises(ValueError, match="is not a BLE device"):
         calibrate_site(site, Calibration(tx_power={ir: -60.0}))
+
+
+def test_a_stop_is_two_checkpoints_at_one_place_however_long_apart() -> None:
+    walk = SurveyWalk(
+        [
+            Checkpoint(T0, "f1", 0.0, 0.0),
+            Checkpoint(T0 + 10, "f1", 10.0, 0.0),
+            Checkpoint(T0 + 610, "f1", 10.0, 0.0),  # ten minutes standing
+            Checkpoint(T0 + 620, "f1", 20.0, 0.0),
+        ],
+        max_gap_s=120.0,
+    )
+    assert walk.position(T0 + 300) == ("f1", 10.0, 0.0)
+    assert walk.standing(T0 + 300, margin_s=2.0)
+    assert not walk.standing(T0 + 11, margin_s=2.0)  # just stopped: within the margin
+    assert not walk.standing(T0 + 5, margin_s=2.0)  # walking
+    assert not walk.standing(T0 + 615, margin_s=2.0)
+
+
+def test_standing_readings_fit_whatever_the_walks_clock(site: Site) -> None:
+    """A walk noted on a clock 2 s off the badge's: the walking samples are 2.6 m off, the
+    standing ones are not."""
+    devices = _ble(site)
+    rng = random.Random(11)
+    true_tx = {d: -59.0 + rng.uniform(-5, 5) for d in devices}
+    points: list[Checkpoint] = []
+    t = T0
+    for device_id in devices:  # 15 s standing 1.5 m beside each device, 5 s walking between
+        x, y = site.devices[device_id].position or (0.0, 0.0)
+        points += [Checkpoint(t, "f1", x + 1.5, y), Checkpoint(t + 15, "f1", x + 1.5, y)]
+        t += 20
+    walk = SurveyWalk(points)
+    readings = _readings(site, walk, true_tx, n=2.5, w=4.5)
+    late = SurveyWalk([replace(c, ts=c.ts + 2.0) for c in walk.checkpoints])
+    options = FitOptions(stops_only=True, fit_model=False, min_samples=5, stop_margin_s=0.5)
+    fit = fit_survey(site, late, readings, options)
+    assert fit.skipped["not while standing (stops_only)"] > 0
+    fitted = [d for d in fit.devices if d.tx_power is not None]
+    assert len(fitted) == len(devices)
+    for d in fitted:
+        assert d.tx_power == pytest.approx(true_tx[d.device], abs=0.3), d
+
+
+def test_an_implausible_model_is_said_to_be(site: Site) -> None:
+    devices = _ble(site)
+    walk = SurveyWalk(_tour(site))
+    fit = fit_survey(site, walk, _readings(site, walk, dict.fromkeys(devices, -60.0), 2.5, 4.5))
+    assert fit.model_plausible
+    odd = fit_survey(site, walk, _readings(site, walk, dict.fromkeys(devices, -60.0), 4.5, 0.0))
+    assert odd.path_loss_exponent == pytest.approx(4.5, abs=0.05)
+    assert not odd.model_plausible

@@ -117,6 +117,11 @@ def calibration_yaml(fit: CalibrationFit, source: str) -> str:
         "calibration:",
         f"  source: {json.dumps(source)}",
     ]
+    if fit.model_fitted and not fit.model_plausible:
+        lines.append(
+            "  # the fitted model below is implausible for a building: check the walk's clock and "
+            "checkpoints before using it"
+        )
     if cal.path_loss_exponent is not None:
         lines.append(f"  path_loss_exponent: {cal.path_loss_exponent}")
     if cal.wall_loss_db is not None:
@@ -240,6 +245,13 @@ def calibrate(
             help="Seconds to add to the walk's times (when its clock and the badge's differ)."
         ),
     ] = 0.0,
+    stops_only: Annotated[
+        bool,
+        typer.Option(
+            help="Use only the readings taken while standing (two checkpoints at one place): "
+            "immune to a walk clock off the badge's; use with --no-fit-model."
+        ),
+    ] = False,
     badges: Annotated[int, typer.Option(min=1, help="Badges of a builtin: site.")] = 10,
 ) -> None:
     """Fit each BLE device's 1 m reading (and the path loss) to a survey walk."""
@@ -281,9 +293,14 @@ def calibrate(
         raise typer.BadParameter(
             f"{sightings}: no BLE reading of badge {badge!r}; check --badge and --format"
         )
+    options = FitOptions(
+        fit_model=fit_model,
+        min_samples=min_samples,
+        max_distance_m=max_distance,
+        stops_only=stops_only,
+    )
     the_walk = SurveyWalk(checkpoints, max_gap_s=max_gap)
     _print_ir(ir_coverage(the_site, the_walk, codes), console)
-    options = FitOptions(fit_model=fit_model, min_samples=min_samples, max_distance_m=max_distance)
     fit = fit_survey(the_site, the_walk, readings, options)
     start = datetime.fromtimestamp(checkpoints[0].ts).astimezone()
     source = (
@@ -304,6 +321,13 @@ def calibrate(
         f"{fitted} of {len(fit.devices)} devices fitted; {model}; spread {spread}"
         + (f"; {others:,} sightings of other badges ignored" if others else "")
     )
+    if fit.model_fitted and not fit.model_plausible:
+        console.print(
+            f"[yellow]the fitted model is implausible[/] (exponent {fit.path_loss_exponent:.2f}, "
+            f"wall loss {fit.wall_loss_db:.1f} dB): the walk may not match its readings; check "
+            "the walk's clock against the badge's (--walk-offset), or keep the model "
+            "(--no-fit-model, with --stops-only when the clock is in doubt)"
+        )
     skipped = Counter(fit.skipped) + rejected
     if skipped:
         console.print(reasons_table("not used", skipped))

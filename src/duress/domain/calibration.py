@@ -46,11 +46,17 @@ if TYPE_CHECKING:
 MIN_DISTANCE_M = 0.5
 """Distances below this are taken as this (the model's near field; as the simulator does)."""
 EXPONENT_RANGE = (1.5, 5.0)
+PLAUSIBLE_EXPONENT = (1.8, 3.5)
+PLAUSIBLE_WALL_LOSS_DB = (1.0, 10.0)
+"""Fitted values outside these are more likely a walk that does not match its readings (a clock
+off by a second or more, checkpoints in the wrong place) than a building."""
 WALL_LOSS_RANGE_DB = (0.0, 20.0)
 ROBUST_SIGMA = 1.4826
 """Median absolute deviation times this is the standard deviation of a normal distribution."""
 MIN_SIGMA_DB = 0.5
 """The outlier test never assumes readings tighter than this (receivers report whole dB)."""
+MAX_SIGMA_DB = 10.0
+"""The sensitivity cut never assumes readings looser than this."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +118,8 @@ class SurveyWalk:
 
     Between two checkpoints on one floor the walker went in a straight line at constant speed (mark
     a checkpoint at every turn and at both ends of every stop). Between checkpoints on different
-    floors (stairs, an elevator), or more than ``max_gap_s`` apart, the position is unknown.
+    floors (stairs, an elevator), or more than ``max_gap_s`` apart at different places, the
+    position is unknown; two at the same place are a stop, however long.
     """
 
     def __init__(self, checkpoints: Sequence[Checkpoint], max_gap_s: float = 120.0) -> None:
@@ -139,6 +146,16 @@ class SurveyWalk:
             best = d if best is None else min(best, d)
         return best
 
+    def standing(self, ts: float, margin_s: float) -> bool:
+        """True when ``ts`` is inside a stop (two checkpoints at one place), at least
+        ``margin_s`` from both its ends."""
+        i = bisect.bisect_right(self._times, ts - margin_s)
+        if i == 0 or i >= len(self._times):
+            return False
+        a = self.checkpoints[i - 1]
+        b = self.checkpoints[i]
+        return b.floor == a.floor and b.x == a.x and b.y == a.y and ts + margin_s <= b.ts
+
     def position(self, ts: float) -> tuple[str, float, float] | None:
         """``(floor, x, y)`` at ``ts``, or None where the walk does not say."""
         times = self._times
@@ -151,7 +168,8 @@ class SurveyWalk:
         if i == len(times):
             return None
         b = self.checkpoints[i]
-        if b.floor != a.floor or b.ts - a.ts > self.max_gap_s:
+        standing = b.floor == a.floor and b.x == a.x and b.y == a.y
+        if b.floor != a.floor or (b.ts - a.ts > self.max_gap_s and not standing):
             return None
         f = (ts - a.ts) / (b.ts - a.ts)
         return (a.floor, a.x + (b.x - a.x) * f, a.y + (b.y - a.y) * f)
@@ -188,6 +206,10 @@ class FitOptions:
     ``trim_sigmas`` standard deviations of it is not used: there, the weaker readings of the
     noise are lost and those that arrive are biased strong."""
     iterations: int = 30
+    stops_only: bool = False
+    """Use only the readings taken while the walker stood still (two checkpoints at one place),
+    ``stop_margin_s`` from either end: immune to a walk noted on a clock off the badge's."""
+    stop_margin_s: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +245,13 @@ class CalibrationFit:
     """Robust standard deviation of all samples around the model."""
     skipped: Mapping[str, int]
     """Readings not used, per reason."""
+
+    @property
+    def model_plausible(self) -> bool:
+        """The fitted exponent and wall loss are within what buildings show."""
+        lo_n, hi_n = PLAUSIBLE_EXPONENT
+        lo_w, hi_w = PLAUSIBLE_WALL_LOSS_DB
+        return lo_n <= self.path_loss_exponent <= hi_n and lo_w <= self.wall_loss_db <= hi_w
 
     def calibration(self, source: str) -> Calibration:
         """The site calibration: fitted devices only; the model when it was fitted."""
@@ -266,6 +295,9 @@ def _samples(
         j = number.get(reading.device)
         if j is None:
             skipped["not a BLE device with a position"] += 1
+            continue
+        if options.stops_only and not walk.standing(reading.ts, options.stop_margin_s):
+            skipped["not while standing (stops_only)"] += 1
             continue
         here = walk.position(reading.ts)
         if here is None:
@@ -371,7 +403,9 @@ def fit_survey(
         if not residuals:
             break
         sigma = max(MIN_SIGMA_DB, ROBUST_SIGMA * median([abs(r) for r in residuals]))
-        floor = o.sensitivity_dbm + o.trim_sigmas * sigma
+        # (a spread wider than any receiver's noise is a walk that does not match its readings:
+        # it must not push every sample under the sensitivity cut)
+        floor = o.sensitivity_dbm + o.trim_sigmas * min(sigma, MAX_SIGMA_DB)
         strong = [s.rssi - r >= floor for s, r in zip(used, residuals, strict=True)]
         near_model = [abs(r) <= o.trim_sigmas * sigma for r in residuals]
         keep = [a and b for a, b in zip(strong, near_model, strict=True)]
