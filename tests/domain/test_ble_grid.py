@@ -163,7 +163,7 @@ def test_a_room_with_ir_is_less_likely_while_its_ir_is_silent(site: Site) -> Non
     assert seen > 0.5
 
     def odds(mass: float) -> float:
-        return mass / (1.0 - mass)
+        return mass / max(1e-12, 1.0 - mass)
 
     assert odds(silent) < odds(seen) / 5  # the silence weighs against the room
     assert excluded == 0.0  # ble_grid_ir_quiet = 0: BLE never places a badge in a room with IR

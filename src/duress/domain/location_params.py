@@ -126,7 +126,7 @@ class LocationParams:
     by BLE."""
     ble_grid_reseed: float = 0.001
     """Probability put around the strongest device at each step (a lost badge is found again)."""
-    ble_grid_prune: float = 0.0001
+    ble_grid_prune: float = 0.001
     """Cells with less than this share of the probability are dropped."""
     ble_grid_lag_s: float = 0.5
     """Readings are used this long after they were measured (a scan's readings arrive over a few
