@@ -281,7 +281,8 @@ class Movement:
     def survey(self, badge: str, now: float) -> Walker:
         """A surveyor: starts in the first room and visits every room of the site in turn, floor
         by floor (each floor's rooms nearest first), standing ``survey_dwell_s`` in the middle of
-        each; then stays in the last one."""
+        each, in view of its IR devices (never in a blind spot); a room the walking graph does
+        not reach from where it stands is skipped; at the end it stays in the last room."""
         order: list[str] = []
         for floor in self.floors:
             left = sorted(self.rooms_on[floor])
@@ -358,7 +359,8 @@ class Movement:
                 w.after = "dwell"
             else:
                 self._dwell(w, rng, now)
-                w.blind = rng.random() < self.blind_spot_share
+                blind = rng.random() < self.blind_spot_share
+                w.blind = blind and w.itinerary is None  # a surveyor stands in view
 
     def _plan_next(self, w: Walker, rng: random.Random, now: float) -> None:
         p = self.params
