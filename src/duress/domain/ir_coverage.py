@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from duress.domain.site import Site
 
 EDGE_M = 0.5
+"""Seconds and codes within this of an area's edge count neither inside nor outside it."""
 WEAK_DETECTION = 0.5
 """Below this share of the seconds inside, the device is reported as seeing too little."""
 MIN_SECONDS = 10
