@@ -211,7 +211,7 @@ def test_a_step_back_in_time_changes_nothing(site: Site) -> None:
     state = seed(grid, grid.devices["ble-f1-n01"], -1, 5.0)
     before = (list(state.cells), list(state.probs))
     _step(grid, state, 4.0, _readings(site, *_centre(site, "f1-n01")))
-    assert (state.cells, state.probs) == before
+    assert (list(state.cells), list(state.probs)) == before
 
 
 def _feed(engine: LocationEngine, site: Site, t: float, x: float, y: float) -> None:

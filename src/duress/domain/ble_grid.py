@@ -35,6 +35,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from librt.vecs import append, vec
+from mypy_extensions import i64
+
 from duress.domain.area_index import AreaIndex, bbox, level_of
 from duress.domain.facility import Facility
 from duress.domain.location_params import LocationParams
@@ -72,10 +75,13 @@ class FloorGrid:
 
     __slots__ = (
         "area",
+        "area_core",
         "area_ids",
         "area_ir",
+        "area_mass",
         "area_number",
         "area_room",
+        "area_seen",
         "cell_m",
         "core",
         "dev_gain",
@@ -86,6 +92,7 @@ class FloorGrid:
         "gain_lo",
         "heard_gain",
         "nb",
+        "nb_start",
         "nb_w",
         "nx",
         "ny",
@@ -121,21 +128,28 @@ class FloorGrid:
         self.nx = nx
         self.ny = ny
         self.cell_m = p.ble_grid_cell_m
-        self.area = area
+        self.area: vec[i64] = vec[i64](area)
+        """Per cell, the index of its area in ``area_ids`` (-1: no area)."""
         self.area_ids = area_ids
         self.area_number: dict[str, int] = {a: i for i, a in enumerate(area_ids)}
         """Area id -> its index in ``area_ids``."""
-        self.area_ir: list[bool] = [a in ir_areas for a in area_ids]
+        self.area_ir: vec[bool] = vec[bool]([a in ir_areas for a in area_ids])
         self.area_room: list[bool] = rooms
         """Per area index, whether it is a room-level area (walls around it)."""
+        # Per area index, a step's working sums (zero between steps).
+        self.area_mass: vec[float] = vec[float]([0.0] * len(area_ids))
+        self.area_core: vec[float] = vec[float]([0.0] * len(area_ids))
+        self.area_seen: vec[bool] = vec[bool]([False] * len(area_ids))
         cells = nx * ny
-        self.scratch: list[float] = [0.0] * cells
-        self.still_prior: list[float] = [0.0] * cells
+        # The tables a step reads are unboxed vectors (librt.vecs): compiled, a read or a write
+        # is a C double or int64, not a Python object (docs/decisions/0020).
+        self.scratch: vec[float] = vec[float]([0.0] * cells)
+        self.still_prior: vec[float] = vec[float]([0.0] * cells)
         """Per cell, the standing mode's prior during a step (zero between steps)."""
         # Motion: per cell its neighbours and the share of probability each gets per sub-step.
-        self.nb: list[list[int]] = [[] for _ in range(cells)]
-        self.nb_w: list[list[float]] = [[] for _ in range(cells)]
-        self.stay: list[float] = [1.0] * cells
+        nbs: list[list[int]] = [[] for _ in range(cells)]
+        nb_ws: list[list[float]] = [[] for _ in range(cells)]
+        stay: list[float] = [1.0] * cells
         move = 1.0 - p.ble_grid_stay
         for c in range(cells):
             a = area[c]
@@ -158,19 +172,28 @@ class FloorGrid:
             if not found:
                 continue
             share = move / 4.0
-            self.nb[c] = [n for n, _ in found]
-            self.nb_w[c] = [share * w for _, w in found]
-            self.stay[c] = 1.0 - sum(self.nb_w[c])
+            nbs[c] = [n for n, _ in found]
+            nb_ws[c] = [share * w for _, w in found]
+            stay[c] = 1.0 - sum(nb_ws[c])
+        # Compressed rows: cell c's neighbours are nb[nb_start[c]:nb_start[c + 1]], with the
+        # shares nb_w[...] (one flat vector each: no per-cell object to fetch in a step).
+        starts = [0]
+        for found_nb in nbs:
+            starts.append(starts[-1] + len(found_nb))
+        self.nb_start: vec[i64] = vec[i64](starts)
+        self.nb: vec[i64] = vec[i64]([n for row in nbs for n in row])
+        self.nb_w: vec[float] = vec[float]([w for row in nb_ws for w in row])
+        self.stay: vec[float] = vec[float](stay)
         # Core cells: every neighbour in the same area (a cell by a door or a wall to another
         # area is an edge cell).
-        self.core: list[bool] = [
-            area[c] >= 0 and all(area[n] == area[c] for n in self.nb[c]) for c in range(cells)
-        ]
+        self.core: vec[bool] = vec[bool](
+            [area[c] >= 0 and all(area[n] == area[c] for n in nbs[c]) for c in range(cells)]
+        )
         # Readings: the log-density of a residual, and of a device being heard at all, by the
         # expected reading (0.5 dB steps).
         sigma = p.ble_grid_sigma_db
         burst_sigma = math.hypot(sigma, _BURST_SIGMA_DB)
-        self.residual: list[float] = []
+        residual: list[float] = []
         for k in range(-_RES_HALF_DB, _RES_HALF_DB + 1):
             r = k * 0.5
             density = (
@@ -178,7 +201,8 @@ class FloorGrid:
                 + _BURST_SHARE * _normal_pdf(r - _BURST_MEAN_DB, burst_sigma)
                 + _OUTLIER_DENSITY
             )
-            self.residual.append(math.log(density))
+            residual.append(math.log(density))
+        self.residual: vec[float] = vec[float](residual)
         self.gain_lo = p.ble_grid_sensitivity_dbm - 40.0
         self.heard_gain: list[float] = []
         for k in range(2 * 100 + 1):
@@ -193,12 +217,10 @@ class FloorGrid:
         # none of the floor's devices.
         self.devices: dict[str, int] = {}
         self.dev_mean: list[list[float]] = []
-        self.dev_mean2: list[list[int]] = []
-        """``dev_mean`` in half-dB steps (each is a multiple of 0.5 dB)."""
-        self.dev_gain: list[list[float]] = []
-        """Per device and cell, the log-odds of the device being heard there."""
-        self.dev_near: list[list[int]] = []
-        self.unheard: list[float] = [0.0] * cells
+        mean2: list[int] = []
+        gain: list[float] = []
+        self.dev_near: list[vec[i64]] = []
+        unheard: list[float] = [0.0] * cells
         exponent = p.ble_path_loss_exponent
         reach = p.ble_grid_range_m
         cell = self.cell_m
@@ -229,7 +251,7 @@ class FloorGrid:
                     mean = round(mean * 2.0) * 0.5
                     mean = interned.setdefault(mean, mean)
                     means[c] = mean
-                    self.unheard[c] += self._miss_log(mean, p)
+                    unheard[c] += self._miss_log(mean, p)
             if not near:
                 # a device outside every area (a wall-mounted locator): its nearest cells
                 near = self._nearest_cells(dx, dy, 4)
@@ -237,9 +259,16 @@ class FloorGrid:
             self.dev_mean.append(means)
             # The same in half-dB steps, and the log-odds of hearing the device at all: what a
             # step looks up per cell and heard device.
-            self.dev_mean2.append([round(m * 2.0) for m in means])
-            self.dev_gain.append([self.heard_gain[self._gain_index(m)] for m in means])
-            self.dev_near.append(near)
+            mean2.extend(round(m * 2.0) for m in means)
+            gain.extend(self.heard_gain[self._gain_index(m)] for m in means)
+            self.dev_near.append(vec[i64](near))
+        self.unheard: vec[float] = vec[float](unheard)
+        self.dev_mean2: vec[i64] = vec[i64](mean2)
+        """``dev_mean`` in half-dB steps (each is a multiple of 0.5 dB), device ``d``'s row
+        starting at ``d * nx * ny``."""
+        self.dev_gain: vec[float] = vec[float](gain)
+        """Per device and cell (rows as in ``dev_mean2``), the log-odds of the device being
+        heard there."""
 
     def _gain_index(self, mean: float) -> int:
         g = int((mean - self.gain_lo) * 2.0)
@@ -303,9 +332,11 @@ class GridState:
 
     def __init__(self, floor: FloorGrid, cells: list[int], t: float) -> None:
         self.floor = floor
-        self.cells = cells
+        self.cells: vec[i64] = vec[i64](cells)
+        """The cells with probability."""
         share = 1.0 / len(cells) if cells else 0.0
-        self.probs: list[float] = [share] * len(cells)
+        self.probs: vec[float] = vec[float]([share] * len(cells))
+        """Each of ``cells``' probability."""
         self.t = t
         """The time up to which readings have been used."""
         self.masses: dict[int, float] = {}
@@ -328,13 +359,14 @@ def seed(floor: FloorGrid, device: int, exclude: int, t: float, spread_m: float 
     cell = grid.cell_m
     near = grid.dev_near[device]
     chosen: dict[int, bool] = {}
-    frontier = list(near)
+    frontier: list[int] = list(near)
     for c in frontier:
         chosen[c] = True
     for _ in range(int(spread_m / cell + 0.5)):
         grown: list[int] = []
         for c in frontier:
-            for n in grid.nb[c]:
+            for j in range(grid.nb_start[c], grid.nb_start[c + 1]):
+                n = grid.nb[j]
                 if n not in chosen:
                     chosen[n] = True
                     grown.append(n)
@@ -366,6 +398,7 @@ def step(
     substeps = round(dt * p.ble_grid_substeps_per_s)
     substeps = 1 if substeps < 1 else (8 if substeps > 8 else substeps)
     scratch = grid.scratch
+    nb_start = grid.nb_start
     nb = grid.nb
     nb_w = grid.nb_w
     stay = grid.stay
@@ -378,64 +411,74 @@ def step(
     if modes:
         for i in range(len(cells)):
             still_prior[cells[i]] = probs[i]
-    touched: list[int] = []
     for _ in range(substeps):
-        touched = []
+        touched = vec[i64](capacity=2 * len(cells) + 8)
         for i in range(len(cells)):
             c = cells[i]
             q = probs[i]
             if scratch[c] == 0.0:
-                touched.append(c)
+                touched = append(touched, c)
             scratch[c] += q * stay[c]
-            neighbours = nb[c]
-            weights = nb_w[c]
-            for k in range(len(neighbours)):
-                n = neighbours[k]
+            for j in range(nb_start[c], nb_start[c + 1]):
+                n = nb[j]
                 if scratch[n] == 0.0:
-                    touched.append(n)
-                scratch[n] += q * weights[k]
+                    touched = append(touched, n)
+                scratch[n] += q * nb_w[j]
         cells = touched
-        probs = [scratch[c] for c in touched]
+        probs = vec[float](capacity=len(touched) + 32)
         for c in touched:
+            probs = append(probs, scratch[c])
             scratch[c] = 0.0
     # a lost badge is looked for around the strongest device heard
     if strongest >= 0 and p.ble_grid_reseed > 0.0:
         for i in range(len(cells)):
             scratch[cells[i]] = probs[i]
         near = grid.dev_near[strongest]
-        extra = p.ble_grid_reseed / len(near)
+        extra = p.ble_grid_reseed / float(len(near))
         for c in near:
             if scratch[c] == 0.0:
-                cells.append(c)
-                probs.append(extra)
+                cells = append(cells, c)
+                probs = append(probs, extra)
         for c in cells:
             scratch[c] = 0.0
     # readings: log-likelihood per cell
     unheard = grid.unheard
     residual = grid.residual
-    res_top = 2 * _RES_HALF_DB
+    res_top: i64 = 2 * _RES_HALF_DB
     # per heard device: its rows (expected reading in half-dB steps, log-odds of hearing it)
     # and its reading in half-dB steps, so that a term is two lookups and a subtraction
-    rows2 = [grid.dev_mean2[d] for d in heard_dev]
-    gains = [grid.dev_gain[d] for d in heard_dev]
-    heard2 = [int(v * 2.0 + _RES_SHIFT) - _RES_SHIFT_INT for v in heard_rssi]
+    mean2 = grid.dev_mean2
+    gain = grid.dev_gain
+    row_size = grid.nx * grid.ny
+    rows = vec[i64]([d * row_size for d in heard_dev])
+    heard2 = vec[i64]([int(v * 2.0 + _RES_SHIFT) - _RES_SHIFT_INT for v in heard_rssi])
     n_heard = len(heard_dev)
     area = grid.area
     area_ir = grid.area_ir
+    seen = grid.area_seen
+    for a in ir_seen:
+        seen[a] = True
     never_ir = p.ble_grid_ir_quiet <= 0.0
     quiet = -1e9 if never_ir else dt * math.log(p.ble_grid_ir_quiet)
-    lls: list[float] = []
+    n_cells = len(cells)
+    lls = vec[float](capacity=n_cells)
     top = -math.inf
-    for c in cells:
+    for i in range(n_cells):
+        c = cells[i]
         ll = unheard[c]
         a = area[c]
-        if area_ir[a] and (never_ir or a not in ir_seen):
+        if area_ir[a] and (never_ir or not seen[a]):
             ll += quiet
         for k in range(n_heard):
             # the residual in half-dB steps, offset to index the table
-            r = heard2[k] - rows2[k][c]
-            ll += gains[k][c] + residual[0 if r < 0 else (res_top if r > res_top else r)]
-        lls.append(ll)
+            j = rows[k] + c
+            r = heard2[k] - mean2[j]
+            if r < 0:
+                r = 0
+            elif r > res_top:
+                r = res_top
+            ll += gain[j] + residual[r]
+        lls = append(lls, ll)
         if ll > top:
             top = ll
     total = 0.0
@@ -444,7 +487,7 @@ def step(
         still = state.still * (1.0 - switch) + (1.0 - state.still) * switch
         ev_still = 0.0
         ev_walk = 0.0
-        for i in range(len(cells)):
+        for i in range(n_cells):
             lik = math.exp(lls[i] - top)
             s_q = still_prior[cells[i]] * lik
             w_q = probs[i] * lik
@@ -458,39 +501,55 @@ def step(
         for c in before:
             still_prior[c] = 0.0
     else:
-        for i in range(len(cells)):
+        for i in range(n_cells):
             q = probs[i] * math.exp(lls[i] - top)
             probs[i] = q
             total += q
     # normalise, drop the cells without probability, sum per area
     prune = p.ble_grid_prune * total
-    kept_cells: list[int] = []
-    kept_probs: list[float] = []
+    kept_cells = vec[i64](capacity=n_cells)
+    kept_probs = vec[float](capacity=n_cells)
     kept_total = 0.0
-    for i in range(len(cells)):
+    for i in range(n_cells):
         q = probs[i]
         if q >= prune:
-            kept_cells.append(cells[i])
-            kept_probs.append(q)
+            kept_cells = append(kept_cells, cells[i])
+            kept_probs = append(kept_probs, q)
             kept_total += q
-    masses: dict[int, float] = {}
-    core_masses: dict[int, float] = {}
+    for a in ir_seen:
+        seen[a] = False
+    # per area, its probability and that of its core cells, summed in the floor's working
+    # vectors and handed over as dicts of the (few) areas with probability
+    area_mass = grid.area_mass
+    area_core = grid.area_core
+    areas = vec[i64](capacity=8)
     core = grid.core
     inv = 1.0 / kept_total
-    best = -1
+    best: i64 = -1
     best_mass = 0.0
     for i in range(len(kept_cells)):
         q = kept_probs[i] * inv
         kept_probs[i] = q
         c = kept_cells[i]
         a = area[c]
-        m = masses.get(a, 0.0) + q
-        masses[a] = m
+        m = area_mass[a]
+        if m == 0.0:
+            areas = append(areas, a)
+        m += q
+        area_mass[a] = m
         if core[c]:
-            core_masses[a] = core_masses.get(a, 0.0) + q
+            area_core[a] += q
         if m > best_mass:
             best_mass = m
             best = a
+    masses: dict[int, float] = {}
+    core_masses: dict[int, float] = {}
+    for a in areas:
+        masses[a] = area_mass[a]
+        area_mass[a] = 0.0
+        if area_core[a] > 0.0:
+            core_masses[a] = area_core[a]
+            area_core[a] = 0.0
     state.cells = kept_cells
     state.probs = kept_probs
     state.masses = masses

@@ -47,11 +47,12 @@ from __future__ import annotations
 import itertools
 import math
 import operator
-from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from librt.vecs import extend, vec
 
 from duress.domain.area_index import AreaIndex, level_of
 from duress.domain.badge_location import Location, Rejections, RejectReason, unknown
@@ -188,9 +189,10 @@ class _Heard:
     Per device (a *slot*): the newest reading's time (the device counts while it is inside
     ``ble_window_s``), the filtered RSSI (a running median of the last three readings inside the
     window, updated in :meth:`LocationEngine.observe`, so an estimate only reads it) and the last
-    two readings with their times. The floats are packed in one array because an estimate scans
-    every device of a badge once a second: packed, that scan reads a few adjacent cache lines
-    instead of several scattered objects per device (docs/benchmarks.md, "Location").
+    two readings with their times. The floats are packed in one unboxed vector (librt.vecs) because
+    an estimate scans every device of a badge once a second: packed, that scan reads a few adjacent
+    cache lines instead of several scattered objects per device (docs/benchmarks.md, "Location"),
+    and compiled, a read is a C double (docs/decisions/0020).
     """
 
     __slots__ = ("data", "devs", "ids", "slot")
@@ -201,7 +203,7 @@ class _Heard:
         self.ids: list[str] = []
         """Per slot, the device id."""
         self.devs: list[_Dev] = []
-        self.data = array("d")
+        self.data: vec[float] = vec[float]()
         """``_STRIDE`` floats per slot."""
 
     def add_device(self, device_id: str, dev: _Dev, ts: float, value: float) -> None:
@@ -209,18 +211,18 @@ class _Heard:
         self.slot[device_id] = len(self.ids)
         self.ids.append(device_id)
         self.devs.append(dev)
-        self.data.extend((ts, value, value, ts, value, -math.inf))
+        self.data = extend(self.data, (ts, value, value, ts, value, -math.inf))
 
     def filtered(self, device_id: str) -> float | None:
         """The device's filtered RSSI; None when it is not heard."""
         i = self.slot.get(device_id)
         return None if i is None else self.data[i * _STRIDE + 1]
 
-    def newest(self) -> array[float]:
+    def newest(self) -> vec[float]:
         """Per slot, the newest reading's time (-inf for a dead slot, see :meth:`drop_devices_older`)."""
         return self.data[0::_STRIDE]
 
-    def values(self) -> array[float]:
+    def values(self) -> vec[float]:
         """Per slot, the filtered RSSI."""
         return self.data[1::_STRIDE]
 
@@ -240,7 +242,7 @@ class _Heard:
             keep = [i for i, ts in enumerate(self.newest()) if ts != -math.inf]
             self.ids = [self.ids[i] for i in keep]
             self.devs = [self.devs[i] for i in keep]
-            self.data = array("d", [x for i in keep for x in data[i * _STRIDE : (i + 1) * _STRIDE]])
+            self.data = vec[float]([x for i in keep for x in data[i * _STRIDE : (i + 1) * _STRIDE]])
             self.slot = {device_id: i for i, device_id in enumerate(self.ids)}
 
 
@@ -590,10 +592,12 @@ class LocationEngine:
         cutoff = t - p.ble_window_s
         # (filtered RSSI, device) of every device heard inside the window, strongest first; a
         # stable sort, so equal values keep the order the devices were first heard in.
+        data = track.data
+        devs = track.devs
         heard = [
-            (v, d)
-            for ts, v, d in zip(track.newest(), track.values(), track.devs, strict=True)
-            if ts >= cutoff
+            (data[i * _STRIDE + 1], devs[i])
+            for i in range(len(devs))
+            if data[i * _STRIDE] >= cutoff
         ]
         if len(heard) != len(track.slot):
             track.drop_devices_older(cutoff)
@@ -740,13 +744,14 @@ class LocationEngine:
             return
         cutoff = t - p.ble_window_s
         floor = self._areas[zone].floor
-        current = {
-            d: v
-            for d, ts, v, dev in zip(
-                track.ids, track.newest(), track.values(), track.devs, strict=True
-            )
-            if ts >= cutoff and dev.floor == floor and dev.inside != zone
-        }
+        data = track.data
+        devs = track.devs
+        ids = track.ids
+        current: dict[str, float] = {}
+        for i in range(len(devs)):
+            dev = devs[i]
+            if data[i * _STRIDE] >= cutoff and dev.floor == floor and dev.inside != zone:
+                current[ids[i]] = data[i * _STRIDE + 1]
         if not current:
             track.change = None
             return
@@ -769,10 +774,13 @@ class LocationEngine:
         ref = track.ref
         a = max(0.3, 1.0 / (track.ref_n + 1))
         learnt = False
-        for d, ts, v, dev in zip(
-            track.ids, track.newest(), track.values(), track.devs, strict=True
-        ):
-            if ts >= cutoff and dev.floor == floor:
+        data = track.data
+        devs = track.devs
+        ids = track.ids
+        for i in range(len(devs)):
+            if data[i * _STRIDE] >= cutoff and devs[i].floor == floor:
+                d = ids[i]
+                v = data[i * _STRIDE + 1]
                 old = ref.get(d)
                 ref[d] = v if old is None else old + a * (v - old)
                 learnt = True
