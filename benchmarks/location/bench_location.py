@@ -27,7 +27,8 @@ all (:mod:`duress.sim.evidence_bound`: seconds in an IR room or bay before any c
 during the stay), beside the engine's.
 
 Ablations: selected scenarios are replayed through the engine with one mechanism turned off, to
-show what it buys; ``with_ble_grid`` instead turns the opt-in BLE grid filter on.
+show what it buys; ``no_ble_grid`` replaces the BLE grid filter (the default since 2026-11-30)
+with the weighted-centroid rule, and the centroid's own mechanisms are ablated from that rule.
 
 Calibration (:func:`calibration`): ``ble_only_medsurg`` with BLE devices that read a few dB off
 their configured power, replayed with the site as configured and as calibrated from a simulated
@@ -200,9 +201,22 @@ ABLATIONS: dict[str, tuple[LocationParams, tuple[str, ...]]] = {
         LocationParams(ir_one_hit_m=0.0),
         ("icu_bh_ir_rich", "ed_open_bays", "doorway_lingering"),
     ),
+    # the weighted-centroid rule (ble_grid off), the BLE rule 3 before 2026-11-30
+    "no_ble_grid": (
+        LocationParams(ble_grid=False),
+        (
+            "icu_bh_ir_rich",
+            "ed_open_bays",
+            "ble_only_medsurg",
+            "doorway_lingering",
+            "wall_crossing_walk",
+            "degraded_monitor_offline",
+        ),
+    ),
+    # The centroid rule's mechanisms, each off, against no_ble_grid:
     # every BLE challenger needs the full sustain, however deep inside it the estimate is
     "no_deep_sustain": (
-        LocationParams(ble_deep_m=float("inf")),
+        LocationParams(ble_grid=False, ble_deep_m=float("inf")),
         ("icu_bh_ir_rich", "ble_only_medsurg", "wall_crossing_walk"),
     ),
     # the previous re-entry rule: a room just left needs three hits only while BLE says "outside"
@@ -232,24 +246,13 @@ ABLATIONS: dict[str, tuple[LocationParams, tuple[str, ...]]] = {
     ),
     # no motion cue: a deep BLE challenger always waits for its sustain, walking or not
     "no_walk_cue": (
-        LocationParams(ble_walk_estimates=0),
+        LocationParams(ble_grid=False, ble_walk_estimates=0),
         ("icu_bh_ir_rich", "ble_only_medsurg", "doorway_lingering", "wall_crossing_walk"),
     ),
     # every BLE challenger starts its sustain afresh, even a room reached across the corridor
     "no_crossing_carry": (
-        LocationParams(ble_crossing_carry=False),
+        LocationParams(ble_grid=False, ble_crossing_carry=False),
         ("ble_only_medsurg", "wall_crossing_walk"),
-    ),
-    # not an ablation: the opt-in BLE grid filter (ble_grid) in place of the centroid rule
-    "with_ble_grid": (
-        LocationParams(ble_grid=True),
-        (
-            "icu_bh_ir_rich",
-            "ble_only_medsurg",
-            "doorway_lingering",
-            "wall_crossing_walk",
-            "degraded_monitor_offline",
-        ),
     ),
     # going back into the room just left needs the same score whatever BLE says
     "no_reenter_out": (
@@ -307,7 +310,7 @@ def calibration() -> dict[str, Any]:
     ``ble_only_medsurg`` with every BLE device reading N(0, ``CALIBRATION_TX_SPREAD_DB``) off its
     configured power (fixed per device); the site is calibrated from a survey walk simulated apart
     (another seed, one surveyor standing in every room); the same shift is replayed through the
-    engine (and the grid filter) with the site as configured and as calibrated.
+    engine (and with the centroid rule) with the site as configured and as calibrated.
     """
     scenario = next(s for s in SCENARIOS if s.name == CALIBRATION_SCENARIO)
     site = scenario.site()
@@ -355,7 +358,7 @@ def calibration() -> dict[str, Any]:
             "tx_rms_error_db_calibrated": round(math.sqrt(sum(after) / len(after)), 2),
         },
     }
-    for name, engine_params in (("engine", None), ("with_ble_grid", LocationParams(ble_grid=True))):
+    for name, engine_params in (("engine", None), ("no_ble_grid", LocationParams(ble_grid=False))):
         for label, the_site in (("as_configured", site), ("calibrated", calibrated)):
             report = evaluate(truth, list(track(the_site, records, engine_params)), the_site)
             out.setdefault(name, {})[label] = _figures(report)
@@ -404,9 +407,9 @@ def throughput(site: Site, pairs: list[tuple[Sighting, datetime]]) -> dict[str, 
         for name, engine_type in engines.items():
             best[name] = max(best.get(name, 0.0), _rate(site, pairs, engine_type))
     grouped_best = max(_rate(site, grouped, LocationEngine) for _ in range(3))
-    # the opt-in grid filter on the same workload (what making it the default would cost)
-    grid_best = max(
-        _rate(site, pairs, LocationEngine, LocationParams(ble_grid=True)) for _ in range(2)
+    # the weighted-centroid rule (ble_grid off) on the same workload: what the grid filter costs
+    centroid_best = max(
+        _rate(site, pairs, LocationEngine, LocationParams(ble_grid=False)) for _ in range(2)
     )
     pure = best.get("pure", best["active"])
     return {
@@ -414,7 +417,8 @@ def throughput(site: Site, pairs: list[tuple[Sighting, datetime]]) -> dict[str, 
         "engine_sightings_per_s_pure": round(pure),
         "engine_speedup_vs_pure": round(best["active"] / pure, 2),
         "engine_sightings_per_s_grouped_by_badge": round(grouped_best),
-        "engine_sightings_per_s_with_ble_grid": round(grid_best),
+        "engine_sightings_per_s_without_ble_grid": round(centroid_best),
+        "throughput_vs_without_ble_grid": round(best["active"] / centroid_best, 2),
         "speed_badges": SPEED_BADGES,
         "speed_sightings": len(pairs),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -113,11 +114,15 @@ def test_one_ir_hit_is_not_enough_without_ble_agreement() -> None:
     assert off.locate("b1", at(21.3)).room == "r2"
 
 
+# The weighted-centroid rule (ble_grid off): margin, sustain, the deep challenger, the motion cue.
+CENTROID = LocationParams(ble_grid=False)
+
+
 def test_a_deep_ble_challenger_needs_less_sustain() -> None:
-    p = LocationParams()
+    p = CENTROID
     walk = corridor_ble("b1", 0, 20, near=10) + corridor_ble("b1", 20, 40, near=50)
     deep = feed(LocationEngine(two_floor_site(), p), walk)
-    full = feed(LocationEngine(two_floor_site(), LocationParams(ble_deep_m=math.inf)), walk)
+    full = feed(LocationEngine(two_floor_site(), replace(p, ble_deep_m=math.inf)), walk)
     assert [m.zone for m in deep] == [m.zone for m in full] == ["c1", "c2"]
     assert deep[-1].as_of is not None
     assert full[-1].as_of is not None
@@ -139,8 +144,8 @@ def walking_ble(badge: str, start: float, x0: float, speed: float, seconds: int)
 
 def test_walking_away_changes_zone_sooner_than_the_sustain() -> None:
     walk = corridor_ble("b1", 0, 10, near=20) + walking_ble("b1", 10, 20.0, 1.3, 20)
-    cue = feed(LocationEngine(two_floor_site()), walk)
-    still = feed(LocationEngine(two_floor_site(), LocationParams(ble_walk_estimates=0)), walk)
+    cue = feed(LocationEngine(two_floor_site(), CENTROID), walk)
+    still = feed(LocationEngine(two_floor_site(), replace(CENTROID, ble_walk_estimates=0)), walk)
     assert [m.zone for m in cue] == [m.zone for m in still] == ["c1", "c2"]
     assert cue[-1].as_of is not None
     assert still[-1].as_of is not None
@@ -150,8 +155,8 @@ def test_walking_away_changes_zone_sooner_than_the_sustain() -> None:
 def test_a_slow_drift_is_not_walking() -> None:
     # a standing badge whose estimate drifts (0.3 m/s, a slow RSSI change) gets the full sustain
     drift = corridor_ble("b1", 0, 10, near=24) + walking_ble("b1", 10, 24.0, 0.3, 40)
-    cue = feed(LocationEngine(two_floor_site()), drift)
-    still = feed(LocationEngine(two_floor_site(), LocationParams(ble_walk_estimates=0)), drift)
+    cue = feed(LocationEngine(two_floor_site(), CENTROID), drift)
+    still = feed(LocationEngine(two_floor_site(), replace(CENTROID, ble_walk_estimates=0)), drift)
     assert [(m.zone, m.as_of) for m in cue] == [(m.zone, m.as_of) for m in still]
 
 

@@ -48,8 +48,8 @@ def moves(params: LocationParams, sightings: list[Sighting]) -> list[Location]:
     return feed(LocationEngine(facing_rooms_site(), params), sightings)
 
 
-# the motion cue off, so that only the sustain decides
-NO_CUE = LocationParams(ble_walk_estimates=0)
+# the centroid rule (ble_grid off) with the motion cue off, so that only the sustain decides
+NO_CUE = LocationParams(ble_walk_estimates=0, ble_grid=False)
 OFF = replace(NO_CUE, ble_crossing_carry=False)
 
 

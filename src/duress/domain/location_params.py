@@ -77,12 +77,13 @@ class LocationParams:
     and then deep (``ble_deep_m``) into another room, the time since the first corridor estimate
     counts toward that room's sustain (walking out of one room across the corridor into the
     other); off: every new challenger starts its sustain afresh (the rule before 2026-11-29)."""
-    ble_grid: bool = False
-    """Opt-in: where BLE decides, the area comes from the grid filter (``duress.domain.ble_grid``:
-    a Bayesian filter over floor cells, walls and walking pace included) instead of the weighted
-    centroid with its margin and sustain. Off by default: its radio model needs a site whose
-    readings fit it (on the real ESPresense capture it changes room 14 times in 2 minutes), it
-    fights IR at doors, and it costs more (docs/location.md, "The grid filter")."""
+    ble_grid: bool = True
+    """Where BLE decides, the area comes from the grid filter (``duress.domain.ble_grid``: a
+    Bayesian filter over floor cells, walls and walking pace included); False: from the weighted
+    centroid with its margin and sustain (the rule before 2026-11-30). The default since it is
+    faster to follow a walker and rarely fooled by a wall (docs/decisions/0021); turn it off for a
+    site whose readings fit its radio model badly (a survey walk tells: docs/location.md, "The grid
+    filter")."""
     ble_grid_cell_m: float = 1.0
     """The grid filter's cell size."""
     ble_grid_wall_db: float = 4.5
