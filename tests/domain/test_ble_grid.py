@@ -10,7 +10,7 @@ import pytest
 
 from duress.domain.area_index import AreaIndex
 from duress.domain.ble_grid import FloorGrid, GridState, floor_grids, seed, step
-from duress.domain.location import LocationEngine, LocationParams
+from duress.domain.location import Location, LocationEngine, LocationParams
 from duress.domain.observations import Sighting, SightingKind
 from duress.domain.precision import Precision
 from duress.domain.site import Site
@@ -287,3 +287,38 @@ def test_a_filter_starts_near_the_strongest_device_and_wider_on_request(site: Si
     n02 = grid.area_number["f1-n02"]
     outside = seed(grid, device, n02, 0.0, spread_m=3.0)  # not the room just left
     assert all(grid.area[c] != n02 for c in outside.cells)
+
+
+def _engine_feed(site: Site, params: LocationParams, area: str, seconds: int) -> Location:
+    """A badge standing at ``area``'s centre, its readings reported once a second (a scan's
+    readings measured together, arriving 0.2 s later), through the engine."""
+    engine = LocationEngine(site, params)
+    badge = min(site.badges)
+    heard = _readings(site, *_centre(site, area))
+    for k in range(seconds):
+        measured = T0 + timedelta(seconds=k)
+        for device, rssi in heard:
+            sighting = Sighting(measured, badge, device, SightingKind.BLE, rssi)
+            engine.observe(sighting, measured + timedelta(seconds=0.2))
+    return engine.locate(badge, T0 + timedelta(seconds=seconds))
+
+
+def test_the_engine_uses_the_grid_filter_by_default(site: Site) -> None:
+    assert LocationParams().ble_grid is True
+    grid = _engine_feed(site, LocationParams(), "f1-n02", 8)
+    centroid = _engine_feed(site, LocationParams(ble_grid=False), "f1-n02", 8)
+    assert grid.zone == centroid.zone == "f1-n02"
+    # the grid filter's confidence (0.3 + 0.4 x the area's probability: at most 0.7), not the
+    # centroid's
+    assert 0.6 < grid.confidence <= 0.7
+    assert grid.confidence != centroid.confidence
+
+
+def test_estimates_more_often_than_reports_still_feed_the_grid_filter(site: Site) -> None:
+    # A new filter starts from the readings of ble_grid_start_s: with estimates every 0.5 s and
+    # reports once a second, a start that looked back only ble_update_s found no reading at all
+    # and the engine fell back to the centroid rule for good.
+    fast = _engine_feed(site, LocationParams(ble_update_s=0.5), "f1-n02", 8)
+    centroid = _engine_feed(site, LocationParams(ble_update_s=0.5, ble_grid=False), "f1-n02", 8)
+    assert fast.zone == "f1-n02"
+    assert fast.confidence != centroid.confidence  # the grid filter's, not the centroid's

@@ -1216,7 +1216,7 @@ class LocationEngine:
             state = None  # another floor, or the filter paused while IR decided: start afresh
         if state is not None and cut - state.t < p.ble_grid_step_s:
             return state if state.best >= 0 else None
-        since = state.t if state is not None else cut - p.ble_update_s
+        since = state.t if state is not None else cut - p.ble_grid_start_s
         devices = grid.devices
         heard_dev: list[int] = []
         heard_rssi: list[float] = []

@@ -132,6 +132,10 @@ class LocationParams:
     ble_grid_lag_s: float = 0.5
     """Readings are used this long after they were measured (a scan's readings arrive over a few
     hundred milliseconds and are judged together)."""
+    ble_grid_start_s: float = 5.0
+    """A new filter (BLE takes over from IR, or a badge's first BLE) starts from each device's
+    newest reading measured up to this long before its first step (1.0, the estimate's cadence,
+    before 2026-11-30 06:30)."""
     ble_grid_step_s: float = 0.5
     """The grid filter steps at most this often (with the readings measured since its last step,
     up to ``ble_grid_lag_s`` before the newest arrival)."""
