@@ -169,7 +169,7 @@ class LocationParams:
     ir_reenter_needs_ble_cue: bool = False
     """Apply the re-entry score only while the BLE change says "outside" (the rule before
     2026-11; kept for the benchmark's ablation)."""
-    ir_one_hit_m: float = 2.5
+    ir_one_hit_m: float = 2.0
     """A single IR hit enters a room when the fresh BLE estimate lies within this distance of
     it (BLE agrees) and it is not the last room left; 0 turns it off (two hits, as before)."""
     ir_one_hit_nearest: bool = True
