@@ -7,9 +7,11 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from duress.domain.area_index import AreaIndex
-from duress.domain.ble_grid import FloorGrid, GridState, floor_grids, seed, step
+from duress.domain.ble_grid import FloorGrid, GridState, _half_even, floor_grids, seed, step
 from duress.domain.location import Location, LocationEngine, LocationParams
 from duress.domain.observations import Sighting, SightingKind
 from duress.domain.precision import Precision
@@ -78,13 +80,12 @@ def test_every_cell_belongs_to_the_area_around_it(site: Site) -> None:
 
 def test_walls_are_counted_where_a_line_enters_or_leaves_a_room(site: Site) -> None:
     grid = _grid(site)
-    rooms = [site.facility.areas[a].kind.value != "corridor" for a in grid.area_ids]
     room_x, room_y = _centre(site, "f1-n02")
     across_x, across_y = _centre(site, "f1-s02")
     corridor_x, corridor_y = _centre(site, "f1-corr-1")
-    assert grid._walls(room_x, room_y, room_x + 1.0, room_y, rooms) == 0
-    assert grid._walls(corridor_x, corridor_y, room_x, room_y, rooms) == 1
-    assert grid._walls(room_x, room_y, across_x, across_y, rooms) == 2
+    assert grid._walls(room_x, room_y, room_x + 1.0, room_y) == 0
+    assert grid._walls(corridor_x, corridor_y, room_x, room_y) == 1
+    assert grid._walls(room_x, room_y, across_x, across_y) == 2
 
 
 def test_the_expected_reading_is_the_log_distance_model_less_the_walls(site: Site) -> None:
@@ -322,3 +323,12 @@ def test_estimates_more_often_than_reports_still_feed_the_grid_filter(site: Site
     centroid = _engine_feed(site, LocationParams(ble_update_s=0.5, ble_grid=False), "f1-n02", 8)
     assert fast.zone == "f1-n02"
     assert fast.confidence != centroid.confidence  # the grid filter's, not the centroid's
+
+
+_HALVES = st.integers(-4000, 4000).map(lambda k: k * 0.5)
+
+
+@given(st.floats(min_value=-1e6, max_value=1e6, allow_nan=False) | _HALVES)
+def test_half_even_rounds_as_round_does(x: float) -> None:
+    # the grid's tables round expected readings natively; ties go to the even neighbour
+    assert _half_even(x) == float(round(x))

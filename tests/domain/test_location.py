@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from tests.sim.site_fixtures import at, ble, feed, ir, two_floor_site
 
 from duress.domain.events import BadgeMoved
@@ -14,6 +16,7 @@ from duress.domain.location import (
     LocationEngine,
     LocationParams,
     RejectReason,
+    epoch_seconds,
 )
 from duress.domain.observations import Sighting, SightingKind
 from duress.domain.precision import Precision
@@ -318,3 +321,18 @@ def test_out_of_order_and_duplicates_are_counted(engine: LocationEngine) -> None
     assert engine.rejections.total == 2
     assert engine.rejections.as_dict()["duplicate"] == 1
     assert engine.locate("b1", at(10)).room == "r1"
+
+
+_ZONES = st.builds(
+    lambda minutes: timezone(timedelta(minutes=minutes)), st.integers(-14 * 60, 14 * 60)
+)
+
+
+@given(st.datetimes(timezones=st.just(UTC) | _ZONES))
+def test_epoch_seconds_is_timestamp_for_every_aware_datetime(dt: datetime) -> None:
+    assert epoch_seconds(dt) == dt.timestamp()
+
+
+@given(st.datetimes(min_value=datetime(1971, 1, 2), max_value=datetime(2200, 1, 1)))
+def test_epoch_seconds_of_a_naive_datetime_is_its_timestamp(dt: datetime) -> None:
+    assert epoch_seconds(dt) == dt.timestamp()  # local time, as datetime.timestamp has it

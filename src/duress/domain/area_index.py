@@ -18,10 +18,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from duress.domain.facility import Area, AreaKind, Facility, Point, Polygon
 
-ZONE_KINDS = frozenset({AreaKind.CORRIDOR, AreaKind.ZONE})
+ZONE_KINDS: Final = frozenset({AreaKind.CORRIDOR, AreaKind.ZONE})
 """Area kinds that are open zones rather than rooms."""
 
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Final
 
 from librt.vecs import append, vec
 from mypy_extensions import i64
@@ -42,24 +43,35 @@ from duress.domain.area_index import AreaIndex, bbox, level_of
 from duress.domain.facility import Facility
 from duress.domain.location_params import LocationParams
 
-_FAR = -200.0
+_FAR: Final = -200.0
 """The expected reading (dBm) stored for a cell beyond a device's range."""
 
-_RES_HALF_DB = 120
+_RES_HALF_DB: Final = 120
 """Residuals (reading minus expected) are looked up in 0.5 dB steps over ±60 dB."""
 
-_RES_SHIFT_INT = 10_000 - _RES_HALF_DB
-_RES_SHIFT = 10_000.5
+_RES_SHIFT_INT: Final = 10_000 - _RES_HALF_DB
+_RES_SHIFT: Final = 10_000.5
 """``int(2 * rssi + _RES_SHIFT) - _RES_SHIFT_INT`` is ``round(2 * rssi) + _RES_HALF_DB``: a reading
 in half-dB steps, offset so that less an expected reading (in half-dB steps) it indexes the
 residual table; for any reading a receiver reports, without a call to ``round``."""
 
-_BURST_SHARE = 0.05
-_BURST_MEAN_DB = -12.0
-_BURST_SIGMA_DB = 4.0
-_OUTLIER_DENSITY = 1e-3
+_BURST_SHARE: Final = 0.05
+_BURST_MEAN_DB: Final = -12.0
+_BURST_SIGMA_DB: Final = 4.0
+_OUTLIER_DENSITY: Final = 1e-3
 """Multipath bursts (a share of readings, ``_BURST_MEAN_DB`` lower) and a floor for anything else,
 so that one wild reading cannot empty the filter."""
+
+
+def _half_even(x: float) -> float:
+    """``round(x)`` as a float (halves to even), in native arithmetic: the grid's tables round a
+    few hundred thousand expected readings when an engine starts."""
+    y = math.floor(x)
+    below = float(y)
+    rest = x - below  # exact: x and its floor are within one unit
+    if rest > 0.5 or (rest == 0.5 and y % 2 == 1):
+        return below + 1.0
+    return below
 
 
 def _normal_cdf(z: float) -> float:
@@ -82,6 +94,7 @@ class FloorGrid:
         "area_number",
         "area_room",
         "area_seen",
+        "cell_in_room",
         "cell_m",
         "core",
         "dev_gain",
@@ -225,8 +238,18 @@ class FloorGrid:
         reach = p.ble_grid_range_m
         cell = self.cell_m
         interned: dict[float, float] = {}
+        miss_of: dict[float, float] = {}
+        """Per expected reading (a multiple of 0.5 dB: a few hundred), its ``_miss_log``."""
+        self.cell_in_room: vec[bool] = vec[bool]([a >= 0 and rooms[a] for a in area])
+        """Per cell, whether its area is room-level (what ``_walls`` reads)."""
+        wall_db = p.ble_grid_wall_db
+        # beyond a device's range every cell has the same row entries: filled in first
+        far2 = round(_FAR * 2.0)
+        far_gain = self.heard_gain[self._gain_index(_FAR)]
         for device_id, dx, dy, tx in devices:
             means = [_FAR] * cells
+            row2 = [far2] * cells
+            row_gain = [far_gain] * cells
             near: list[int] = []
             ix0 = max(0, math.floor((dx - reach - x0) / cell))
             ix1 = min(nx - 1, math.floor((dx + reach - x0) / cell))
@@ -244,14 +267,19 @@ class FloorGrid:
                         continue
                     if d <= 2.0 * cell:
                         near.append(c)
-                    walls = self._walls(cx, cy, dx, dy, rooms)
+                    walls = self._walls(cx, cy, dx, dy)
                     mean = (
-                        tx - 10.0 * exponent * math.log10(max(0.5, d)) - walls * p.ble_grid_wall_db
+                        tx - 10.0 * exponent * math.log10(d if d > 0.5 else 0.5) - walls * wall_db
                     )
-                    mean = round(mean * 2.0) * 0.5
+                    mean = _half_even(mean * 2.0) * 0.5
                     mean = interned.setdefault(mean, mean)
                     means[c] = mean
-                    unheard[c] += self._miss_log(mean, p)
+                    row2[c] = int(mean * 2.0)  # exact: a multiple of 0.5 dB
+                    row_gain[c] = self.heard_gain[self._gain_index(mean)]
+                    known = miss_of.get(mean)
+                    if known is None:
+                        known = miss_of[mean] = self._miss_log(mean, p)
+                    unheard[c] += known
             if not near:
                 # a device outside every area (a wall-mounted locator): its nearest cells
                 near = self._nearest_cells(dx, dy, 4)
@@ -259,8 +287,8 @@ class FloorGrid:
             self.dev_mean.append(means)
             # The same in half-dB steps, and the log-odds of hearing the device at all: what a
             # step looks up per cell and heard device.
-            mean2.extend(round(m * 2.0) for m in means)
-            gain.extend(self.heard_gain[self._gain_index(m)] for m in means)
+            mean2.extend(row2)
+            gain.extend(row_gain)
             self.dev_near.append(vec[i64](near))
         self.unheard: vec[float] = vec[float](unheard)
         self.dev_mean2: vec[i64] = vec[i64](mean2)
@@ -281,24 +309,35 @@ class FloorGrid:
         )
         return math.log(min(max(miss, 1e-6), 1.0))
 
-    def _walls(self, ax: float, ay: float, bx: float, by: float, rooms: list[bool]) -> int:
-        """Walls between two points: steps into or out of a room-level area, half a cell apart."""
+    def _walls(self, ax: float, ay: float, bx: float, by: float) -> int:
+        """Walls between two points: steps into or out of a room-level area, half a cell apart
+        (the tables of a 10-floor site take some 270,000 of these walks: every read is native)."""
         d = math.hypot(bx - ax, by - ay)
         steps = int(d / (0.5 * self.cell_m)) + 1
         cell = self.cell_m
         nx = self.nx
         ny = self.ny
+        x0 = self.x0
+        y0 = self.y0
         area = self.area
+        in_room = self.cell_in_room
         walls = 0
-        prev = -2
+        prev: i64 = -2
+        prev_room = False
         for i in range(steps + 1):
-            f = i / steps
-            ix = math.floor((ax + (bx - ax) * f - self.x0) / cell)
-            iy = math.floor((ay + (by - ay) * f - self.y0) / cell)
-            a = area[ix + iy * nx] if 0 <= ix < nx and 0 <= iy < ny else -1
-            if prev != -2 and a != prev and ((a >= 0 and rooms[a]) or (prev >= 0 and rooms[prev])):
+            f = float(i) / float(steps)  # i / steps, as a native division
+            ix: i64 = math.floor((ax + (bx - ax) * f - x0) / cell)
+            iy: i64 = math.floor((ay + (by - ay) * f - y0) / cell)
+            a: i64 = -1
+            room = False
+            if 0 <= ix < nx and 0 <= iy < ny:
+                c = ix + iy * nx
+                a = area[c]
+                room = in_room[c]
+            if prev != -2 and a != prev and (room or prev_room):
                 walls += 1
             prev = a
+            prev_room = room
         return walls
 
     def _nearest_cells(self, x: float, y: float, count: int) -> list[int]:
