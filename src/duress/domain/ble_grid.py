@@ -43,6 +43,11 @@ from duress.domain.area_index import AreaIndex, bbox, level_of
 from duress.domain.facility import Facility
 from duress.domain.location_params import LocationParams
 
+# mypyc has no native hypot or log10: called through these, not through a lookup of the name
+# on the math module at every call (the grid tables make some 540,000 of them).
+_hypot: Final = math.hypot
+_log10: Final = math.log10
+
 _FAR: Final = -200.0
 """The expected reading (dBm) stored for a cell beyond a device's range."""
 
@@ -262,15 +267,13 @@ class FloorGrid:
                     if area[c] < 0:
                         continue
                     cx = x0 + (ix + 0.5) * cell
-                    d = math.hypot(cx - dx, cy - dy)
+                    d = _hypot(cx - dx, cy - dy)
                     if d > reach:
                         continue
                     if d <= 2.0 * cell:
                         near.append(c)
                     walls = self._walls(cx, cy, dx, dy)
-                    mean = (
-                        tx - 10.0 * exponent * math.log10(d if d > 0.5 else 0.5) - walls * wall_db
-                    )
+                    mean = tx - 10.0 * exponent * _log10(d if d > 0.5 else 0.5) - walls * wall_db
                     mean = _half_even(mean * 2.0) * 0.5
                     mean = interned.setdefault(mean, mean)
                     means[c] = mean
@@ -312,8 +315,8 @@ class FloorGrid:
     def _walls(self, ax: float, ay: float, bx: float, by: float) -> int:
         """Walls between two points: steps into or out of a room-level area, half a cell apart
         (the tables of a 10-floor site take some 270,000 of these walks: every read is native)."""
-        d = math.hypot(bx - ax, by - ay)
-        steps = int(d / (0.5 * self.cell_m)) + 1
+        d = _hypot(bx - ax, by - ay)
+        steps: i64 = int(d / (0.5 * self.cell_m)) + 1
         cell = self.cell_m
         nx = self.nx
         ny = self.ny
@@ -324,8 +327,10 @@ class FloorGrid:
         walls = 0
         prev: i64 = -2
         prev_room = False
+        whole = float(steps)
+        i: i64
         for i in range(steps + 1):
-            f = float(i) / float(steps)  # i / steps, as a native division
+            f = float(i) / whole  # i / steps, as a native division
             ix: i64 = math.floor((ax + (bx - ax) * f - x0) / cell)
             iy: i64 = math.floor((ay + (by - ay) * f - y0) / cell)
             a: i64 = -1
