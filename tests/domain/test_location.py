@@ -336,3 +336,14 @@ def test_epoch_seconds_is_timestamp_for_every_aware_datetime(dt: datetime) -> No
 @given(st.datetimes(min_value=datetime(1971, 1, 2), max_value=datetime(2200, 1, 1)))
 def test_epoch_seconds_of_a_naive_datetime_is_its_timestamp(dt: datetime) -> None:
     assert epoch_seconds(dt) == dt.timestamp()  # local time, as datetime.timestamp has it
+
+
+def test_a_top_k_of_zero_uses_every_device_heard() -> None:
+    walk = [
+        s for near in (5, 15, 25, 35, 45) for s in corridor_ble("b1", near / 5, near / 5 + 2, near)
+    ]
+    walk.sort(key=lambda s: s.ts)
+    every = LocationEngine(two_floor_site(), replace(CENTROID, ble_top_k=0))
+    six = LocationEngine(two_floor_site(), replace(CENTROID, ble_top_k=6))  # the site's six beacons
+    assert [every.observe(s, s.ts) for s in walk] == [six.observe(s, s.ts) for s in walk]
+    assert every.locate("b1", at(11)) == six.locate("b1", at(11))

@@ -653,7 +653,7 @@ class LocationEngine:
             # stay on the incumbent's floor unless the other floor is clearly stronger
             floor = place_floor
             first = here_dev
-        k = p.ble_top_k
+        k = p.ble_top_k if p.ble_top_k > 0 else len(devs)  # 0 or less: every device, as before
         top_values: list[float] = []
         top_devs: list[_Dev] = []
         for i in range(len(devs)):
