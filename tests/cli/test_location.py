@@ -5,11 +5,15 @@ from __future__ import annotations
 import gc
 import itertools
 import json
+import math
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import typer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from duress.cli import location
@@ -251,3 +255,72 @@ def test_locate_reads_the_real_espresense_capture(vectors: Path, tmp_path: Path)
     places = [r["zone"] for r in located]
     changes = sum(1 for a, b in itertools.pairwise(places) if a != b)
     assert changes <= 2  # a stationary device: no flapping between rooms
+
+
+def test_replayed_rows_are_what_the_engine_says_each_second(simulated: Path) -> None:
+    # replay ages the engine's reports itself: the rows must be engine.locate's, timed-out
+    # badges included (the last two of three stop reporting after 20 s)
+    site = location.load_any_site("builtin:hospital:1x4", 3)
+    decoded = list(
+        location.read_sightings_file(
+            simulated / "sightings.jsonl", site, location.InputFormat.NATIVE, None, Counter()
+        )
+    )
+    start = min(at for at, _ in decoded)
+    kept = [
+        (at, s)
+        for at, s in decoded
+        if s.badge == min(site.badges) or (at - start).total_seconds() < 20
+    ]
+    params = location.LocationParams(unknown_after_s=15.0)
+    rows, _ = location.replay(site, kept, params)
+    engine = location.LocationEngine(site, params)
+    items = sorted(kept, key=lambda p: p[0])
+    k = 0
+    timed_out = 0
+    for row in rows:
+        second = datetime.fromisoformat(str(row["ts"]))
+        while k < len(items) and items[k][0] <= second:
+            engine.observe(items[k][1], items[k][0])
+            k += 1
+        loc = engine.locate(str(row["badge"]), second)
+        age = round(loc.age_s, 1) if math.isfinite(loc.age_s) else None
+        assert row == {
+            "ts": row["ts"],
+            "badge": row["badge"],
+            "floor": loc.floor,
+            "unit": loc.unit,
+            "room": loc.room,
+            "bay": loc.bay,
+            "zone": loc.zone,
+            "precision": loc.precision.value,
+            "confidence": round(loc.confidence, 3),
+            "age_s": age,
+        }
+        timed_out += loc.last_known is not None
+    assert timed_out > 0
+
+
+_ID = st.text(st.characters(exclude_categories=()), min_size=1, max_size=12)
+"""Any character: DEL, controls, non-ASCII, lone surrogates."""
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "ts": st.just("2024-05-01T12:00:00+00:00"),
+                "badge": _ID,
+                "room": st.none() | _ID,
+                "precision": st.sampled_from(["bed", "room", "zone", "floor", "unknown"]),
+                "confidence": st.floats(0.0, 1.0).map(lambda c: round(c, 3)),
+                "age_s": st.none() | st.floats(0.0, 1e12).map(lambda a: round(a, 1)),
+            }
+        ),
+        max_size=5,
+    )
+)
+def test_rows_are_written_exactly_as_json_dumps_writes_them(rows: list[dict[str, object]]) -> None:
+    expected = "".join(json.dumps(r, separators=(",", ":"), default=str) + "\n" for r in rows)
+    assert location.rows_text(rows) == expected

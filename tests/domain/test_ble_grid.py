@@ -7,7 +7,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from duress.domain.area_index import AreaIndex
@@ -83,9 +83,52 @@ def test_walls_are_counted_where_a_line_enters_or_leaves_a_room(site: Site) -> N
     room_x, room_y = _centre(site, "f1-n02")
     across_x, across_y = _centre(site, "f1-s02")
     corridor_x, corridor_y = _centre(site, "f1-corr-1")
-    assert grid._walls(room_x, room_y, room_x + 1.0, room_y) == 0
-    assert grid._walls(corridor_x, corridor_y, room_x, room_y) == 1
-    assert grid._walls(room_x, room_y, across_x, across_y) == 2
+    assert _walls(grid, room_x, room_y, room_x + 1.0, room_y) == 0
+    assert _walls(grid, corridor_x, corridor_y, room_x, room_y) == 1
+    assert _walls(grid, room_x, room_y, across_x, across_y) == 2
+
+
+def _walls(grid: FloorGrid, ax: float, ay: float, bx: float, by: float) -> int:
+    return grid._walls(ax, ay, bx, by, math.hypot(bx - ax, by - ay))
+
+
+def _walls_by_floor(grid: FloorGrid, ax: float, ay: float, bx: float, by: float) -> int:
+    """The wall walk written plainly: each step's cell by ``math.floor``."""
+    steps = int(math.hypot(bx - ax, by - ay) / (0.5 * grid.cell_m)) + 1
+    walls = 0
+    prev: int | None = None
+    prev_room = False
+    for i in range(steps + 1):
+        f = i / steps
+        ix = math.floor((ax + (bx - ax) * f - grid.x0) / grid.cell_m)
+        iy = math.floor((ay + (by - ay) * f - grid.y0) / grid.cell_m)
+        a, room = -1, False
+        if 0 <= ix < grid.nx and 0 <= iy < grid.ny:
+            a = grid.area[ix + iy * grid.nx]
+            room = grid.cell_in_room[ix + iy * grid.nx]
+        if prev is not None and a != prev and (room or prev_room):
+            walls += 1
+        prev, prev_room = a, room
+    return walls
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.floats(-0.2, 1.2),
+    st.floats(-0.2, 1.2),
+    st.floats(-0.2, 1.2),
+    st.floats(-0.2, 1.2),
+)
+def test_the_wall_walk_visits_the_cells_floor_would_name(
+    site: Site, ax: float, ay: float, bx: float, by: float
+) -> None:
+    # points anywhere over the floor and a little beyond it, as fractions of its extent
+    grid = _grid(site)
+    w = grid.nx * grid.cell_m
+    h = grid.ny * grid.cell_m
+    a = (grid.x0 + ax * w, grid.y0 + ay * h)
+    b = (grid.x0 + bx * w, grid.y0 + by * h)
+    assert _walls(grid, *a, *b) == _walls_by_floor(grid, *a, *b)
 
 
 def test_the_expected_reading_is_the_log_distance_model_less_the_walls(site: Site) -> None:
@@ -95,12 +138,12 @@ def test_the_expected_reading_is_the_log_distance_model_less_the_walls(site: Sit
     cell = _cell(grid, x + 2.0, y)
     cx = grid.x0 + (cell % grid.nx + 0.5) * grid.cell_m
     cy = grid.y0 + (cell // grid.nx + 0.5) * grid.cell_m
-    inside = grid.dev_mean[device][cell]
+    inside = grid.expected(device, cell)
     # no wall inside the room: the log-distance model alone (kept in 0.5 dB steps)
     model = -59.0 - 10 * PARAMS.ble_path_loss_exponent * math.log10(math.hypot(cx - x, cy - y))
     assert inside == pytest.approx(model, abs=0.25)
     across_x, across_y = _centre(site, "f1-s02")
-    across = grid.dev_mean[device][_cell(grid, across_x, across_y)]
+    across = grid.expected(device, _cell(grid, across_x, across_y))
     assert across < inside - 2 * PARAMS.ble_grid_wall_db  # two walls and metres more
 
 

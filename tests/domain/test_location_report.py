@@ -6,7 +6,7 @@ import pytest
 from tests.sim.site_fixtures import at, ble, ir, two_floor_site
 
 from duress.domain.location import LocationEngine, LocationParams
-from duress.domain.location_report import location_at, report_of
+from duress.domain.location_report import age_at, confidence_at, location_at, report_of
 from duress.domain.precision import Precision
 
 
@@ -52,3 +52,28 @@ def test_past_the_unknown_timeout_the_last_known_place_is_kept() -> None:
     assert later.precision is Precision.UNKNOWN
     assert later.last_known is not None
     assert later.last_known.room == "r1"
+
+
+@pytest.mark.parametrize("later_s", [0.0, 14.0, 121.0])
+def test_the_engine_reports_the_place_it_ages(later_s: float) -> None:
+    params = LocationParams()
+    engine = LocationEngine(two_floor_site(), params)
+    for t in range(3):
+        engine.observe(ir("b1", "ir-r1", t), at(t))
+    report = engine.report("b1")
+    assert report is not None
+    assert report.room == "r1"
+    then = at(2 + later_s)
+    assert location_at("b1", report, then.timestamp(), params) == engine.locate("b1", then)
+    assert engine.report("b9") is None  # never located
+
+
+def test_confidence_halves_every_half_life_and_age_is_never_negative() -> None:
+    params = LocationParams(confidence_half_life_s=10.0)
+    engine = LocationEngine(two_floor_site(), params)
+    engine.observe(ir("b1", "ir-r1", 0), at(0))
+    report = engine.report("b1")
+    assert report is not None
+    assert age_at(report, report.as_of - 5.0) == 0.0  # a clock behind the evidence
+    assert age_at(report, report.as_of + 20.0) == 20.0
+    assert confidence_at(report, 20.0, params) == pytest.approx(report.confidence / 4)

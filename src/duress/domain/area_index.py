@@ -134,12 +134,17 @@ class AreaIndex:
     def __init__(self, facility: Facility, cell_m: float = 2.0) -> None:
         self._cell = cell_m
         self._polygons: dict[str, tuple[Polygon, int]] = {}
+        rectangles: dict[str, tuple[float, float, float, float] | None] = {}
+        boxes: dict[str, tuple[float, float, float, float] | None] = {}
+        """Per area, its ``_rectangle`` and its ``_box``: worked out once, not once per cell."""
         cells: dict[tuple[str, int, int], list[tuple[int, str]]] = {}
         for area in facility.areas.values():
             if len(area.polygon) < 3:
                 continue
             level = level_of(area.kind)
             self._polygons[area.id] = (area.polygon, level)
+            rectangles[area.id] = _rectangle(area.polygon)
+            boxes[area.id] = _box(area.polygon)
             x0, y0, x1, y1 = bbox(area.polygon)
             for ix in range(math.floor(x0 / cell_m), math.floor(x1 / cell_m) + 1):
                 for iy in range(math.floor(y0 / cell_m), math.floor(y1 / cell_m) + 1):
@@ -154,7 +159,7 @@ class AreaIndex:
             first = next((e for e in entries if e[0] > 0), None)
             if first is None:
                 continue
-            box = _rectangle(self._polygons[first[1]][0])
+            box = rectangles[first[1]]
             _, ix, iy = key
             if (
                 box is not None
@@ -168,7 +173,7 @@ class AreaIndex:
         # for a rectangle, the exact box test that replaces ray casting.
         self._places: dict[tuple[str, int, int], tuple[_Candidate, ...]] = {
             key: tuple(
-                (level, area_id, self._polygons[area_id][0], _box(self._polygons[area_id][0]))
+                (level, area_id, self._polygons[area_id][0], boxes[area_id])
                 for level, area_id in entries
                 if level > 0
             )

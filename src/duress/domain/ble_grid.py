@@ -60,6 +60,11 @@ _RES_SHIFT: Final = 10_000.5
 in half-dB steps, offset so that less an expected reading (in half-dB steps) it indexes the
 residual table; for any reading a receiver reports, without a call to ``round``."""
 
+_MISS_LOWEST2: Final = -800
+_MISS_CACHE: Final = 1000
+"""The expected readings whose miss probability the tables keep: -400 to +100 dBm, in half-dB
+steps (any other is worked out each time)."""
+
 _BURST_SHARE: Final = 0.05
 _BURST_MEAN_DB: Final = -12.0
 _BURST_SIGMA_DB: Final = 4.0
@@ -103,7 +108,6 @@ class FloorGrid:
         "cell_m",
         "core",
         "dev_gain",
-        "dev_mean",
         "dev_mean2",
         "dev_near",
         "devices",
@@ -232,74 +236,83 @@ class FloorGrid:
             self.heard_gain.append(math.log(1.0 - miss) - math.log(miss))
         # Per device: the expected reading in every cell (``_FAR`` beyond its range) and the cells
         # near it (where a lost badge is looked for); per cell the log-probability of hearing
-        # none of the floor's devices.
+        # none of the floor's devices. Written straight into the unboxed tables a step reads.
+        floor_devices = list(devices)
         self.devices: dict[str, int] = {}
-        self.dev_mean: list[list[float]] = []
-        mean2: list[int] = []
-        gain: list[float] = []
         self.dev_near: list[vec[i64]] = []
-        unheard: list[float] = [0.0] * cells
+        total: i64 = cells * len(floor_devices)
+        far2: i64 = round(_FAR * 2.0)
+        far_gain = self.heard_gain[self._gain_index(_FAR)]
+        mean2: vec[i64] = vec[i64]([far2] * total)
+        gain: vec[float] = vec[float]([far_gain] * total)
+        unheard: vec[float] = vec[float]([0.0] * cells)
         exponent = p.ble_path_loss_exponent
         reach = p.ble_grid_range_m
         cell = self.cell_m
-        interned: dict[float, float] = {}
-        miss_of: dict[float, float] = {}
-        """Per expected reading (a multiple of 0.5 dB: a few hundred), its ``_miss_log``."""
+        miss_of: vec[float] = vec[float]([math.nan] * _MISS_CACHE)
+        """Per expected reading in half-dB steps from ``_MISS_LOWEST2`` up, its ``_miss_log``
+        (NaN until first needed: a few hundred are)."""
         self.cell_in_room: vec[bool] = vec[bool]([a >= 0 and rooms[a] for a in area])
         """Per cell, whether its area is room-level (what ``_walls`` reads)."""
+        cell_area = self.area
         wall_db = p.ble_grid_wall_db
-        # beyond a device's range every cell has the same row entries: filled in first
-        far2 = round(_FAR * 2.0)
-        far_gain = self.heard_gain[self._gain_index(_FAR)]
-        for device_id, dx, dy, tx in devices:
-            means = [_FAR] * cells
-            row2 = [far2] * cells
-            row_gain = [far_gain] * cells
+        width: i64 = nx
+        offset: i64 = 0
+        for device_id, dx, dy, tx in floor_devices:
             near: list[int] = []
-            ix0 = max(0, math.floor((dx - reach - x0) / cell))
-            ix1 = min(nx - 1, math.floor((dx + reach - x0) / cell))
-            iy0 = max(0, math.floor((dy - reach - y0) / cell))
-            iy1 = min(ny - 1, math.floor((dy + reach - y0) / cell))
-            for iy in range(iy0, iy1 + 1):
-                cy = y0 + (iy + 0.5) * cell
-                for ix in range(ix0, ix1 + 1):
-                    c = ix + iy * nx
-                    if area[c] < 0:
+            ix0: i64 = max(0, math.floor((dx - reach - x0) / cell))
+            ix1: i64 = min(nx - 1, math.floor((dx + reach - x0) / cell))
+            iy0: i64 = max(0, math.floor((dy - reach - y0) / cell))
+            iy1: i64 = min(ny - 1, math.floor((dy + reach - y0) / cell))
+            gy: i64
+            gx: i64
+            for gy in range(iy0, iy1 + 1):
+                cy = y0 + (float(gy) + 0.5) * cell
+                for gx in range(ix0, ix1 + 1):
+                    here: i64 = gx + gy * width
+                    if cell_area[here] < 0:
                         continue
-                    cx = x0 + (ix + 0.5) * cell
-                    d = _hypot(cx - dx, cy - dy)
+                    cx = x0 + (float(gx) + 0.5) * cell
+                    ex = cx - dx
+                    ey = cy - dy
+                    d = math.sqrt(ex * ex + ey * ey)
                     if d > reach:
                         continue
                     if d <= 2.0 * cell:
-                        near.append(c)
-                    walls = self._walls(cx, cy, dx, dy)
+                        near.append(here)
+                    walls = self._walls(cx, cy, dx, dy, d)
                     mean = tx - 10.0 * exponent * _log10(d if d > 0.5 else 0.5) - walls * wall_db
-                    mean = _half_even(mean * 2.0) * 0.5
-                    mean = interned.setdefault(mean, mean)
-                    means[c] = mean
-                    row2[c] = int(mean * 2.0)  # exact: a multiple of 0.5 dB
-                    row_gain[c] = self.heard_gain[self._gain_index(mean)]
-                    known = miss_of.get(mean)
-                    if known is None:
-                        known = miss_of[mean] = self._miss_log(mean, p)
-                    unheard[c] += known
+                    m2: i64 = int(_half_even(mean * 2.0))  # exact: a whole number of half dB
+                    mean = float(m2) * 0.5
+                    mean2[offset + here] = m2
+                    gain[offset + here] = self.heard_gain[self._gain_index(mean)]
+                    slot = m2 - _MISS_LOWEST2
+                    if 0 <= slot < _MISS_CACHE:
+                        known = miss_of[slot]
+                        if known != known:  # NaN: not worked out yet
+                            known = miss_of[slot] = self._miss_log(mean, p)
+                    else:
+                        known = self._miss_log(mean, p)
+                    unheard[here] += known
             if not near:
                 # a device outside every area (a wall-mounted locator): its nearest cells
                 near = self._nearest_cells(dx, dy, 4)
-            self.devices[device_id] = len(self.dev_mean)
-            self.dev_mean.append(means)
-            # The same in half-dB steps, and the log-odds of hearing the device at all: what a
-            # step looks up per cell and heard device.
-            mean2.extend(row2)
-            gain.extend(row_gain)
+            self.devices[device_id] = len(self.dev_near)
             self.dev_near.append(vec[i64](near))
-        self.unheard: vec[float] = vec[float](unheard)
-        self.dev_mean2: vec[i64] = vec[i64](mean2)
-        """``dev_mean`` in half-dB steps (each is a multiple of 0.5 dB), device ``d``'s row
-        starting at ``d * nx * ny``."""
-        self.dev_gain: vec[float] = vec[float](gain)
+            offset += cells
+        self.unheard: vec[float] = unheard
+        self.dev_mean2: vec[i64] = mean2
+        """Per device and cell, the expected reading in half-dB steps (each is a multiple of
+        0.5 dB; ``_FAR`` beyond the device's range), device ``d``'s row starting at
+        ``d * nx * ny``."""
+        self.dev_gain: vec[float] = gain
         """Per device and cell (rows as in ``dev_mean2``), the log-odds of the device being
         heard there."""
+
+    def expected(self, device: int, cell: int) -> float:
+        """Device ``device``'s expected reading (dBm) in cell ``cell``: the log-distance model
+        less the walls, to 0.5 dB (``_FAR`` beyond its range)."""
+        return float(self.dev_mean2[device * self.nx * self.ny + cell]) * 0.5
 
     def _gain_index(self, mean: float) -> int:
         g = int((mean - self.gain_lo) * 2.0)
@@ -312,27 +325,49 @@ class FloorGrid:
         )
         return math.log(min(max(miss, 1e-6), 1.0))
 
-    def _walls(self, ax: float, ay: float, bx: float, by: float) -> int:
-        """Walls between two points: steps into or out of a room-level area, half a cell apart
-        (the tables of a 10-floor site take some 270,000 of these walks: every read is native)."""
-        d = _hypot(bx - ax, by - ay)
-        steps: i64 = int(d / (0.5 * self.cell_m)) + 1
+    def _walls(self, ax: float, ay: float, bx: float, by: float, d: float) -> int:
+        """Walls between two points ``d`` apart: steps into or out of a room-level area, half a
+        cell apart (the tables of a 10-floor site take some 270,000 of these walks).
+
+        Each step's cell is the floor of its coordinates in cells, found by moving the previous
+        step's cell by whole cells (a step is under half a cell): the same cells as ``math.floor``
+        at every step, in native arithmetic."""
         cell = self.cell_m
-        nx = self.nx
-        ny = self.ny
+        steps: i64 = int(d / (0.5 * cell)) + 1
+        nx: i64 = self.nx
+        ny: i64 = self.ny
         x0 = self.x0
         y0 = self.y0
         area = self.area
         in_room = self.cell_in_room
-        walls = 0
+        ex = bx - ax
+        ey = by - ay
+        ix: i64 = math.floor((ax - x0) / cell)
+        iy: i64 = math.floor((ay - y0) / cell)
+        lx = float(ix)  # the float value of ix: ix <= u < ix + 1 is lx <= u < lx + 1.0
+        ly = float(iy)
+        walls: i64 = 0
         prev: i64 = -2
         prev_room = False
         whole = float(steps)
-        i: i64
-        for i in range(steps + 1):
-            f = float(i) / whole  # i / steps, as a native division
-            ix: i64 = math.floor((ax + (bx - ax) * f - x0) / cell)
-            iy: i64 = math.floor((ay + (by - ay) * f - y0) / cell)
+        count = 0.0  # steps 0 to ``steps``, as floats (exact): i / steps is a native division
+        while count <= whole:
+            f = count / whole
+            count += 1.0
+            u = (ax + ex * f - x0) / cell
+            while u >= lx + 1.0:
+                lx += 1.0
+                ix += 1
+            while u < lx:
+                lx -= 1.0
+                ix -= 1
+            v = (ay + ey * f - y0) / cell
+            while v >= ly + 1.0:
+                ly += 1.0
+                iy += 1
+            while v < ly:
+                ly -= 1.0
+                iy -= 1
             a: i64 = -1
             room = False
             if 0 <= ix < nx and 0 <= iy < ny:

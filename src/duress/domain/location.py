@@ -1353,12 +1353,18 @@ class LocationEngine:
     # --- Output --------------------------------------------------------------------------------
 
     def _location(self, badge: str, track: _Track, now: float) -> Location:
+        report = self._report(track)
+        if report is None:
+            return unknown(badge)
+        return location_at(badge, report, now, self._params)
+
+    def _report(self, track: _Track) -> PlaceReport | None:
         place = track.place
         if place is None:
-            return unknown(badge)
+            return None
         here = place.bay or place.room or place.zone
         info = self._areas.get(here) if here is not None else None
-        report = PlaceReport(
+        return PlaceReport(
             floor=place.floor,
             unit=info.unit if info is not None else None,
             room=place.room,
@@ -1371,7 +1377,13 @@ class LocationEngine:
             required=info.required if info is not None else None,
             source="ir" if place.source == "ir-ended" else place.source,
         )
-        return location_at(badge, report, now, self._params)
+
+    def report(self, badge: str) -> PlaceReport | None:
+        """The badge's place as last decided, before any ageing (None for a badge never
+        located): :func:`~duress.domain.location_report.location_at` of it at a time is
+        :meth:`locate` at that time, without building the :class:`Location`."""
+        track = self._tracks.get(badge)
+        return self._report(track) if track is not None else None
 
     def locate(self, badge: str, now: datetime) -> Location:
         """The badge's location at ``now`` (``unknown`` for a badge never located)."""

@@ -57,11 +57,23 @@ def report_of(location: Location, params: LocationParams) -> PlaceReport | None:
     )
 
 
+def age_at(report: PlaceReport, now: float) -> float:
+    """Seconds from the report's evidence to ``now`` (POSIX seconds), never negative."""
+    return max(0.0, now - report.as_of)
+
+
+def confidence_at(report: PlaceReport, age: float, params: LocationParams) -> float:
+    """The report's confidence ``age`` seconds after its evidence: halved every
+    ``confidence_half_life_s``."""
+    decay: float = 0.5 ** (age / params.confidence_half_life_s)
+    return report.confidence * decay
+
+
 def location_at(badge: str, report: PlaceReport, now: float, params: LocationParams) -> Location:
     """The badge's location at ``now`` (POSIX seconds) from its latest report: the confidence
     halved every ``confidence_half_life_s``, ``stale`` after ``stale_after_s``, ``unknown`` (with
     this place as the last known) after ``unknown_after_s``. The engine answers with this too."""
-    age = max(0.0, now - report.as_of)
+    age = age_at(report, now)
     precision = report.precision
     required = report.required
     location = Location(
@@ -72,7 +84,7 @@ def location_at(badge: str, report: PlaceReport, now: float, params: LocationPar
         bay=report.bay,
         zone=report.zone,
         precision=precision,
-        confidence=report.confidence * 0.5 ** (age / params.confidence_half_life_s),
+        confidence=confidence_at(report, age, params),
         as_of=datetime.fromtimestamp(report.as_of, UTC),
         since=datetime.fromtimestamp(report.since, UTC),
         age_s=age,
