@@ -213,6 +213,18 @@ ABLATIONS: dict[str, tuple[LocationParams, tuple[str, ...]]] = {
             "degraded_monitor_offline",
         ),
     ),
+    # a scan judged only when the badge's next scan starts arriving (no engine timer, before
+    # 2026-11-30 11:00), not ble_grid_lag_s after it was measured
+    "no_grid_timer": (
+        LocationParams(ble_grid_timer=False),
+        (
+            "icu_bh_ir_rich",
+            "ble_only_medsurg",
+            "doorway_lingering",
+            "wall_crossing_walk",
+            "degraded_monitor_offline",
+        ),
+    ),
     # The centroid rule's mechanisms, each off, against no_ble_grid:
     # every BLE challenger needs the full sustain, however deep inside it the estimate is
     "no_deep_sustain": (

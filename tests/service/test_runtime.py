@@ -21,6 +21,9 @@ class RecordingLocator:
     def __init__(self) -> None:
         self.seen: list[Sighting] = []
         self.areas: dict[str, str] = {}
+        self.advanced: list[datetime] = []
+        self.due: list[BadgeMoved] = []
+        """Moves the engine's timer would find (handed out by the next ``advance``)."""
 
     def observe(self, sighting: Sighting, now: datetime) -> BadgeMoved | None:
         self.seen.append(sighting)
@@ -38,6 +41,11 @@ class RecordingLocator:
             confidence=0.99,
             since=sighting.ts,
         )
+
+    def advance(self, now: datetime) -> list[BadgeMoved]:
+        self.advanced.append(now)
+        due, self.due = self.due, []
+        return due
 
     def where(self, badge: str, now: datetime) -> Mapping[str, Any] | None:
         area = self.areas.get(badge)
@@ -117,6 +125,32 @@ async def test_resends_are_still_recognised_after_a_restart(store, clock) -> Non
     outcome = await second.ingest([(0, press(clock))])
     assert outcome.duplicates == 1
     assert len(store.read(types=["button.pressed"])) == 1
+
+
+async def test_moves_the_engines_timer_finds_are_recorded_after_each_batch(
+    runtime: Runtime, store, clock
+) -> None:
+    locator = runtime.locator
+    assert isinstance(locator, RecordingLocator)
+    locator.due.append(
+        BadgeMoved(
+            ts=clock.now(),
+            badge="b-2",
+            floor="f1",
+            unit="icu",
+            area="icu-2",
+            precision="zone",
+            confidence=0.6,
+            since=clock.now(),
+        )
+    )
+    await runtime.ingest([(0, ir(clock, "ir-icu-1"))])  # a batch of another badge's sighting
+    assert locator.advanced == [clock.now()]
+    moves = store.read(types=["badge.moved"])
+    assert [(m.payload["badge"], m.payload["area"]) for m in moves] == [
+        ("b-1", "icu-1"),
+        ("b-2", "icu-2"),
+    ]
 
 
 async def test_a_press_from_an_unassigned_badge_is_still_stored(runtime, store, clock) -> None:

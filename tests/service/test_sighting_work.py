@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.sim.site_fixtures import at, ble, ir, two_floor_site
+from tests.sim.site_fixtures import at, ble, corridor_scan, ir, two_floor_site
 
 from duress.domain.location import LocationEngine
 from duress.domain.observations import Sighting
@@ -74,3 +74,20 @@ def test_a_new_gateway_is_reported_at_once() -> None:
         rows_of([(0, Sighting(s.ts, s.badge, s.device, s.kind, None, "gw-b"))]), at(0.2)
     )
     assert report.seen == {"b1": (at(0.2).timestamp(), "gw-b")}
+
+
+def test_a_batch_of_other_badges_judges_a_scan_that_became_due() -> None:
+    # b1 walks east along the corridor, one scan a second arriving 0.2 s after it was measured;
+    # b2's IR sightings arrive between b1's scans: their batches advance the engine's clock, and
+    # b1's move into c2 is reported with one of them, before b1's next scan arrives
+    work = SightingWork(two_floor_site())
+    moved_with_b2: list[str] = []
+    for second in range(70):
+        x = 12.0 if second < 20 else min(48.0, 12.0 + 1.25 * (second - 20))
+        work.take(batch(*corridor_scan("b1", second, x)), at(second + 0.2))
+        report = work.take(batch(ir("b2", "ir-r1", second + 0.6)), at(second + 0.7))
+        moved_with_b2 += [m.area for m in report.moved if m.badge == "b1"]
+        if "c2" in moved_with_b2:
+            assert report.places["b1"].zone == "c2"
+            break
+    assert moved_with_b2 == ["c2"]

@@ -8,11 +8,12 @@ and room ``r21`` (IR). BLE beacons every 10 m on the corridor centre lines (y 11
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 from duress.domain.devices import Device, DeviceKind
 from duress.domain.facility import Area, AreaKind, Building, Facility, Floor, Unit, UnitKind
-from duress.domain.location import Location, LocationEngine
+from duress.domain.location import Location, LocationEngine, LocationParams
 from duress.domain.observations import Sighting, SightingKind
 from duress.domain.people import Badge, Staff
 from duress.domain.precision import Precision
@@ -98,6 +99,22 @@ def ir(badge: str, device: str, seconds: float) -> Sighting:
 
 def ble(badge: str, device: str, seconds: float, rssi: float) -> Sighting:
     return Sighting(ts=at(seconds), badge=badge, device=device, kind=SightingKind.BLE, rssi=rssi)
+
+
+CORRIDOR_BEACONS = {f"ble-f1-{i}": x for i, x in enumerate((5, 15, 25, 35, 45, 55), start=1)}
+"""Floor f1's corridor beacons and their x (all at y 11.5)."""
+
+
+def corridor_scan(badge: str, second: float, x: float) -> list[Sighting]:
+    """What a badge at ``(x, 11.5)`` on f1's corridor hears at ``second``: every beacon within
+    15 m at the log-distance model's reading (the default exponent), no noise."""
+    exponent = LocationParams().ble_path_loss_exponent
+    out = []
+    for device, bx in CORRIDOR_BEACONS.items():
+        d = max(1.0, abs(bx - x))
+        if d <= 15.0:
+            out.append(ble(badge, device, second, TX - 10.0 * exponent * math.log10(d)))
+    return out
 
 
 def feed(engine: LocationEngine, sightings: list[Sighting]) -> list[Location]:

@@ -474,6 +474,7 @@ def replay(
         for at, sighting in items[k:upto]:
             observe(sighting, at)
         k = upto
+        engine.advance(second)  # the scans that became due by now (the server's timer)
         stamp = second.isoformat()
         now = epoch_seconds(second)
         # engine.locate(badge, second), without building each Location: the same ageing

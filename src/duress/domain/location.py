@@ -353,6 +353,8 @@ class LocationEngine:
         self.rejections = Rejections()
         self.index = AreaIndex(site.facility)
         self._tracks: dict[str, _Track] = {}
+        self._advanced_at = -math.inf
+        """When ``advance`` last looked at every badge."""
         self._badges = frozenset(site.badges)
         facility = site.facility
         self._levels = {f.id: f.level for f in facility.floors.values()}
@@ -1414,6 +1416,43 @@ class LocationEngine:
             track.reported_unknown = True
             expired.append(self._location(badge, track, n))
         return expired
+
+    def advance(self, now: datetime) -> list[Location]:
+        """Judge the BLE scans that became due by ``now``: the locations that changed.
+
+        The grid filter uses a scan ``ble_grid_lag_s`` after it was measured (its readings
+        arrive over a few hundred milliseconds). A badge's own sightings reach that point only
+        when its next scan starts arriving, about a second later; ``advance`` steps every badge
+        whose newest scan is due, on the engine's clock. Call it on a timer and after each batch
+        of sightings, like :meth:`expire`; it looks at the badges at most every half
+        ``ble_grid_step_s`` (more often does nothing). A badge that IR places is left to its IR;
+        ``ble_grid_timer`` False (or ``ble_grid`` False) turns it off.
+        """
+        p = self._params
+        if not (p.ble_grid and p.ble_grid_timer):
+            return []
+        n = epoch_seconds(now)
+        if n - self._advanced_at < 0.5 * p.ble_grid_step_s:
+            return []
+        self._advanced_at = n
+        cut = n - p.ble_grid_lag_s
+        step_s = p.ble_grid_step_s
+        recent = n - p.ble_window_s
+        moved: list[Location] = []
+        for badge, track in self._tracks.items():
+            scan = track.ble_at
+            if scan > cut or scan < recent:
+                continue  # its newest scan is not due yet, or it hears no BLE lately
+            place = track.place
+            if place is not None and place.source == "ir":
+                continue
+            state = track.grid
+            if state is not None and (scan <= state.t or cut - state.t < step_s):
+                continue  # judged already
+            self._now = n
+            if self._decide(badge, track, track.latest):
+                moved.append(self._location(badge, track, n))
+        return moved
 
     def forget(self, badge: str) -> None:
         """Drop everything known about a badge (it was unassigned or retired)."""

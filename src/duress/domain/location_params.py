@@ -132,6 +132,11 @@ class LocationParams:
     ble_grid_lag_s: float = 0.5
     """Readings are used this long after they were measured (a scan's readings arrive over a few
     hundred milliseconds and are judged together)."""
+    ble_grid_timer: bool = True
+    """:meth:`LocationEngine.advance` judges each badge's scan once it is ``ble_grid_lag_s`` old,
+    on the engine's clock, usually before the badge's next sighting arrives; False: only the
+    badge's own sightings step its filter, so a scan is judged when the next one starts arriving
+    (the rule before 2026-11-30; the benchmark's ``no_grid_timer``)."""
     ble_grid_start_s: float = 5.0
     """A new filter (BLE takes over from IR, or a badge's first BLE) starts from each device's
     newest reading measured up to this long before its first step (1.0, the estimate's cadence,

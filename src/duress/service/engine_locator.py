@@ -20,6 +20,9 @@ class EngineLocator:
         location = self.engine.observe(sighting, now)
         return location.moved_event() if location is not None else None
 
+    def advance(self, now: datetime) -> list[BadgeMoved]:
+        return [location.moved_event() for location in self.engine.advance(now)]
+
     def where(self, badge: str, now: datetime) -> Mapping[str, Any] | None:
         location = self.engine.locate(badge, now)
         if location.source == "none" and location.last_known is None and location.as_of is None:

@@ -20,6 +20,10 @@ class BadgeLocator(Protocol):
         """Take one sighting; return the move when the badge's place or precision changed."""
         ...
 
+    def advance(self, now: datetime) -> Sequence[BadgeMoved]:
+        """The moves of badges whose BLE scans became due by ``now`` (called after each batch)."""
+        ...
+
     def where(self, badge: str, now: datetime) -> Mapping[str, Any] | None:
         """One badge's current location as JSON-ready fields, or None when it was never located."""
         ...

@@ -387,6 +387,9 @@ class Runtime:
                 events.append(moved)
                 events += self.alerts.relocation_events(moved)
             located += 1
+        for moved in self.locator.advance(now):  # scans that became due, of any badge
+            events.append(moved)
+            events += self.alerts.relocation_events(moved)
         return located
 
     async def _take_elsewhere(

@@ -146,6 +146,9 @@ class SightingWork:
                 report.moved.append(location.moved_event())
                 moved.add(badge)
             report.located += 1
+        for location in engine.advance(now):  # scans that became due, of any badge
+            report.moved.append(location.moved_event())
+            moved.add(location.badge)
         self._due_heard(heard, report)
         self._due_seen(seen, report)
         self._due_places(seen, moved, now, report)
@@ -186,7 +189,8 @@ class SightingWork:
     ) -> None:
         n = now.timestamp()
         sent = self._placed_at
-        for badge in seen:
+        # the badges heard in this batch, and those the engine's timer moved (not heard in it)
+        for badge in [*seen, *(b for b in moved if b not in seen)]:
             if badge not in moved and n - sent.get(badge, -1e18) < self.refresh_s:
                 continue
             place = report_of(self.engine.locate(badge, now), self.params)

@@ -302,6 +302,9 @@ class WorkerLocator:
     def observe(self, sighting: Sighting, now: datetime) -> BadgeMoved | None:
         raise TypeError("the location process takes sightings: call take() with a batch")
 
+    def advance(self, now: datetime) -> list[BadgeMoved]:
+        return []  # the location process advances its engine after each batch it takes
+
     # --- locations ----------------------------------------------------------------------------
 
     def where(self, badge: str, now: datetime) -> Mapping[str, Any] | None:

@@ -66,7 +66,8 @@ def track(
     params: LocationParams | None = None,
     engine: LocationEngine | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Location rows from replaying ``records`` (truth rows only drive timeouts)."""
+    """Location rows from replaying ``records`` (truth rows drive the engine's timer: timeouts
+    and the BLE scans that became due, each second)."""
     engine = engine or LocationEngine(site, params)
     last_tick: datetime | None = None
     for record in records:
@@ -81,6 +82,8 @@ def track(
         if last_tick is None or ts > last_tick:
             last_tick = ts
             for location in engine.expire(ts):
+                yield location_row(location, ts)
+            for location in engine.advance(ts):  # the scans that became due: a timer's work
                 yield location_row(location, ts)
 
 
