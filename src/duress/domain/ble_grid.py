@@ -84,6 +84,18 @@ def _half_even(x: float) -> float:
     return below
 
 
+def _floor_from(lo: float, index: i64, u: float) -> tuple[float, i64]:
+    """``math.floor(u)`` (as a float and as an integer), found by moving a nearby whole number
+    ``lo`` (equal to ``index``) one at a time: native arithmetic, no Python integer."""
+    while u >= lo + 1.0:
+        lo += 1.0
+        index += 1
+    while u < lo:
+        lo -= 1.0
+        index -= 1
+    return lo, index
+
+
 def _normal_cdf(z: float) -> float:
     return 0.5 * math.erfc(-z / math.sqrt(2.0))
 
@@ -354,20 +366,8 @@ class FloorGrid:
         while count <= whole:
             f = count / whole
             count += 1.0
-            u = (ax + ex * f - x0) / cell
-            while u >= lx + 1.0:
-                lx += 1.0
-                ix += 1
-            while u < lx:
-                lx -= 1.0
-                ix -= 1
-            v = (ay + ey * f - y0) / cell
-            while v >= ly + 1.0:
-                ly += 1.0
-                iy += 1
-            while v < ly:
-                ly -= 1.0
-                iy -= 1
+            lx, ix = _floor_from(lx, ix, (ax + ex * f - x0) / cell)
+            ly, iy = _floor_from(ly, iy, (ay + ey * f - y0) / cell)
             a: i64 = -1
             room = False
             if 0 <= ix < nx and 0 <= iy < ny:
