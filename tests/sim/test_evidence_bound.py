@@ -119,3 +119,42 @@ def test_the_engine_stays_under_the_bound_on_a_simulated_shift() -> None:
     assert 0.9 < bound.room_accuracy_ir < 1.0  # type: ignore[operator]
     assert report["room_accuracy_ir"] <= bound.room_accuracy_ir + 0.005  # type: ignore[operator]
     assert report["bay_accuracy"] <= bound.bay_accuracy + 0.005  # type: ignore[operator]
+
+
+def test_an_ir_entry_waits_for_the_rooms_first_code() -> None:
+    truths = [truth(t, "c1") for t in range(10)] + [
+        truth(t, "r1", room="r1") for t in range(10, 30)
+    ]
+    codes = [code(0, "ble-c1-0", SightingKind.BLE), code(13.5, "ir-r1"), code(20, "ir-r1")]
+    bound = evidence_bound(two_floor_site(), in_order(codes, truths))
+    assert bound.ir_entry_delays == (3.5,)
+    assert bound.transition_ir_p95_s == 3.5
+    assert bound.as_dict()["ir_entries"] == 1
+
+
+def test_a_code_in_the_second_before_the_entry_makes_it_immediate() -> None:
+    truths = [truth(t, "c1") for t in range(10)] + [
+        truth(t, "r1", room="r1") for t in range(10, 20)
+    ]
+    just_before = [code(0, "ble-c1-0", SightingKind.BLE), code(9.5, "ir-r1")]
+    assert evidence_bound(two_floor_site(), in_order(just_before, truths)).ir_entry_delays == (0.0,)
+    # a leak 3 s before the entry is not this entry's evidence: the next code is
+    leaked = [code(0, "ble-c1-0", SightingKind.BLE), code(7, "ir-r1"), code(12, "ir-r1")]
+    assert evidence_bound(two_floor_site(), in_order(leaked, truths)).ir_entry_delays == (2.0,)
+    # unless the lead is widened to it
+    wide = evidence_bound(two_floor_site(), in_order(leaked, truths), entry_lead_s=5.0)
+    assert wide.ir_entry_delays == (0.0,)
+
+
+def test_an_entry_left_before_any_code_is_unseen_and_a_first_zone_is_no_entry() -> None:
+    truths = (
+        [truth(t, "r1", room="r1") for t in range(5)]  # the badge's first zone: no entry
+        + [truth(t, "c1") for t in range(5, 10)]
+        + [truth(t, "r2", room="r2") for t in range(10, 13)]  # no code of r2 during the stay
+        + [truth(t, "c1") for t in range(13, 20)]
+    )
+    codes = [code(0, "ir-r1"), code(14, "ir-r2")]  # r2's code comes after the badge left
+    bound = evidence_bound(two_floor_site(), in_order(codes, truths))
+    assert bound.ir_entry_delays == ()
+    assert bound.ir_entries_unseen == 1
+    assert bound.transition_ir_p95_s is None

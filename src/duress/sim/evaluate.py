@@ -87,7 +87,9 @@ def track(
                 yield location_row(location, ts)
 
 
-def _pct(values: Sequence[float], q: float) -> float | None:
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The ``q`` quantile of ``values`` (linear between the nearest ranks), to 0.01; None when
+    there are none."""
     if not values:
         return None
     ordered = sorted(values)
@@ -99,8 +101,8 @@ def _pct(values: Sequence[float], q: float) -> float | None:
 def _summary(values: Sequence[float]) -> dict[str, float | int | None]:
     return {
         "n": len(values),
-        "p50": _pct(values, 0.5),
-        "p95": _pct(values, 0.95),
+        "p50": percentile(values, 0.5),
+        "p95": percentile(values, 0.95),
         "max": round(max(values), 2) if values else None,
     }
 

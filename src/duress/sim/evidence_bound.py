@@ -1,4 +1,5 @@
-"""The evidence bound: how much room and bay accuracy the IR codes of a simulated shift allow.
+"""The evidence bound: how much room and bay accuracy, and how quick an IR transition, the IR codes
+of a simulated shift allow.
 
 IR is the only evidence that names a room or a bay in a layout without BLE devices inside its
 rooms (BLE devices in the corridor cannot tell a room from the one opposite). So a second in which
@@ -23,7 +24,16 @@ before that second's truth row):
   emitters';
 - the shares start at each badge's first received report (its first fix cannot come earlier;
   :func:`~duress.sim.evaluate.evaluate` starts at the first fix, so the two cover nearly, not
-  exactly, the same seconds); each truth row stands for one second.
+  exactly, the same seconds); each truth row stands for one second;
+- an *IR entry* is a change of the truth's zone into an IR-covered room (each badge's first zone
+  excluded), as :func:`~duress.sim.evaluate.evaluate` counts transitions into IR rooms; its delay
+  is from the change to the first code of the room received from ``entry_lead_s`` (1 s: the door
+  was crossed during the second before the change) before it on, 0 when that code came before
+  the change; an entry whose stay ends before any code is *unseen* (the engine's transition would
+  be missed too). The p95 of the delays stands beside ``transition_ir_p95_s``. Not strict either:
+  an engine that entered on a code leaked through the door earlier, as the wearer came up to it,
+  would be in the room before them, wrongly, and quick to it (with codes from ``lead_s`` before
+  the change the p95 is lower).
 """
 
 from __future__ import annotations
@@ -35,9 +45,11 @@ from typing import Any
 
 from duress.domain.observations import Sighting
 from duress.domain.site import Site
+from duress.sim.evaluate import percentile
 from duress.sim.scenario import Received, Record
 
 DEFAULT_LEAD_S = 5.0
+DEFAULT_ENTRY_LEAD_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +60,15 @@ class EvidenceBound:
     """Of those, seconds before any code of the room reached the server during the stay."""
     bay_seconds: int
     bay_unknown_seconds: int
+    ir_entry_delays: tuple[float, ...] = ()
+    """Per IR entry with a code during its stay, seconds from the entry to the first code."""
+    ir_entries_unseen: int = 0
+    """IR entries whose stay ended before any code of the room arrived."""
+
+    @property
+    def transition_ir_p95_s(self) -> float | None:
+        """The p95 of the IR entries' delays: how soon the codes let any engine show the room."""
+        return percentile(self.ir_entry_delays, 0.95)
 
     @property
     def room_accuracy_ir(self) -> float | None:
@@ -72,11 +93,17 @@ class EvidenceBound:
             "ir_room_unknown_seconds": self.ir_room_unknown_seconds,
             "bay_seconds": self.bay_seconds,
             "bay_unknown_seconds": self.bay_unknown_seconds,
+            "transition_ir_p95_s": self.transition_ir_p95_s,
+            "ir_entries": len(self.ir_entry_delays),
+            "ir_entries_unseen": self.ir_entries_unseen,
         }
 
 
 def evidence_bound(
-    site: Site, records: Iterable[Record], lead_s: float = DEFAULT_LEAD_S
+    site: Site,
+    records: Iterable[Record],
+    lead_s: float = DEFAULT_LEAD_S,
+    entry_lead_s: float = DEFAULT_ENTRY_LEAD_S,
 ) -> EvidenceBound:
     """Count, in ``records`` of a shift on ``site``, the IR-room and bay seconds no code named."""
     areas = site.facility.areas
@@ -92,11 +119,18 @@ def evidence_bound(
             names[device.id] = (area.id,)
     ir_rooms = {named[-1] for named in names.values()}
     lead = timedelta(seconds=lead_s)
+    entry_lead = timedelta(seconds=entry_lead_s)
     heard: dict[str, dict[str, datetime]] = {}
     """badge → area → when a code naming it was last received."""
     stays: dict[tuple[str, str], tuple[str, datetime]] = {}
     """(badge, "room" or "bay") → the area of the current stay and when it started."""
     counts = {"room": [0, 0], "bay": [0, 0]}
+    zones: dict[str, str | None] = {}
+    """badge → its truth zone (transitions)."""
+    waiting: dict[str, tuple[str, datetime]] = {}
+    """badge → the IR room it entered and when, while no code of it has arrived."""
+    delays: list[float] = []
+    unseen = 0
     for record in records:
         if isinstance(record, Received):
             sighting = record.observation
@@ -104,8 +138,24 @@ def evidence_bound(
                 last = heard.setdefault(sighting.badge, {})
                 for area_id in names.get(sighting.device, ()):
                     last[area_id] = record.at
+                entry = waiting.get(sighting.badge)
+                if entry is not None and entry[0] in names.get(sighting.device, ()):
+                    delays.append(max(0.0, (record.at - entry[1]).total_seconds()))
+                    del waiting[sighting.badge]
             continue
         badge, ts = record["badge"], record["ts"]
+        zone = record["zone"]
+        if badge not in zones or zones[badge] != zone:
+            if badge in zones:  # a change of zone (a badge's first zone is no transition)
+                if waiting.pop(badge, None) is not None:
+                    unseen += 1
+                if zone in ir_rooms:
+                    code = heard.get(badge, {}).get(zone)
+                    if code is not None and code >= ts - entry_lead:
+                        delays.append(max(0.0, (code - ts).total_seconds()))
+                    else:
+                        waiting[badge] = (zone, ts)
+            zones[badge] = zone
         if badge not in heard:
             continue  # before the badge's first report
         for level, place in (("room", record["room"]), ("bay", record["bay"])):
@@ -126,4 +176,6 @@ def evidence_bound(
         ir_room_unknown_seconds=counts["room"][1],
         bay_seconds=counts["bay"][0],
         bay_unknown_seconds=counts["bay"][1],
+        ir_entry_delays=tuple(delays),
+        ir_entries_unseen=unseen,
     )
