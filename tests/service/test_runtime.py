@@ -10,6 +10,7 @@ import pytest
 from tests.sites import small_site
 
 from duress.domain.events import BadgeMoved, StoredEvent
+from duress.domain.location_params import LocationParams
 from duress.domain.observations import ButtonEvent, Heartbeat, Sighting, SightingKind
 from duress.service.runtime import Runtime
 from duress.testing import FakeClock, MemoryStore
@@ -17,6 +18,8 @@ from duress.testing import FakeClock, MemoryStore
 
 class RecordingLocator:
     """Moves a badge to the area of every IR device it sees; records what it was given."""
+
+    params = LocationParams(ble_grid_timer=False)  # no location timer: advance() only per batch
 
     def __init__(self) -> None:
         self.seen: list[Sighting] = []

@@ -16,6 +16,10 @@ class EngineLocator:
     def __init__(self, site: Site, params: LocationParams | None = None) -> None:
         self.engine = LocationEngine(site, params) if params else LocationEngine(site)
 
+    @property
+    def params(self) -> LocationParams:
+        return self.engine.params
+
     def observe(self, sighting: Sighting, now: datetime) -> BadgeMoved | None:
         location = self.engine.observe(sighting, now)
         return location.moved_event() if location is not None else None

@@ -11,17 +11,24 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from duress.domain.events import BadgeMoved
+from duress.domain.location_params import LocationParams
 from duress.domain.observations import Sighting
 from duress.service.sighting_work import Decoding, SightingReport
 
 
 class BadgeLocator(Protocol):
+    @property
+    def params(self) -> LocationParams:
+        """The engine's parameters (the runtime's location timer follows them)."""
+        ...
+
     def observe(self, sighting: Sighting, now: datetime) -> BadgeMoved | None:
         """Take one sighting; return the move when the badge's place or precision changed."""
         ...
 
     def advance(self, now: datetime) -> Sequence[BadgeMoved]:
-        """The moves of badges whose BLE scans became due by ``now`` (called after each batch)."""
+        """The moves of badges whose BLE scans became due by ``now`` (called after each batch and
+        by the location timer)."""
         ...
 
     def where(self, badge: str, now: datetime) -> Mapping[str, Any] | None:

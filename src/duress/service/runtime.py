@@ -52,6 +52,7 @@ from duress.service.delivery import Delivery, DeliveryPolicy
 from duress.service.escalation import timer_key, timers_for
 from duress.service.hub import EventHub
 from duress.service.locating import BadgeLocator, SightingWorker
+from duress.service.location_timer import LocationTimer
 from duress.service.metrics import Metrics
 from duress.service.scheduler import Scheduler
 from duress.service.sighting_work import (
@@ -143,6 +144,13 @@ class Runtime:
         self.locator = locator
         self.hub = EventHub()
         self.scheduler = Scheduler(clock)
+        self.location_timer = LocationTimer(
+            scheduler=self.scheduler,
+            clock=clock,
+            params=locator.params,
+            tick=self._advance_locations,
+        )
+        """Judges BLE scans that become due when no batch follows them (decision 0023)."""
         self.metrics = Metrics()
         intervals = {d.id: d.heartbeat_s for d in site.devices.values()}
         self.health = DeviceHealth(
@@ -353,6 +361,7 @@ class Runtime:
         if located:
             outcome.accepted += located
             self.metrics.ingested.labels("sighting").inc(located)
+            self.location_timer.batch_taken(now)
 
         if events:
             # What sightings and heartbeats conclude may wait behind a press: gathered with other
@@ -423,6 +432,22 @@ class Runtime:
             events += self.alerts.relocation_events(moved)
         return report.located
 
+    async def _advance_locations(self, now: datetime) -> None:
+        """The location timer's tick: the moves of scans that became due since the last batch."""
+        events: list[Event] = []
+        if isinstance(self.locator, SightingWorker):
+            try:
+                report = await self.locator.take([], now)  # an empty batch: only the engine's timer
+            except LocationUnavailable:
+                return  # it is starting again; its next batch advances it
+            self._apply(report, IngestOutcome(), events, now)
+        else:
+            for moved in self.locator.advance(now):
+                events.append(moved)
+                events += self.alerts.relocation_events(moved)
+        if events:
+            await self.record_bulk(events)
+
     @property
     def locates_elsewhere(self) -> bool:
         """Whether sightings are located in the location process (``location_engine: process``)."""
@@ -450,6 +475,7 @@ class Runtime:
         if located:
             outcome.accepted += located
             self.metrics.ingested.labels("sighting").inc(located)
+            self.location_timer.batch_taken(now)
         if events:
             outcome.stored += await self.record_bulk(events)
         return outcome
