@@ -189,6 +189,8 @@ def _figures(report: dict[str, Any]) -> dict[str, Any]:
         "transition_p95_s": report["transition_delay_s"]["p95"],
         "transition_ir_p95_s": report["transition_delay_ir_s"]["p95"],
         "transition_ble_p95_s": report["transition_delay_ble_s"]["p95"],
+        "zone_accuracy_ir_offline": report["zone_accuracy_ir_offline"],
+        "transition_ir_offline_p95_s": report["transition_delay_ir_offline_s"]["p95"],
         "flaps_per_badge_hour": report["flaps_per_badge_hour"],
         "bay_flaps_per_badge_hour": report["bay_flaps_per_badge_hour"],
         "first_fix_p95_s": report["time_to_first_fix_s"]["p95"],
@@ -280,10 +282,13 @@ def accuracy() -> dict[str, Any]:
         site = scenario.site()
         records = _records(scenario, site)
         truth = [r for r in records if not isinstance(r, Received)]
-        ours = evaluate(truth, list(track(site, records)), site)
-        naive = evaluate(truth, list(track_baseline(site, records)), site)
+        dead = scenario.offline(site) if scenario.offline is not None else set()
+        ours = evaluate(truth, list(track(site, records)), site, offline=dead)
+        naive = evaluate(truth, list(track_baseline(site, records)), site, offline=dead)
         out[scenario.name] = {"engine": _figures(ours), "baseline": _figures(naive)}
-        bound = evidence_bound(site, records)
+        if dead:
+            out[scenario.name]["offline_devices"] = sorted(dead)
+        bound = evidence_bound(site, records, offline=dead)
         if bound.ir_room_seconds or bound.bay_seconds:
             # What the IR codes allow at all (duress.sim.evidence_bound), beside the engine's.
             out[scenario.name]["evidence_bound"] = bound.as_dict()
@@ -291,7 +296,7 @@ def accuracy() -> dict[str, Any]:
             out[scenario.name]["informational"] = INFORMATIONAL
         for name, (params, scenarios) in ABLATIONS.items():
             if scenario.name in scenarios:
-                report = evaluate(truth, list(track(site, records, params)), site)
+                report = evaluate(truth, list(track(site, records, params)), site, offline=dead)
                 out[scenario.name][name] = _figures(report)
     return out
 

@@ -119,6 +119,20 @@ def test_locate_then_evaluate(simulated: Path, tmp_path: Path) -> None:
     assert report["zone_accuracy"] > 0.5
     assert "room" in report["by_area_kind"]
     assert "transition_delay_ir_s" in report
+    evaluate = ["evaluate", "--truth", str(simulated / "truth.jsonl"), "--locations", str(located)]
+    site = ["--site", "builtin:hospital:1x4"]
+    result = runner.invoke(app, [*evaluate, *site, "--offline", "nope"])
+    assert result.exit_code != 0
+    assert "no such device" in result.output
+    result = runner.invoke(app, [*evaluate, "--offline", "ir-f1-s01"])
+    assert result.exit_code != 0
+    assert "give --site too" in result.output
+    result = runner.invoke(
+        app, [*evaluate, *site, "--offline", "ir-f1-s01", "--out", str(report_path)]
+    )
+    assert result.exit_code == 0, result.output
+    dead = json.loads(report_path.read_text())["all"]
+    assert {"zone_accuracy_ir_offline", "transition_delay_ir_offline_s"} <= set(dead)
 
 
 def test_locate_counts_bad_input_and_never_crashes(tmp_path: Path) -> None:

@@ -68,6 +68,29 @@ def test_metrics_on_hand_made_rows() -> None:
     assert report["flaps"] == 0
 
 
+def test_a_room_whose_ir_is_offline_is_scored_apart_from_the_ir_rooms() -> None:
+    site = two_floor_site()
+    truths = [truth(t, "c1") for t in range(10)] + [
+        truth(t, "r1", room="r1") for t in range(10, 20)
+    ]
+    locs = [loc(0, "c1"), loc(14, "r1")]  # BLE found the room, 4 s late, as a zone
+    working = evaluate(truths, locs, site)
+    assert working["room_accuracy_ir"] == pytest.approx(0.0)
+    assert working["transition_delay_ir_s"]["p95"] == pytest.approx(4.0)
+    assert working["zone_accuracy_ir_offline"] is None
+    dead = evaluate(truths, locs, site, offline={"ir-r1"})
+    assert dead["room_accuracy_ir"] is None  # no IR room was visited
+    assert dead["transition_delay_ir_s"]["n"] == 0
+    assert dead["zone_accuracy_ir_offline"] == pytest.approx(6 / 10)
+    assert dead["transition_delay_ir_offline_s"]["p95"] == pytest.approx(4.0)
+    # a bay emitter that still works keeps its room an IR room
+    bays = evaluate(
+        [truth(t, "r3", room="r3") for t in range(5)], [loc(0, "r3")], site, offline={"ir-r3"}
+    )
+    assert bays["room_accuracy_ir"] == pytest.approx(0.0)
+    assert bays["zone_accuracy_ir_offline"] is None
+
+
 def test_a_flap_is_counted_when_truth_never_went_there() -> None:
     site = two_floor_site()
     truths = [truth(t, "c1") for t in range(60)]

@@ -49,6 +49,18 @@ def test_room_seconds_before_the_rooms_first_code_are_unknown() -> None:
     assert bound.room_accuracy_ir == pytest.approx(16 / 20)
 
 
+def test_a_room_whose_monitor_is_offline_is_no_ir_room() -> None:
+    truths = [truth(t, "c1") for t in range(10)] + [
+        truth(t, "r1", room="r1") for t in range(10, 30)
+    ]
+    codes = [code(0, "ble-c1-0", SightingKind.BLE)]  # r1's monitor sends nothing
+    records = in_order(codes, truths)
+    assert evidence_bound(two_floor_site(), records).ir_room_unknown_seconds == 20
+    dead = evidence_bound(two_floor_site(), records, offline={"ir-r1"})
+    assert dead.ir_room_seconds == 0
+    assert dead.transition_ir_p95_s is None
+
+
 def test_a_code_within_the_lead_before_the_stay_counts() -> None:
     # truth switches at the second (the wall was crossed during the second before it), and a
     # code leaked through the open door as the wearer came up to it is evidence too

@@ -642,19 +642,37 @@ def evaluate(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the report as JSON here.")] = None,
     badges: Annotated[int, typer.Option(min=1, help="Badges of a builtin: site.")] = 10,
+    offline: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="An IR device that sent nothing during the run (repeat for more): its room is "
+            "scored apart from the IR rooms."
+        ),
+    ] = None,
 ) -> None:
     """Score locations against truth: accuracy, required precision, delays, flaps, first fix."""
     console = _console()
     truth_rows = _read_rows(truth)
     loc_rows = _read_rows(locations)
     the_site = load_any_site(site, badges) if site is not None else None
+    dead = set(offline or ())
+    if dead and the_site is None:
+        raise typer.BadParameter("--offline names devices of a site: give --site too")
+    unknown = sorted(d for d in dead if the_site is not None and d not in the_site.devices)
+    if unknown:
+        raise typer.BadParameter(
+            f"--offline {', '.join(unknown)}: no such device in the site; use a device id "
+            "from its devices list"
+        )
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in truth_rows:
         groups.setdefault(str(row.get("scenario") or "all"), []).append(row)
     report: dict[str, Any] = {}
     for name, rows in groups.items():
         wanted = {r["badge"] for r in rows}
-        report[name] = score(rows, [r for r in loc_rows if r["badge"] in wanted], the_site)
+        report[name] = score(
+            rows, [r for r in loc_rows if r["badge"] in wanted], the_site, offline=dead
+        )
     render_report(report, console)
     if out is not None:
         out.write_text(json.dumps(report, indent=2) + "\n")
@@ -676,6 +694,8 @@ def render_report(report: dict[str, Any], console: Console) -> None:
         ("transition delay p95 s", lambda r: r["transition_delay_s"]["p95"]),
         ("  into IR areas p95 s", lambda r: r["transition_delay_ir_s"]["p95"]),
         ("  into BLE-only areas p95 s", lambda r: r["transition_delay_ble_s"]["p95"]),
+        ("zone accuracy (IR offline)", lambda r: r["zone_accuracy_ir_offline"]),
+        ("  into IR-offline rooms p95 s", lambda r: r["transition_delay_ir_offline_s"]["p95"]),
         ("flaps per badge-hour", lambda r: r["flaps_per_badge_hour"]),
         ("  of the bay shown", lambda r: r["bay_flaps_per_badge_hour"]),
         ("time to first fix p95 s", lambda r: r["time_to_first_fix_s"]["p95"]),

@@ -18,6 +18,10 @@ Metrics (shares are of truth time):
   zone (p50/p95/max over detected ones); ``transition_delay_ir_s`` / ``transition_delay_ble_s``:
   the same for transitions into an IR-covered room and into an area without IR (corridors,
   BLE-only rooms); ``transitions_missed``: never shown before the badge left.
+- ``offline``: IR devices that send nothing during the run (a monitor offline). A room whose IR
+  devices are all offline is not an IR room for the figures above: its own figures are
+  ``zone_accuracy_ir_offline`` (the zone: BLE, which alone can find someone there, never claims
+  a room) and ``transition_delay_ir_offline_s``, what the outage costs there.
 - ``flaps_per_badge_hour``: the location left a zone A for B and came back to A within
   ``flap_window_s`` while truth was never in B during that time; ``bay_flaps_per_badge_hour``:
   the same for the bay shown (B a bay; per hour of all badges, as for zones).
@@ -32,7 +36,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -142,18 +146,22 @@ def evaluate(
     location_rows: Iterable[Mapping[str, Any]],
     site: Site | None,
     flap_window_s: float = 30.0,
+    offline: Collection[str] = (),
 ) -> dict[str, Any]:
     """The report described in the module docstring, as a JSON-ready dict.
 
     Without a site, area kinds, IR coverage and required precision are unknown: those figures
-    are None (or empty).
+    are None (or empty). ``offline``: IR devices that sent nothing (see the module docstring).
     """
     areas = site.facility.areas if site is not None else {}
     ir_rooms = set()
+    offline_rooms = set()
     for device in site.devices.values() if site is not None else ():
         if device.kind.is_ir and device.area is not None and device.area in areas:
             area = areas[device.area]
-            ir_rooms.add(area.parent if area.kind.is_bed_level and area.parent else area.id)
+            room = area.parent if area.kind.is_bed_level and area.parent else area.id
+            (offline_rooms if device.id in offline else ir_rooms).add(room)
+    offline_rooms -= ir_rooms  # a room with one working IR device is still an IR room
     room_level = {a.id for a in areas.values() if a.kind not in ZONE_KINDS}
     truth_by: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for row in truth_rows:
@@ -165,7 +173,7 @@ def evaluate(
     shares: dict[str, _Share] = defaultdict(_Share)
     kinds: dict[str, dict[str, _Share]] = defaultdict(lambda: defaultdict(_Share))
     delays: list[float] = []
-    delays_by: dict[str, list[float]] = {"ir": [], "ble": []}
+    delays_by: dict[str, list[float]] = {"ir": [], "ble": [], "ir_offline": []}
     missed = 0
     flaps = 0
     bay_flaps = 0
@@ -217,6 +225,8 @@ def evaluate(
                 kinds[kind]["room"].add(room_ok, weight)
                 if truth["room"] in ir_rooms:
                     shares["room_ir"].add(room_ok, weight)
+                elif truth["room"] in offline_rooms:
+                    shares["zone_ir_offline"].add(zone_ok, weight)
             if truth["bay"] is not None:
                 shares["bay"].add(loc is not None and loc["bay"] == truth["bay"], weight)
             if site is not None and finest in areas:
@@ -229,7 +239,8 @@ def evaluate(
         d, m = _transitions(truths, locs)
         for delay, zone in d:
             delays.append(delay)
-            delays_by["ir" if zone in ir_rooms else "ble"].append(delay)
+            into = "ir" if zone in ir_rooms else "ir_offline" if zone in offline_rooms else "ble"
+            delays_by[into].append(delay)
         missed += m
         flaps += _flaps(truths, locs, flap_window_s)
         bay_flaps += _flaps(truths, locs, flap_window_s, "bay")
@@ -242,6 +253,7 @@ def evaluate(
         "badge_hours": round(hours, 3),
         "room_accuracy": share("room"),
         "room_accuracy_ir": share("room_ir"),
+        "zone_accuracy_ir_offline": share("zone_ir_offline"),
         "bay_accuracy": share("bay"),
         "zone_accuracy": share("zone"),
         "wrong_room_share": share("wrong_room"),
@@ -252,6 +264,7 @@ def evaluate(
         "transition_delay_s": _summary(delays),
         "transition_delay_ir_s": _summary(delays_by["ir"]),
         "transition_delay_ble_s": _summary(delays_by["ble"]),
+        "transition_delay_ir_offline_s": _summary(delays_by["ir_offline"]),
         "transitions_missed": missed,
         "flaps": flaps,
         "flaps_per_badge_hour": round(flaps / hours, 3) if hours else None,

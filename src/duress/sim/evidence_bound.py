@@ -38,7 +38,7 @@ before that second's truth row):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -104,13 +104,19 @@ def evidence_bound(
     records: Iterable[Record],
     lead_s: float = DEFAULT_LEAD_S,
     entry_lead_s: float = DEFAULT_ENTRY_LEAD_S,
+    offline: Collection[str] = (),
 ) -> EvidenceBound:
-    """Count, in ``records`` of a shift on ``site``, the IR-room and bay seconds no code named."""
+    """Count, in ``records`` of a shift on ``site``, the IR-room and bay seconds no code named.
+
+    ``offline``: IR devices that send nothing during the run; their rooms and bays are not IR
+    areas here (as in :func:`duress.sim.evaluate.evaluate`)."""
     areas = site.facility.areas
     names: dict[str, tuple[str, ...]] = {}
     """An IR device's id: the areas its code names (a bay emitter: its bay and the bay's room)."""
     for device in site.devices.values():
         if not device.kind.is_ir or device.area is None or device.area not in areas:
+            continue
+        if device.id in offline:
             continue
         area = areas[device.area]
         if area.kind.is_bed_level and area.parent:
