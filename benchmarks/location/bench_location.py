@@ -59,7 +59,7 @@ from duress.domain.calibration import (
 )
 from duress.domain.devices import DeviceKind
 from duress.domain.location import LocationEngine, LocationParams
-from duress.domain.observations import Sighting
+from duress.domain.observations import Heartbeat, Sighting
 from duress.domain.site import Site
 from duress.sim.baseline import track_baseline
 from duress.sim.evaluate import evaluate, track
@@ -168,7 +168,7 @@ def _records(scenario: Scenario, site: Site) -> list[Record]:
         for r in records
         if not (
             isinstance(r, Received)
-            and isinstance(r.observation, Sighting)
+            and isinstance(r.observation, Sighting | Heartbeat)
             and r.observation.device in dead
         )
     ]
@@ -226,6 +226,12 @@ ABLATIONS: dict[str, tuple[LocationParams, tuple[str, ...]]] = {
             "wall_crossing_walk",
             "degraded_monitor_offline",
         ),
+    ),
+    # no IR supervision: a room whose monitor is offline still counts its silence as evidence
+    # against someone being in it (the rule before 2026-11-30 14:00)
+    "no_ir_supervision": (
+        LocationParams(ir_offline_after=0.0),
+        ("degraded_monitor_offline",),
     ),
     # The centroid rule's mechanisms, each off, against no_ble_grid:
     # every BLE challenger needs the full sustain, however deep inside it the estimate is

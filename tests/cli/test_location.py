@@ -7,7 +7,8 @@ import itertools
 import json
 import math
 from collections import Counter
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from duress.cli import location
+from duress.domain.observations import Heartbeat
 
 ROOT = Path(__file__).resolve().parents[2]
 HOME = ROOT / "examples" / "espresense-home"
@@ -60,8 +62,9 @@ def test_simulate_writes_native_sightings_presses_and_truth(simulated: Path) -> 
     truth = _lines(simulated / "truth.jsonl")
     assert (simulated / "presses.jsonl").exists()
     assert sightings
-    assert all(s["type"] == "sighting" for s in sightings)
-    assert {"ts", "badge", "device", "kind", "received_at"} <= set(sightings[0])
+    assert {s["type"] for s in sightings} == {"sighting", "heartbeat"}  # heartbeats: IR supervision
+    first = next(s for s in sightings if s["type"] == "sighting")
+    assert {"ts", "badge", "device", "kind", "received_at"} <= set(first)
     assert len(truth) == 3 * 61
     assert set(truth[0]) == {"ts", "badge", "floor", "unit", "room", "bay", "zone"}
 
@@ -178,8 +181,40 @@ def _read(lines: list[bytes]) -> tuple[list[location.Decoded], Counter[str]]:
     return decoded, rejected
 
 
+def test_heartbeat_lines_are_read_apart_for_ir_supervision(simulated: Path) -> None:
+    site = location.load_any_site("builtin:hospital:1x4", 3)
+    rejected: Counter[str] = Counter()
+    heartbeats: list[tuple[datetime, Heartbeat]] = []
+    with (simulated / "sightings.jsonl").open("rb") as f:
+        decoded = list(
+            location.read_sightings(
+                f, site, location.InputFormat.NATIVE, None, rejected, heartbeats
+            )
+        )
+    assert decoded
+    assert heartbeats
+    assert not rejected
+    assert {h.device for _, h in heartbeats} <= set(site.devices)
+    # a monitor silent from the start is taken offline after two heartbeat intervals, unless
+    # its heartbeat is read
+    far = [(at, s) for at, s in decoded] + [
+        (at + timedelta(seconds=700), replace(s, ts=s.ts + timedelta(seconds=700)))
+        for at, s in decoded[:1]
+    ]
+    _, deaf = location.replay(site, far)
+    assert "f1-s01" in deaf.ir_offline
+    late = decoded[0][0] + timedelta(seconds=650)
+    beat = Heartbeat(ts=late, device="ir-f1-s01")
+    _, told = location.replay(site, far, heartbeats=[*heartbeats, (late, beat)])
+    assert "f1-s01" not in told.ir_offline
+
+
 def test_fast_and_full_decoders_read_the_same(simulated: Path) -> None:
-    lines = (simulated / "sightings.jsonl").read_bytes().splitlines()
+    lines = [
+        line
+        for line in (simulated / "sightings.jsonl").read_bytes().splitlines()
+        if b'"heartbeat"' not in line  # heartbeats are read apart (IR supervision)
+    ]
     first = json.loads(lines[0])
 
     def changed(**fields: object) -> bytes:

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from tests.sites import small_site
 
-from duress.domain.events import BadgeMoved, StoredEvent
+from duress.domain.events import BadgeMoved, DeviceCameOnline, DeviceWentSilent, StoredEvent
 from duress.domain.location_params import LocationParams
 from duress.domain.observations import ButtonEvent, Heartbeat, Sighting, SightingKind
+from duress.service.engine_locator import EngineLocator
 from duress.service.runtime import Runtime
 from duress.testing import FakeClock, MemoryStore
 
@@ -25,6 +26,7 @@ class RecordingLocator:
         self.seen: list[Sighting] = []
         self.areas: dict[str, str] = {}
         self.advanced: list[datetime] = []
+        self.heartbeats: list[str] = []
         self.due: list[BadgeMoved] = []
         """Moves the engine's timer would find (handed out by the next ``advance``)."""
 
@@ -44,6 +46,9 @@ class RecordingLocator:
             confidence=0.99,
             since=sighting.ts,
         )
+
+    def heartbeat(self, device: str, ts: datetime) -> None:
+        self.heartbeats.append(device)
 
     def advance(self, now: datetime) -> list[BadgeMoved]:
         self.advanced.append(now)
@@ -154,6 +159,13 @@ async def test_moves_the_engines_timer_finds_are_recorded_after_each_batch(
         ("b-1", "icu-1"),
         ("b-2", "icu-2"),
     ]
+
+
+async def test_a_fixed_devices_heartbeat_reaches_the_locator(runtime: Runtime, clock) -> None:
+    locator = runtime.locator
+    assert isinstance(locator, RecordingLocator)
+    await runtime.ingest([(0, Heartbeat(ts=clock.now(), device="ir-icu-1"))])
+    assert locator.heartbeats == ["ir-icu-1"]  # IR supervision in the engine
 
 
 async def test_a_press_from_an_unassigned_badge_is_still_stored(runtime, store, clock) -> None:
@@ -317,5 +329,29 @@ async def test_sightings_stay_held_a_moment_after_a_press_so_its_notices_go_firs
         assert locator.seen == []  # the grace after the commit (HANDOFF_GRACE_S of real time)
         assert (await asyncio.wait_for(sightings, 2)).accepted == 1
         assert [s.device for s in locator.seen] == ["ir-icu-1"]
+    finally:
+        await rt.stop()
+
+
+async def test_an_ir_monitor_silent_before_a_restart_is_offline_in_the_engine_at_once(
+    clock: FakeClock,
+) -> None:
+    store = MemoryStore()
+    seen = clock.now()
+    store.append(
+        [
+            DeviceCameOnline(ts=seen, device="ir-icu-1").to_record(),
+            DeviceWentSilent(
+                ts=seen + timedelta(seconds=600), device="ir-icu-1", last_seen=seen, silent_s=600
+            ).to_record(),
+        ]
+    )
+    await clock.advance(3600)  # the server was down meanwhile
+    locator = EngineLocator(small_site())
+    rt = Runtime(site=small_site(), store=store, clock=clock, locator=locator, inline_store=True)
+    await rt.start()
+    try:
+        await rt.ingest([(0, ir(clock, "ir-icu-2"))])  # the first batch runs the engine's timer
+        assert locator.engine.ir_offline == frozenset({"icu-1"})
     finally:
         await rt.stop()

@@ -120,6 +120,7 @@ def test_the_process_answers_each_batch_and_reports_a_failed_one() -> None:
     location_process.write_frame(source, (small_site(), None, 1.0))
     location_process.write_frame(source, (1, clock.now().timestamp(), rows_of([(0, ir(clock))])))
     location_process.write_frame(source, (2, clock.now().timestamp(), [("not", "a row")]))
+    location_process.write_frame(source, ("heartbeat", "ir-icu-1", clock.now()))  # not answered
     location_process.write_frame(source, (3, clock.now().timestamp(), []))
     source.seek(0)
     out = io.BytesIO()

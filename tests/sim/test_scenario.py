@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import replace
 
 import pytest
 
 from duress.domain.facility import AreaKind
-from duress.domain.observations import ButtonEvent, Sighting, SightingKind
+from duress.domain.observations import ButtonEvent, Heartbeat, Sighting, SightingKind
 from duress.sim.layout import build_hospital, with_badges
 from duress.sim.movement import MovementParams, WalkGraph, find_doors
 from duress.sim.scenario import Received, SimParams, TruthRow, record_to_json, simulate
@@ -98,7 +99,23 @@ def test_record_to_json_types() -> None:
     site = build_hospital(floors=1, rooms_per_side=2, badges=1)
     params = SimParams(accidental_press_per_badge_hour=3600.0)
     types = {record_to_json(r)["type"] for r in simulate(site, 1, seed=1, params=params)}
-    assert types == {"truth", "sighting", "button"}
+    assert types == {"truth", "sighting", "button", "heartbeat"}
+
+
+def test_every_fixed_device_sends_heartbeats_on_its_interval() -> None:
+    site = build_hospital(floors=1, rooms_per_side=2, badges=1)
+    beats: dict[str, list[float]] = {}
+    for r in simulate(site, 40, seed=1):
+        if isinstance(r, Received) and isinstance(r.observation, Heartbeat):
+            beat = r.observation
+            assert (r.at - beat.ts).total_seconds() == pytest.approx(0.1)
+            beats.setdefault(beat.device, []).append(beat.ts.timestamp())
+    fixed = {d.id: d.heartbeat_s for d in site.devices.values() if d.heartbeat_s > 0}
+    assert set(beats) == set(fixed)
+    for device, times in beats.items():
+        gaps = {round(b - a, 6) for a, b in itertools.pairwise(times)}
+        assert gaps == {fixed[device]}, device
+        assert times[0] - min(min(t) for t in beats.values()) < fixed[device]
 
 
 def test_build_hospital_sizes() -> None:

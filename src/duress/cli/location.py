@@ -39,7 +39,7 @@ from duress.config.loader import load_site
 from duress.domain.errors import ConfigError, InvalidMessage
 from duress.domain.location import LocationEngine, LocationParams, epoch_seconds
 from duress.domain.location_report import age_at, confidence_at
-from duress.domain.observations import ButtonEvent, Sighting, SightingKind
+from duress.domain.observations import ButtonEvent, Heartbeat, Sighting, SightingKind
 from duress.domain.precision import Precision
 from duress.domain.site import Site
 from duress.ingest.codecs import espresense, mqtt_room, native, omlox, openmqttgateway
@@ -47,7 +47,7 @@ from duress.ingest.codecs.fields import parse_timestamp
 from duress.sim.evaluate import evaluate as score
 from duress.sim.layout import build_hospital, with_badges
 from duress.sim.radio import RadioParams
-from duress.sim.scenario import Received, SimParams, simulated_badges
+from duress.sim.scenario import Received, SimParams, record_to_json, simulated_badges
 from duress.sim.scenario import simulate as run_simulation
 
 BUILTIN_PREFIX = "builtin:"
@@ -161,6 +161,9 @@ def simulate(
                     if isinstance(o, Sighting):
                         sightings.write(sighting_line(o, record.at) + "\n")
                         counts["sightings"] += 1
+                    elif isinstance(o, Heartbeat):
+                        sightings.write(_dump(record_to_json(record)) + "\n")
+                        counts["heartbeats"] += 1
                     else:
                         presses.write(_dump(_button(o, record.at.isoformat())) + "\n")
                         counts["presses"] += 1
@@ -186,7 +189,8 @@ def simulate(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     console.print(
-        f"[green]wrote[/] {counts['sightings']:,} sightings, {counts['presses']:,} presses, "
+        f"[green]wrote[/] {counts['sightings']:,} sightings, {counts['heartbeats']:,} heartbeats, "
+        f"{counts['presses']:,} presses, "
         f"{counts['truth rows']:,} truth rows to {out}/"
         + (f"; the survey walk of {surveyor} to {out}/survey.jsonl" if surveyor else "")
     )
@@ -332,8 +336,11 @@ def read_sightings(
     fmt: InputFormat,
     mapping: Path | None,
     rejected: Counter[str],
+    heartbeats: list[tuple[datetime, Heartbeat]] | None = None,
 ) -> Iterator[Decoded]:
     """Decode input lines in order; each bad one is counted in ``rejected`` by reason.
+    Native heartbeat lines go to ``heartbeats`` when it is given (else they are counted as
+    ``not_a_sighting:heartbeat``).
 
     Native lines of the common shape take :func:`native.decode_sighting_line`; the others, and the
     lines of every other format, ``json.loads`` and the format's own decoder.
@@ -358,6 +365,9 @@ def read_sightings(
             if decode is None:
                 at = _received(obj.get("received_at"))
                 observation = native.decode_object(obj)
+                if isinstance(observation, Heartbeat) and heartbeats is not None:
+                    heartbeats.append((at or observation.ts, observation))
+                    continue
                 if not isinstance(observation, Sighting):
                     rejected[f"not_a_sighting:{obj.get('type')}"] += 1
                     continue
@@ -384,13 +394,18 @@ def read_sightings(
 
 
 def read_sightings_file(
-    path: Path, site: Site, fmt: InputFormat, mapping: Path | None, rejected: Counter[str]
+    path: Path,
+    site: Site,
+    fmt: InputFormat,
+    mapping: Path | None,
+    rejected: Counter[str],
+    heartbeats: list[tuple[datetime, Heartbeat]] | None = None,
 ) -> list[Decoded]:
     """Every sighting of the file at ``path`` (see :func:`read_sightings`); an unreadable file
     is a bad parameter."""
     try:
         with path.open("rb") as f:
-            return list(read_sightings(f, site, fmt, mapping, rejected))
+            return list(read_sightings(f, site, fmt, mapping, rejected, heartbeats))
     except OSError as exc:
         raise typer.BadParameter(f"{path}: {exc}") from None
 
@@ -447,16 +462,21 @@ def replay(
     on_progress: Callable[[int], None] | None = None,
     *,
     engine_type: type[LocationEngine] = LocationEngine,
+    heartbeats: Iterable[tuple[datetime, Heartbeat]] = (),
 ) -> tuple[list[dict[str, Any]], LocationEngine]:
     """Replay sightings; one location row per badge per whole second of the input's time span.
 
-    ``engine_type``: the benchmark passes the pure-Python engine beside the compiled one.
+    ``heartbeats`` (when each arrived, the heartbeat) tell the engine which IR devices work
+    (``ir_offline_after``). ``engine_type``: the benchmark passes the pure-Python engine beside
+    the compiled one.
     """
     engine = engine_type(site, params)
     items = list(decoded)
     if not items:
         return [], engine
     items.sort(key=_arrival)
+    beats = sorted(heartbeats, key=_arrival)
+    h = 0
     badges = sorted({s.badge for _, s in items if s.badge in site.badges})
     first = items[0][0].replace(microsecond=0)
     last = items[-1][0] + timedelta(seconds=1)
@@ -474,6 +494,9 @@ def replay(
         for at, sighting in items[k:upto]:
             observe(sighting, at)
         k = upto
+        while h < len(beats) and beats[h][0] <= second:
+            engine.heartbeat(beats[h][1].device, beats[h][1].ts)
+            h += 1
         engine.advance(second)  # the scans that became due by now (the server's timer)
         stamp = second.isoformat()
         now = epoch_seconds(second)
@@ -564,12 +587,16 @@ def locate(
     if site.startswith(BUILTIN_PREFIX):
         the_site = with_badges(the_site, badges)
     rejected: Counter[str] = Counter()
+    heartbeats: list[tuple[datetime, Heartbeat]] = []
     with collector_paused():
-        decoded = read_sightings_file(sightings, the_site, format, mapping, rejected)
+        decoded = read_sightings_file(sightings, the_site, format, mapping, rejected, heartbeats)
         with _progress(console) as progress:
             task = progress.add_task("locating", total=len(decoded))
             rows, engine = replay(
-                the_site, decoded, on_progress=lambda k: progress.update(task, completed=k)
+                the_site,
+                decoded,
+                on_progress=lambda k: progress.update(task, completed=k),
+                heartbeats=heartbeats,
             )
     for reason, count in engine.rejections.as_dict().items():
         if count:

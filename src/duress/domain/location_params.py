@@ -191,6 +191,11 @@ class LocationParams:
     """Lead (dB, filtered RSSI) of the room's own beacon over the next device on the floor."""
     ir_beacon_entry_s: float = 3.0
     """How long the room's own beacon must lead without a break before it enters the room."""
+    ir_offline_after: float = 2.0
+    """An IR device not heard (a code or a heartbeat) for this many of its heartbeat intervals
+    (the site's ``heartbeat_s``) is taken as offline, as device supervision does: while every IR
+    device of a room is offline, the room counts as a room without IR (its silence is no evidence
+    against someone being in it: BLE can find them there); 0: never."""
     floor_change_s_per_level: float = 6.0
     """Fastest plausible stairs/elevator time per level; quicker floor changes are held back."""
     stale_after_s: float = 15.0

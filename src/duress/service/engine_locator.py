@@ -20,6 +20,9 @@ class EngineLocator:
     def params(self) -> LocationParams:
         return self.engine.params
 
+    def heartbeat(self, device: str, ts: datetime) -> None:
+        self.engine.heartbeat(device, ts)
+
     def observe(self, sighting: Sighting, now: datetime) -> BadgeMoved | None:
         location = self.engine.observe(sighting, now)
         return location.moved_event() if location is not None else None

@@ -22,6 +22,11 @@ class BadgeLocator(Protocol):
         """The engine's parameters (the runtime's location timer follows them)."""
         ...
 
+    def heartbeat(self, device: str, ts: datetime) -> None:
+        """A fixed device's heartbeat: the engine takes an IR device not heard for a while as
+        offline (``ir_offline_after``)."""
+        ...
+
     def observe(self, sighting: Sighting, now: datetime) -> BadgeMoved | None:
         """Take one sighting; return the move when the badge's place or precision changed."""
         ...

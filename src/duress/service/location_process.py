@@ -105,6 +105,8 @@ def serve(source: IO[bytes], out: IO[bytes]) -> None:
                     _start(feed, inbox)
             elif item[0] == "decoding":  # how to decode messages sent undecoded under this key
                 decodings[item[1]] = item[2]
+            elif item[0] == "heartbeat":  # a fixed device is alive (IR supervision)
+                work.engine.heartbeat(item[1], item[2])
             else:
                 _answer(work, decodings, item, out)
     finally:

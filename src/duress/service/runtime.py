@@ -238,6 +238,7 @@ class Runtime:
         await self._replay()
         if isinstance(self.locator, SightingWorker):
             await self.locator.start()
+        self._tell_locator_of_silent_devices()
         self.scheduler.start()
         await self.alerts.escalation.watchdog()
         await self.supervision.start()
@@ -295,6 +296,14 @@ class Runtime:
             self._arm_supervision(state.device, now)
         self._update_device_gauges()
 
+    def _tell_locator_of_silent_devices(self) -> None:
+        """Devices silent when the server stopped: the engine takes an IR device among them as
+        offline at its first timer call, not two heartbeat intervals after this start (it learns
+        when each was last heard; decision 0024)."""
+        for state in self.health.states():
+            if state.status is DeviceStatus.SILENT and state.last_seen is not None:
+                self.locator.heartbeat(state.device, state.last_seen)
+
     # --- ingest -----------------------------------------------------------------------------
 
     async def ingest(self, messages: Sequence[tuple[int, Observation]]) -> IngestOutcome:
@@ -341,6 +350,7 @@ class Runtime:
         for index, beat in heartbeats:
             if beat.device in self.health:
                 events += self._heard(beat.device, beat.ts, beat.battery, now)
+                self.locator.heartbeat(beat.device, beat.ts)
             elif beat.device in self.badge_watch:
                 self.badge_watch.seen(beat.device, beat.ts, beat.gateway)
                 if beat.battery is not None:

@@ -299,6 +299,9 @@ class WorkerLocator:
             await process.stdin.drain()  # the process is behind: wait, do not queue without end
         return await future
 
+    def heartbeat(self, device: str, ts: datetime) -> None:
+        self._write(_frame(("heartbeat", device, ts)))  # not answered; lost with a dead process
+
     def observe(self, sighting: Sighting, now: datetime) -> BadgeMoved | None:
         raise TypeError("the location process takes sightings: call take() with a batch")
 

@@ -133,8 +133,8 @@ class DemoDriver:
         for record in simulate(
             site, minutes=24 * 60, badges=count, seed=self.seed, params=self.params
         ):
-            if not isinstance(record, Received):
-                continue
+            if not isinstance(record, Received) or isinstance(record.observation, Heartbeat):
+                continue  # the demo's own heartbeats (one IR monitor silent) are sent apart
             if batch_at is not None and record.at - batch_at > timedelta(seconds=BATCH_WINDOW_S):
                 await self._ingest(batch)
                 batch, batch_at = [], None

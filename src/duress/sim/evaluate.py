@@ -42,7 +42,7 @@ from typing import Any
 
 from duress.domain.area_index import ZONE_KINDS
 from duress.domain.location import Location, LocationEngine, LocationParams
-from duress.domain.observations import Sighting
+from duress.domain.observations import Heartbeat, Sighting
 from duress.domain.precision import Precision
 from duress.domain.site import Site
 from duress.sim.scenario import Received, Record
@@ -81,6 +81,8 @@ def track(
                 location = engine.observe(observation, record.at)
                 if location is not None:
                     yield location_row(location, record.at)
+            elif isinstance(observation, Heartbeat):
+                engine.heartbeat(observation.device, observation.ts)
             continue
         ts = record["ts"]
         if last_tick is None or ts > last_tick:
@@ -154,8 +156,8 @@ def evaluate(
     are None (or empty). ``offline``: IR devices that sent nothing (see the module docstring).
     """
     areas = site.facility.areas if site is not None else {}
-    ir_rooms = set()
-    offline_rooms = set()
+    ir_rooms: set[str] = set()
+    offline_rooms: set[str] = set()
     for device in site.devices.values() if site is not None else ():
         if device.kind.is_ir and device.area is not None and device.area in areas:
             area = areas[device.area]

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
 
 from duress.domain.area_index import AreaIndex
-from duress.domain.observations import ButtonEvent, Sighting, SightingKind
+from duress.domain.observations import ButtonEvent, Heartbeat, Sighting, SightingKind
 from duress.domain.people import BadgeKind
 from duress.domain.site import Site
 from duress.sim.movement import Movement, MovementParams, Walker
@@ -41,6 +41,9 @@ class SimParams:
     """Triple presses meaning "help"."""
     press_resends: int = 3
     """Badges send each press this many times, 0.5 s apart, with the same ``seq``."""
+    heartbeat_delay_s: float = 0.1
+    """Each fixed device sends a heartbeat every ``heartbeat_s`` (its own phase, spread evenly
+    over the interval, first at the start); it reaches the server this long after."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +51,7 @@ class Received:
     """``observation`` reached the server at ``at`` (its own ``ts`` is when it was measured)."""
 
     at: datetime
-    observation: Sighting | ButtonEvent
+    observation: Sighting | ButtonEvent | Heartbeat
 
 
 class TruthRow(TypedDict):
@@ -116,7 +119,7 @@ def simulate(
         phases[badge_id] = rng.random()
     seqs = dict.fromkeys(ids, 0)
     gateways = {d.id: d.gateway for d in site.devices.values()}
-    pending: list[tuple[float, int, Sighting | ButtonEvent]] = []
+    pending: list[tuple[float, int, Sighting | ButtonEvent | Heartbeat]] = []
     counter = 0
     press_accident = p.accidental_press_per_badge_hour / 3600.0
     press_real = p.real_press_per_badge_hour / 3600.0
@@ -175,10 +178,22 @@ def simulate(
                 )
                 deliver(pressed + 0.5 * k, event)
 
+    # Heartbeats draw nothing from the random stream: the same seed gives the same walks and
+    # radio with or without them.
+    fixed = sorted((d for d in site.devices.values() if d.heartbeat_s > 0.0), key=lambda d: d.id)
+    beats = [(d.heartbeat_s * k / len(fixed), k, d.id, d.heartbeat_s) for k, d in enumerate(fixed)]
+    heapq.heapify(beats)
+
     total = int(minutes * 60)
     truth: list[TruthRow] = []
     for s in range(total + 1):
         now = float(s)
+        while beats and beats[0][0] <= now:
+            due, k, device, interval = heapq.heappop(beats)
+            counter += 1
+            heartbeat = Heartbeat(ts=when(due), device=device, gateway=gateways.get(device))
+            heapq.heappush(pending, (due + p.heartbeat_delay_s, counter, heartbeat))
+            heapq.heappush(beats, (due + interval, k, device, interval))
         truth.clear()
         for w in walkers:
             if s:
@@ -225,6 +240,14 @@ def record_to_json(record: Record) -> dict[str, Any]:
                 "device": o.device,
                 "kind": o.kind.value,
                 "rssi": o.rssi,
+                "gateway": o.gateway,
+            }
+        if isinstance(o, Heartbeat):
+            return {
+                "type": "heartbeat",
+                "received_at": record.at.isoformat(),
+                "ts": o.ts.isoformat(),
+                "device": o.device,
                 "gateway": o.gateway,
             }
         return {
