@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from tests.sim.site_fixtures import T0, corridor_scan, two_floor_site
@@ -115,7 +117,11 @@ async def _first_move_to(runtime: Runtime, area: str) -> StoredEvent:
     raise AssertionError(f"the hub closed before a move to {area}")
 
 
-async def test_the_timer_ticks_after_a_batch_then_stops() -> None:
+@asynccontextmanager
+async def _running_timer() -> AsyncIterator[
+    tuple[FakeClock, Scheduler, LocationTimer, list[datetime]]
+]:
+    """A timer on a running scheduler and a fake clock; its ticks' times are recorded."""
     clock = FakeClock(T0)
     scheduler = Scheduler(clock)
     ticks: list[datetime] = []
@@ -123,11 +129,18 @@ async def test_the_timer_ticks_after_a_batch_then_stops() -> None:
     async def tick(now: datetime) -> None:
         ticks.append(now)
 
-    params = LocationParams()
-    timer = LocationTimer(scheduler=scheduler, clock=clock, params=params, tick=tick)
+    timer = LocationTimer(scheduler=scheduler, clock=clock, params=LocationParams(), tick=tick)
     scheduler.start()
     await asyncio.sleep(0)  # the scheduler is waiting
     try:
+        yield clock, scheduler, timer, ticks
+    finally:
+        await scheduler.stop()
+
+
+async def test_the_timer_ticks_after_a_batch_then_stops() -> None:
+    params = LocationParams()
+    async with _running_timer() as (clock, scheduler, timer, ticks):
         timer.batch_taken(clock.now())
         assert scheduler.due_at(KEY) == T0 + timedelta(seconds=0.5 * params.ble_grid_step_s)
         await _settle()  # the scheduler is sleeping until the tick
@@ -139,23 +152,10 @@ async def test_the_timer_ticks_after_a_batch_then_stops() -> None:
         assert len(ticks) == timer.ticks
         timer.batch_taken(clock.now())  # a new batch arms it again
         assert scheduler.due_at(KEY) is not None
-    finally:
-        await scheduler.stop()
 
 
 async def test_a_tick_right_after_a_batch_leaves_the_engine_alone() -> None:
-    clock = FakeClock(T0)
-    scheduler = Scheduler(clock)
-    ticks: list[datetime] = []
-
-    async def tick(now: datetime) -> None:
-        ticks.append(now)
-
-    params = LocationParams()
-    timer = LocationTimer(scheduler=scheduler, clock=clock, params=params, tick=tick)
-    scheduler.start()
-    await asyncio.sleep(0)  # the scheduler is waiting
-    try:
+    async with _running_timer() as (clock, _, timer, ticks):
         timer.batch_taken(clock.now())
         await _settle()
         for _ in range(8):  # a batch every 0.1 s: each advanced the engine itself
@@ -165,8 +165,6 @@ async def test_a_tick_right_after_a_batch_leaves_the_engine_alone() -> None:
         assert ticks == []
         await clock.advance(5.0)
         assert ticks  # the lull after them is the timer's
-    finally:
-        await scheduler.stop()
 
 
 def test_no_timer_without_the_grid_filter_or_its_timer() -> None:
