@@ -28,7 +28,12 @@ from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
 
-MODULES = ("duress.domain.location", "duress.domain.area_index", "duress.domain.ble_grid")
+MODULES = (
+    "duress.domain.location",
+    "duress.domain.area_index",
+    "duress.domain.ble_grid",
+    "duress.domain.ir_supervision",
+)
 """The compiled modules. ``location`` first: the engine."""
 SOURCES = tuple(name.replace(".", "/") + ".py" for name in MODULES)
 """Their sources, relative to the directory holding the ``duress`` package."""

@@ -59,6 +59,7 @@ from duress.domain.badge_location import Location, Rejections, RejectReason, unk
 from duress.domain.ble_grid import FloorGrid, GridState, floor_grids, seed, step
 from duress.domain.calibration import calibrated_params
 from duress.domain.events import BadgeMoved
+from duress.domain.ir_supervision import IrSupervision
 from duress.domain.location_params import LocationParams
 from duress.domain.location_report import PlaceReport, location_at
 from duress.domain.observations import Sighting, SightingKind
@@ -379,26 +380,13 @@ class LocationEngine:
             if d.kind.is_ir and d.area is not None and d.area in self._areas
         )
         """The zone-level places (rooms) with an IR device."""
-        self._ir_rooms_of: dict[str, str] = {
+        ir_rooms = {
             d.id: self._areas[d.area].zone or d.area
             for d in site.devices.values()
             if d.kind.is_ir and d.area is not None and d.area in self._areas
         }
-        """Each IR device's zone-level place (its room)."""
-        self._ir_heartbeat_s = {
-            d: site.devices[d].heartbeat_s
-            for d in self._ir_rooms_of
-            if site.devices[d].heartbeat_s > 0.0
-        }
-        self._ir_heard: dict[str, float] = {}
-        """When each IR device was last heard (a code or a heartbeat)."""
-        self._ir_down: set[str] = set()
-        """IR devices not heard for ``ir_offline_after`` heartbeat intervals."""
-        self._ir_offline: frozenset[str] = frozenset()
-        """Rooms whose IR devices are all down: their IR's silence is no evidence."""
-        self._ir_since = math.nan
-        """When IR supervision began (the engine's first timer call)."""
-        self._ir_checked_at = -math.inf
+        self._ir_watch = IrSupervision(ir_rooms, {d: site.devices[d].heartbeat_s for d in ir_rooms})
+        """Which IR devices work (``ir_offline_after``; decision 0024)."""
         self._devices: dict[str, _Dev] = {}
         self._not_locators: set[str] = set()
         for device in site.devices.values():
@@ -445,7 +433,7 @@ class LocationEngine:
                 if dev.kind is _BLE_KIND
             ],
             self._params,
-            self._ir_zones - self._ir_offline,
+            self._ir_zones - self._ir_watch.offline,
         )
 
     def _device_entry(self, device_id: str) -> _Dev | None:
@@ -585,10 +573,8 @@ class LocationEngine:
             track.last_by_device[device] = t
             if t > track.latest:
                 track.latest = t
-            if t > self._ir_heard.get(device, -math.inf):
-                self._ir_heard[device] = t
-                if device in self._ir_down:
-                    self._ir_up(device)
+            if self._ir_watch.heard(device, t):
+                self._ir_rooms_changed()
             if dev.room is not None:
                 self._hit(track, dev.room, t)
             if dev.bay is not None:
@@ -1454,7 +1440,8 @@ class LocationEngine:
         """
         p = self._params
         n = epoch_seconds(now)
-        self._supervise_ir(n)
+        if self._ir_watch.check(n, p.ir_offline_after):
+            self._ir_rooms_changed()
         if not (p.ble_grid and p.ble_grid_timer):
             return []
         if n - self._advanced_at < 0.5 * p.ble_grid_step_s:
@@ -1482,49 +1469,19 @@ class LocationEngine:
     def heartbeat(self, device: str, ts: datetime) -> None:
         """A fixed device's heartbeat at ``ts``: an IR device heard is working (see
         ``ir_offline_after``); other devices are ignored."""
-        if device not in self._ir_rooms_of or ts.tzinfo is None:
-            return
-        t = epoch_seconds(ts)
-        if t > self._ir_heard.get(device, -math.inf):
-            self._ir_heard[device] = t
-            if device in self._ir_down:
-                self._ir_up(device)
+        watch = self._ir_watch
+        if device in watch and ts.tzinfo is not None and watch.heard(device, epoch_seconds(ts)):
+            self._ir_rooms_changed()
 
     @property
     def ir_offline(self) -> frozenset[str]:
         """The rooms whose IR devices are all taken as offline (``ir_offline_after``)."""
-        return self._ir_offline
-
-    def _supervise_ir(self, n: float) -> None:
-        """Take an IR device as down when it was not heard (a code or a heartbeat) for
-        ``ir_offline_after`` of its heartbeat intervals since it was last heard, or since the
-        engine's first timer call; at most once a second."""
-        after = self._params.ir_offline_after
-        if after <= 0.0 or n - self._ir_checked_at < 1.0:
-            return
-        self._ir_checked_at = n
-        if math.isnan(self._ir_since):
-            self._ir_since = n
-        down: set[str] = set()
-        for device, interval in self._ir_heartbeat_s.items():
-            if n - self._ir_heard.get(device, self._ir_since) > after * interval:
-                down.add(device)
-        if down != self._ir_down:
-            self._ir_down = down
-            self._ir_rooms_changed()
-
-    def _ir_up(self, device: str) -> None:
-        self._ir_down.discard(device)
-        self._ir_rooms_changed()
+        return self._ir_watch.offline
 
     def _ir_rooms_changed(self) -> None:
-        """Work out the rooms whose IR is all down; the grid filter stops weighing their
-        silence (and weighs it again once one of their devices is heard)."""
-        working = {self._ir_rooms_of[d] for d in self._ir_rooms_of if d not in self._ir_down}
-        offline = frozenset(self._ir_zones - working)
-        if offline == self._ir_offline:
-            return
-        self._ir_offline = offline
+        """The rooms with IR offline changed: the grid filter stops weighing their silence (and
+        weighs it again once one of their devices is heard)."""
+        offline = self._ir_watch.offline
         if self._grids is not None:
             ir_rooms = self._ir_zones - offline
             for grid in self._grids.values():
