@@ -227,6 +227,17 @@ ABLATIONS: dict[str, tuple[LocationParams, tuple[str, ...]]] = {
             "degraded_monitor_offline",
         ),
     ),
+    # the symmetric walk on floors without IR too (no headings in the motion model, the rule
+    # before 2026-11-30 14:10)
+    "no_heading": (
+        LocationParams(ble_grid_heading=False),
+        ("ble_only_medsurg", "wall_crossing_walk"),
+    ),
+    # headings on floors with IR rooms too (off by default there: doorway flaps)
+    "heading_with_ir": (
+        LocationParams(ble_grid_heading_with_ir=True),
+        ("icu_bh_ir_rich", "ed_open_bays", "doorway_lingering", "degraded_monitor_offline"),
+    ),
     # no IR supervision: a room whose monitor is offline still counts its silence as evidence
     # against someone being in it (the rule before 2026-11-30 14:00)
     "no_ir_supervision": (

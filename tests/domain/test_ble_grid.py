@@ -20,7 +20,9 @@ from duress.sim.layout import build_hospital
 from duress.sim.radio import BleModel, RadioParams
 
 T0 = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
-PARAMS = LocationParams(ble_grid=True)
+PARAMS = LocationParams(ble_grid=True, ble_grid_heading=False)
+"""The symmetric walk (with its standing mode); headings have tests of their own below."""
+HEADING = LocationParams(ble_grid=True, ble_grid_heading=True)
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +40,10 @@ def _ble(site: Site) -> list[tuple[str, str, float, float, float]]:
     return out
 
 
-def _grid(site: Site, ir_areas: frozenset[str] = frozenset()) -> FloorGrid:
-    grids = floor_grids(AreaIndex(site.facility), site.facility, _ble(site), PARAMS, ir_areas)
+def _grid(
+    site: Site, ir_areas: frozenset[str] = frozenset(), params: LocationParams = PARAMS
+) -> FloorGrid:
+    grids = floor_grids(AreaIndex(site.facility), site.facility, _ble(site), params, ir_areas)
     return grids["f1"]
 
 
@@ -375,3 +379,80 @@ _HALVES = st.integers(-4000, 4000).map(lambda k: k * 0.5)
 def test_half_even_rounds_as_round_does(x: float) -> None:
     # the grid's tables round expected readings natively; ties go to the even neighbour
     assert _half_even(x) == float(round(x))
+
+
+def _walk_along_the_corridor(
+    site: Site, params: LocationParams, seconds: int
+) -> tuple[FloorGrid, GridState, float]:
+    """Stand in corridor f1-corr-1 for 5 s, then walk east at 1.4 m/s for ``seconds``; the
+    filter and the walker's x at the end."""
+    grid = _grid(site, params=params)
+    corridor = site.facility.areas["f1-corr-1"].polygon
+    y = (min(v for _, v in corridor) + max(v for _, v in corridor)) / 2
+    x0 = min(v for v, _ in corridor) + 2.0
+    state = seed(grid, grid.devices[_readings(site, x0, y)[0][0]], -1, 0.0)
+    x = x0
+    for t in range(1, 6 + seconds):
+        x = x0 + max(0, t - 5) * 1.4
+        heard = _readings(site, x, y)
+        devs = [grid.devices[d] for d, _ in heard]
+        rssi = [v for _, v in heard]
+        step(state, float(t), devs, rssi, devs[rssi.index(max(rssi))], {}, params)
+    return grid, state, x
+
+
+def _mean_x(grid: FloorGrid, state: GridState) -> float:
+    return sum(
+        (grid.x0 + (c % grid.nx + 0.5) * grid.cell_m) * q
+        for c, q in zip(state.cells, state.probs, strict=True)
+    )
+
+
+def test_headings_keep_a_walker_closer_than_the_symmetric_walk(site: Site) -> None:
+    lags = []
+    for params in (PARAMS, HEADING):
+        grid, state, x = _walk_along_the_corridor(site, params, 8)
+        lags.append(x - _mean_x(grid, state))
+    symmetric, heading = lags
+    assert heading < symmetric  # the prior leads the walker instead of spreading behind
+    assert abs(heading) < 1.5
+
+
+def test_headings_learn_the_walking_direction(site: Site) -> None:
+    _, state, _ = _walk_along_the_corridor(site, HEADING, 8)
+    heads = list(state.heads)
+    assert len(heads) == 4 * len(state.cells)
+    by_heading = [sum(heads[h::4]) for h in range(4)]  # +x, -x, +y, -y
+    assert by_heading[0] == max(by_heading)  # walking east
+    assert by_heading[0] > 3 * by_heading[1]
+    # every cell's headings are part of its probability (the rest is standing)
+    for i, q in enumerate(state.probs):
+        assert sum(heads[4 * i : 4 * i + 4]) <= q + 1e-12
+
+
+def test_headings_conserve_probability_where_walls_turn_them(site: Site) -> None:
+    grid = _grid(site, params=HEADING)
+    x, y = _centre(site, "f1-n02")
+    state = seed(grid, grid.devices["ble-f1-n02"], -1, 0.0)
+    heard = _readings(site, x, y)
+    devs = [grid.devices[d] for d, _ in heard]
+    rssi = [v for _, v in heard]
+    for t in range(1, 12):  # standing in a small room: headings run into its walls
+        step(state, float(t), devs, rssi, devs[rssi.index(max(rssi))], {}, HEADING)
+        assert sum(state.probs) == pytest.approx(1.0)
+    assert grid.area_ids[state.best] == "f1-n02"
+
+
+def test_the_engine_walks_with_headings_only_on_floors_without_ir() -> None:
+    ble_only = LocationEngine(build_hospital(floors=1, rooms_per_side=2, badges=1, ir=False))
+    with_ir = LocationEngine(build_hospital(floors=1, rooms_per_side=2, badges=1))
+    everywhere = LocationEngine(
+        build_hospital(floors=1, rooms_per_side=2, badges=1),
+        LocationParams(ble_grid_heading_with_ir=True),
+    )
+    off = LocationEngine(
+        build_hospital(floors=1, rooms_per_side=2, badges=1, ir=False),
+        LocationParams(ble_grid_heading=False),
+    )
+    walks = [e._build_grids()["f1"].walk_headings for e in (ble_only, with_ir, everywhere, off)]
+    assert walks == [True, False, True, False]

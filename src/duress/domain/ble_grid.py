@@ -123,7 +123,10 @@ class FloorGrid:
         "dev_mean2",
         "dev_near",
         "devices",
+        "dir_nb",
+        "dir_w",
         "gain_lo",
+        "head_scratch",
         "heard_gain",
         "nb",
         "nb_start",
@@ -135,6 +138,7 @@ class FloorGrid:
         "stay",
         "still_prior",
         "unheard",
+        "walk_headings",
         "x0",
         "y0",
     )
@@ -218,6 +222,22 @@ class FloorGrid:
         self.nb: vec[i64] = vec[i64]([n for row in nbs for n in row])
         self.nb_w: vec[float] = vec[float]([w for row in nb_ws for w in row])
         self.stay: vec[float] = vec[float](stay)
+        # Headings (``ble_grid_heading``): per direction (+x, -x, +y, -y) and cell, the neighbour
+        # that way (-1: none, a wall or the edge) and how likely the step is (the weights above).
+        dir_nb = [-1] * (4 * cells)
+        dir_w = [0.0] * (4 * cells)
+        for c in range(cells):
+            for n, w in zip(nbs[c], nb_ws[c], strict=True):
+                way = 0 if n == c + 1 else 1 if n == c - 1 else 2 if n == c + nx else 3
+                dir_nb[way * cells + c] = n
+                dir_w[way * cells + c] = w / move * 4.0 if move > 0.0 else 0.0
+        self.dir_nb: vec[i64] = vec[i64](dir_nb)
+        self.dir_w: vec[float] = vec[float](dir_w)
+        self.head_scratch: vec[float] = vec[float]([0.0] * (4 * cells))
+        """Per heading and cell, a step's working sums (zero between steps)."""
+        self.walk_headings = p.ble_grid_heading
+        """Whether the motion model has headings on this floor (the engine decides per floor:
+        ``ble_grid_heading``, ``ble_grid_heading_with_ir``)."""
         # Core cells: every neighbour in the same area (a cell by a door or a wall to another
         # area is an edge cell).
         self.core: vec[bool] = vec[bool](
@@ -402,6 +422,7 @@ class GridState:
         "cells",
         "core",
         "floor",
+        "heads",
         "masses",
         "probs",
         "still",
@@ -416,6 +437,10 @@ class GridState:
         share = 1.0 / len(cells) if cells else 0.0
         self.probs: vec[float] = vec[float]([share] * len(cells))
         """Each of ``cells``' probability."""
+        self.heads: vec[float] = vec[float]()
+        """With ``ble_grid_heading``: per cell of ``cells`` (``4 * i + h``), the probability of
+        walking in heading ``h``; the rest of the cell's probability is standing. Empty until the
+        first step."""
         self.t = t
         """The time up to which readings have been used."""
         self.masses: dict[int, float] = {}
@@ -483,13 +508,20 @@ def step(
     stay = grid.stay
     cells = state.cells
     probs = state.probs
-    modes = p.ble_grid_still_switch > 0.0
+    heading = grid.walk_headings
+    heads = state.heads
+    modes = p.ble_grid_still_switch > 0.0 and not heading
     # The standing mode's prior is the posterior as it is (no motion): kept aside, by cell.
     still_prior = grid.still_prior
     before = cells
     if modes:
         for i in range(len(cells)):
             still_prior[cells[i]] = probs[i]
+    if heading:
+        if len(heads) != 4 * len(cells):
+            heads = _even_heads(probs)
+        cells, probs, heads = _walk_headings(grid, cells, probs, heads, substeps, p)
+        substeps = 0
     for _ in range(substeps):
         touched = vec[i64](capacity=2 * len(cells) + 8)
         for i in range(len(cells)):
@@ -518,6 +550,9 @@ def step(
             if scratch[c] == 0.0:
                 cells = append(cells, c)
                 probs = append(probs, extra)
+                if heading:
+                    for _h in range(4):
+                        heads = append(heads, 0.0)
         for c in cells:
             scratch[c] = 0.0
     # readings: log-likelihood per cell
@@ -579,6 +614,17 @@ def step(
         state.still = still * ev_still / evidence if evidence > 0.0 else still
         for c in before:
             still_prior[c] = 0.0
+    elif heading:
+        for i in range(n_cells):
+            lik = math.exp(lls[i] - top)
+            q = probs[i] * lik
+            probs[i] = q
+            total += q
+            j = 4 * i
+            heads[j] *= lik
+            heads[j + 1] *= lik
+            heads[j + 2] *= lik
+            heads[j + 3] *= lik
     else:
         for i in range(n_cells):
             q = probs[i] * math.exp(lls[i] - top)
@@ -588,6 +634,7 @@ def step(
     prune = p.ble_grid_prune * total
     kept_cells = vec[i64](capacity=n_cells)
     kept_probs = vec[float](capacity=n_cells)
+    kept_heads = vec[float](capacity=4 * n_cells if heading else 0)
     kept_total = 0.0
     for i in range(n_cells):
         q = probs[i]
@@ -595,6 +642,12 @@ def step(
             kept_cells = append(kept_cells, cells[i])
             kept_probs = append(kept_probs, q)
             kept_total += q
+            if heading:
+                j = 4 * i
+                kept_heads = append(kept_heads, heads[j])
+                kept_heads = append(kept_heads, heads[j + 1])
+                kept_heads = append(kept_heads, heads[j + 2])
+                kept_heads = append(kept_heads, heads[j + 3])
     for a in ir_seen:
         seen[a] = False
     # per area, its probability and that of its core cells, summed in the floor's working
@@ -629,13 +682,110 @@ def step(
         if area_core[a] > 0.0:
             core_masses[a] = area_core[a]
             area_core[a] = 0.0
+    if heading:
+        for j in range(len(kept_heads)):
+            kept_heads[j] *= inv
     state.cells = kept_cells
     state.probs = kept_probs
+    state.heads = kept_heads
     state.masses = masses
     state.core = core_masses
     state.best = best
     state.best_mass = best_mass
     state.t = t
+
+
+def _even_heads(probs: vec[float]) -> vec[float]:
+    """Headings for cells that have none yet: half of each cell's probability walking, evenly
+    over the four headings."""
+    heads = vec[float](capacity=4 * len(probs))
+    for i in range(len(probs)):
+        share = 0.125 * probs[i]
+        for _h in range(4):
+            heads = append(heads, share)
+    return heads
+
+
+def _walk_headings(
+    grid: FloorGrid,
+    cells: vec[i64],
+    probs: vec[float],
+    heads: vec[float],
+    substeps: i64,
+    p: LocationParams,
+) -> tuple[vec[i64], vec[float], vec[float]]:
+    """The motion prior with headings (``ble_grid_heading``), ``substeps`` times: standing
+    probability stays, or starts walking; a heading's probability stops, turns, or moves
+    ``ble_grid_heading_cells`` along its heading (weighted like the symmetric walk's steps, and
+    where nothing lies that way it turns instead). Returns the cells, their total probability
+    and their headings."""
+    n_all = grid.nx * grid.ny
+    scratch = grid.scratch  # standing
+    hs = grid.head_scratch  # per heading h, cell c: hs[h * n_all + c]
+    dir_nb = grid.dir_nb
+    dir_w = grid.dir_w
+    go = p.ble_grid_heading_go
+    stop = p.ble_grid_heading_stop
+    turn = p.ble_grid_heading_turn
+    speed = p.ble_grid_heading_cells
+    stand_keep = 1.0 - 4.0 * go
+    walk_keep = 1.0 - stop - 3.0 * turn
+    for _ in range(substeps):
+        touched = vec[i64](capacity=2 * len(cells) + 8)
+        for i in range(len(cells)):
+            c = cells[i]
+            j = 4 * i
+            h0 = heads[j]
+            h1 = heads[j + 1]
+            h2 = heads[j + 2]
+            h3 = heads[j + 3]
+            walking = h0 + h1 + h2 + h3
+            standing = probs[i] - walking
+            if standing < 0.0:
+                standing = 0.0
+            if scratch[c] == 0.0 and not _any_head(hs, c, n_all):
+                touched = append(touched, c)
+            scratch[c] += standing * stand_keep + walking * stop
+            # what each heading gets in place before moving: its own kept share, the standing
+            # share starting that way, and the other headings' turns
+            for h in range(4):
+                own = heads[j + h]
+                here = own * walk_keep + standing * go + (walking - own) * turn
+                n = dir_nb[h * n_all + c]
+                moved = here * speed
+                if n >= 0:
+                    moved *= dir_w[h * n_all + c]
+                    if scratch[n] == 0.0 and not _any_head(hs, n, n_all):
+                        touched = append(touched, n)
+                    hs[h * n_all + n] += moved
+                    hs[h * n_all + c] += here - moved
+                else:
+                    # a wall that way: the step turns to the other headings instead
+                    hs[h * n_all + c] += here - moved
+                    third = moved / 3.0
+                    for k in range(4):
+                        if k != h:
+                            hs[k * n_all + c] += third
+        cells = touched
+        probs = vec[float](capacity=len(touched) + 32)
+        heads = vec[float](capacity=4 * len(touched) + 128)
+        for c in touched:
+            s = scratch[c]
+            scratch[c] = 0.0
+            total = s
+            for h in range(4):
+                v = hs[h * n_all + c]
+                hs[h * n_all + c] = 0.0
+                heads = append(heads, v)
+                total += v
+            probs = append(probs, total)
+    return cells, probs, heads
+
+
+def _any_head(hs: vec[float], c: i64, n_all: i64) -> bool:
+    return (
+        hs[c] != 0.0 or hs[n_all + c] != 0.0 or hs[2 * n_all + c] != 0.0 or hs[3 * n_all + c] != 0.0
+    )
 
 
 def floor_grids(

@@ -424,7 +424,7 @@ class LocationEngine:
         self._update_s: float = params.ble_update_s
 
     def _build_grids(self) -> dict[str, FloorGrid]:
-        return floor_grids(
+        grids = floor_grids(
             self.index,
             self.site.facility,
             [
@@ -435,6 +435,11 @@ class LocationEngine:
             self._params,
             self._ir_zones - self._ir_watch.offline,
         )
+        p = self._params
+        for grid in grids.values():
+            with_ir = any(area in self._ir_zones for area in grid.area_ids)
+            grid.walk_headings = p.ble_grid_heading and (p.ble_grid_heading_with_ir or not with_ir)
+        return grids
 
     def _device_entry(self, device_id: str) -> _Dev | None:
         device = self.site.devices[device_id]

@@ -112,6 +112,26 @@ class LocationParams:
     (no motion); each second it changes mode with this probability, and the readings decide
     which mode explains them (a standing badge's posterior sharpens instead of spreading at
     walking pace). 0: walking only."""
+    ble_grid_heading: bool = True
+    """Headings in the motion model, on floors without IR rooms: a walking badge keeps its
+    heading (one of the four grid directions) from one step to the next, so the prior leads a
+    walker instead of spreading around where it was (each cell's probability split into standing
+    and the four headings; replaces the two modes of ``ble_grid_still_switch`` there). Off: the
+    symmetric walk everywhere."""
+    ble_grid_heading_with_ir: bool = False
+    """Headings also on floors with IR rooms: there the prior carries a walker through a door
+    sooner, and BLE shows the room before IR does, for lingerers at the door too (doorway flaps
+    1.25 -> 3.4 per badge-hour in the benchmark); off: the symmetric walk on those floors."""
+    ble_grid_heading_cells: float = 0.7
+    """Cells a walking badge moves per motion sub-step along its heading (0.7 with 1 m cells and
+    two sub-steps a second: 1.4 m/s)."""
+    ble_grid_heading_turn: float = 0.02
+    """Per sub-step, the share of a heading's probability that turns to each other heading (and
+    where a wall blocks the heading, the whole step turns)."""
+    ble_grid_heading_stop: float = 0.05
+    """Per sub-step, the share of a heading's probability that stops (standing)."""
+    ble_grid_heading_go: float = 0.01
+    """Per sub-step, the share of the standing probability that starts walking in each heading."""
     ble_grid_seed_m: float = 1.0
     """A filter starts (BLE takes over from IR, or the badge's first BLE) on the cells within
     two cells of the strongest device, widened by this many metres."""
