@@ -502,10 +502,6 @@ def step(
     substeps = round(dt * p.ble_grid_substeps_per_s)
     substeps = 1 if substeps < 1 else (8 if substeps > 8 else substeps)
     scratch = grid.scratch
-    nb_start = grid.nb_start
-    nb = grid.nb
-    nb_w = grid.nb_w
-    stay = grid.stay
     cells = state.cells
     probs = state.probs
     heading = grid.walk_headings
@@ -521,25 +517,8 @@ def step(
         if len(heads) != 4 * len(cells):
             heads = _even_heads(probs)
         cells, probs, heads = _walk_headings(grid, cells, probs, heads, substeps, p)
-        substeps = 0
-    for _ in range(substeps):
-        touched = vec[i64](capacity=2 * len(cells) + 8)
-        for i in range(len(cells)):
-            c = cells[i]
-            q = probs[i]
-            if scratch[c] == 0.0:
-                touched = append(touched, c)
-            scratch[c] += q * stay[c]
-            for j in range(nb_start[c], nb_start[c + 1]):
-                n = nb[j]
-                if scratch[n] == 0.0:
-                    touched = append(touched, n)
-                scratch[n] += q * nb_w[j]
-        cells = touched
-        probs = vec[float](capacity=len(touched) + 32)
-        for c in touched:
-            probs = append(probs, scratch[c])
-            scratch[c] = 0.0
+    else:
+        cells, probs = _walk_symmetric(grid, cells, probs, substeps)
     # a lost badge is looked for around the strongest device heard
     if strongest >= 0 and p.ble_grid_reseed > 0.0:
         for i in range(len(cells)):
@@ -693,6 +672,37 @@ def step(
     state.best = best
     state.best_mass = best_mass
     state.t = t
+
+
+def _walk_symmetric(
+    grid: FloorGrid, cells: vec[i64], probs: vec[float], substeps: i64
+) -> tuple[vec[i64], vec[float]]:
+    """The walking prior without headings, ``substeps`` times: each cell keeps ``stay`` of its
+    probability and gives its neighbours their shares. Returns the cells and their probability."""
+    scratch = grid.scratch
+    nb_start = grid.nb_start
+    nb = grid.nb
+    nb_w = grid.nb_w
+    stay = grid.stay
+    for _ in range(substeps):
+        touched = vec[i64](capacity=2 * len(cells) + 8)
+        for i in range(len(cells)):
+            c = cells[i]
+            q = probs[i]
+            if scratch[c] == 0.0:
+                touched = append(touched, c)
+            scratch[c] += q * stay[c]
+            for j in range(nb_start[c], nb_start[c + 1]):
+                n = nb[j]
+                if scratch[n] == 0.0:
+                    touched = append(touched, n)
+                scratch[n] += q * nb_w[j]
+        cells = touched
+        probs = vec[float](capacity=len(touched) + 32)
+        for c in touched:
+            probs = append(probs, scratch[c])
+            scratch[c] = 0.0
+    return cells, probs
 
 
 def _even_heads(probs: vec[float]) -> vec[float]:

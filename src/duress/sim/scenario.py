@@ -228,38 +228,27 @@ def simulate(
 
 
 def record_to_json(record: Record) -> dict[str, Any]:
-    """A JSON-ready dict for a record (``type`` is ``sighting``, ``button`` or ``truth``)."""
+    """A JSON-ready dict for a record (``type`` is ``sighting``, ``heartbeat``, ``button`` or
+    ``truth``)."""
     if isinstance(record, Received):
         o = record.observation
+        fields: dict[str, Any]
         if isinstance(o, Sighting):
-            return {
-                "type": "sighting",
-                "received_at": record.at.isoformat(),
-                "ts": o.ts.isoformat(),
+            kind = "sighting"
+            fields = {
                 "badge": o.badge,
                 "device": o.device,
                 "kind": o.kind.value,
                 "rssi": o.rssi,
-                "gateway": o.gateway,
             }
-        if isinstance(o, Heartbeat):
-            return {
-                "type": "heartbeat",
-                "received_at": record.at.isoformat(),
-                "ts": o.ts.isoformat(),
-                "device": o.device,
-                "gateway": o.gateway,
-            }
-        return {
-            "type": "button",
-            "received_at": record.at.isoformat(),
-            "ts": o.ts.isoformat(),
-            "badge": o.badge,
-            "seq": o.seq,
-            "presses": o.presses,
-            "hold_s": o.hold_s,
-            "gateway": o.gateway,
-        }
+        elif isinstance(o, Heartbeat):
+            kind = "heartbeat"
+            fields = {"device": o.device}
+        else:
+            kind = "button"
+            fields = {"badge": o.badge, "seq": o.seq, "presses": o.presses, "hold_s": o.hold_s}
+        envelope = {"type": kind, "received_at": record.at.isoformat(), "ts": o.ts.isoformat()}
+        return {**envelope, **fields, "gateway": o.gateway}
     row: dict[str, Any] = dict(record)
     row["ts"] = record["ts"].isoformat()
     return {"type": "truth", **row}
