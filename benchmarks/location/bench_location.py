@@ -244,6 +244,12 @@ ABLATIONS: dict[str, tuple[LocationParams, tuple[str, ...]]] = {
         LocationParams(ir_offline_after=0.0),
         ("degraded_monitor_offline",),
     ),
+    # one IR code does not confirm the room BLE already places the badge in: the room just left
+    # needs the re-entry score, a refused lone code stays refused (the rule before 2026-11-30 14:30)
+    "no_ir_ble_confirm": (
+        LocationParams(ir_ble_inside_one_hit=False),
+        ("icu_bh_ir_rich", "ed_open_bays", "doorway_lingering", "degraded_monitor_offline"),
+    ),
     # The centroid rule's mechanisms, each off, against no_ble_grid:
     # every BLE challenger needs the full sustain, however deep inside it the estimate is
     "no_deep_sustain": (

@@ -913,7 +913,10 @@ class LocationEngine:
                 return False
             needed = p.ir_enter_score
             recent_exit = room == track.exited_zone and t - track.exited_at < p.ir_reenter_window_s
-            if (
+            if p.ir_ble_inside_one_hit and place.source == "ble" and place.zone == room:
+                # BLE already places the badge in this room: one code of it confirms the room
+                needed = 1.0
+            elif (
                 recent_exit
                 and (moved or not p.ir_reenter_needs_ble_cue)
                 and not (incumbent_ir and place.zone == room)
@@ -961,7 +964,21 @@ class LocationEngine:
             and (room is None or room == track.beacon_room)
         ):
             return self._move_beacon(track, track.beacon_room, estimate, t)
-        return self._consider_ble(track, estimate, t)
+        if not self._consider_ble(track, estimate, t):
+            return False
+        place = track.place
+        if (
+            p.ir_ble_inside_one_hit
+            and room is not None
+            and place is not None
+            and place.zone == room
+        ):
+            code = track.ir.get(room)
+            if code is not None and t - code[1] <= p.ir_hold_s:
+                # BLE has just placed the badge in a room whose code came moments ago: that code
+                # confirms the room (the one-hit entry BLE did not yet agree with when it came)
+                return self._move_ir(badge, track, room, t)
+        return True
 
     def _move_beacon(self, track: _Track, zone: str, estimate: _Estimate, t: float) -> bool:
         """Beacon entry (rule 5): the IR room's own beacon has led the badge's BLE picture by
