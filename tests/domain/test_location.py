@@ -347,3 +347,20 @@ def test_a_top_k_of_zero_uses_every_device_heard() -> None:
     six = LocationEngine(two_floor_site(), replace(CENTROID, ble_top_k=6))  # the site's six beacons
     assert [every.observe(s, s.ts) for s in walk] == [six.observe(s, s.ts) for s in walk]
     assert every.locate("b1", at(11)) == six.locate("b1", at(11))
+
+
+def test_an_ir_code_overrules_a_ble_place_on_another_floor_at_once() -> None:
+    # heard through the ceiling: the first BLE fix puts the badge on floor 2's corridor
+    scans = [ble("b1", "ble-f2-2", t + 0.5, -60.0) for t in range(3)]
+    engine = LocationEngine(two_floor_site())
+    feed(engine, scans)
+    assert engine.locate("b1", at(3)).floor == "f2"
+    # IR codes of r1 on floor 1: IR does not cross floors, so the badge is there now
+    codes = [ir("b1", "ir-r1", 3.2), ir("b1", "ir-r1", 4.0)]
+    feed(engine, codes)
+    assert engine.locate("b1", at(4.1)).room == "r1"
+    # turned off: the BLE place holds the move back as any other, floor_change_s_per_level
+    off = LocationEngine(two_floor_site(), LocationParams(ir_overrules_ble_floor=False))
+    feed(off, [*scans, *codes])
+    assert off.locate("b1", at(4.1)).floor == "f2"
+    assert off.rejections[RejectReason.IMPLAUSIBLE_MOVE] >= 1

@@ -1182,7 +1182,13 @@ class LocationEngine:
 
     def _move_ir(self, badge: str, track: _Track, zone: str, t: float) -> bool:
         info = self._areas[zone]
-        if not self._plausible(track, info.floor, t):
+        place = track.place
+        over_ble = (
+            self._params.ir_overrules_ble_floor and place is not None and place.source == "ble"
+        )
+        # IR does not cross floors; BLE does (a badge heard through the ceiling): an IR code
+        # overrules a BLE place on another floor at once
+        if not over_ble and not self._plausible(track, info.floor, t):
             return False
         entry = track.ir[zone]
         bay, _ = self._best_bay(track, zone, t)

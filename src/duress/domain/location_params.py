@@ -197,6 +197,7 @@ class LocationParams:
     ir_ble_inside_one_hit: bool = True
     """One IR code of a room enters it, even the room just left, while BLE already places the
     badge in that room (its zone): the code confirms what BLE says."""
+    ir_overrules_ble_floor: bool = True
     ir_one_hit_m: float = 2.0
     """A single IR hit enters a room when the fresh BLE estimate lies within this distance of
     it (BLE agrees) and it is not the last room left; 0 turns it off (two hits, as before)."""
