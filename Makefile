@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Without a C compiler the pure-Python modules run; so do they when a source changed since the
 # build and nothing rebuilt it (duress._native checks), so stale compiled code never runs.
 NATIVE := $(VENV)/.native
-ENGINE_SOURCES := setup.py src/duress/_native.py src/duress/domain/location.py src/duress/domain/area_index.py src/duress/domain/ble_grid.py
+ENGINE_SOURCES := setup.py src/duress/_native.py src/duress/domain/location.py src/duress/domain/area_index.py src/duress/domain/ble_grid.py src/duress/domain/ir_supervision.py
 ENGINE_STATUS := $(PY) -c "from duress import _native; s = _native.status(); print('location engine:', s['engine'], '-', s['reason'])"
 
 .PHONY: demo test lint typecheck contracts unit bench native system-packages clean

@@ -1,5 +1,8 @@
 """Run every benchmark, print its figures as a table, write them to benchmarks/results/<name>.json.
 
+A module may also define ``summary(record)``, a Rich renderable of the written record (the
+location benchmark's table of figures against the issue's goals), printed after the raw figures.
+
 A benchmark is a module ``benchmarks/<name>/bench_<what>.py`` with a function ``run() -> dict``
 returning its figures (nested dicts of numbers and short strings). Figures of all modules in one
 folder are merged into ``results/<name>.json`` with the time and machine of the run, so that runs can
@@ -54,11 +57,14 @@ def main(argv: list[str]) -> int:
     RESULTS.mkdir(exist_ok=True)
     for name, modules in groups.items():
         figures: dict[str, Any] = {}
+        summaries = []
         started = time.perf_counter()
         for module_name in modules:
             console.print(f"[bold]{module_name}[/bold] …")
             module = importlib.import_module(module_name)
             figures.update(module.run())
+            if hasattr(module, "summary"):
+                summaries.append(module.summary)
         elapsed = time.perf_counter() - started
         record = {
             "benchmark": name,
@@ -77,6 +83,8 @@ def main(argv: list[str]) -> int:
         for label, value in flatten(figures):
             table.add_row(label, f"{value:,.3f}" if isinstance(value, float) else str(value))
         console.print(table)
+        for summary in summaries:  # a module's own view of the figures, e.g. a table of goals
+            console.print(summary(record))
     return 0
 
 

@@ -113,3 +113,14 @@ def test_stale_compiled_code_never_runs(tmp_path: Path) -> None:
         pytest.skip(f"the compiled location engine is not active: {_native.status()['reason']}")
     assert _engine_in_copy(tmp_path / "as-built", edit=False) == f"location{SUFFIX} compiled"
     assert _engine_in_copy(tmp_path / "edited", edit=True) == "location.py pure"
+
+
+def test_the_makefile_rebuilds_after_an_edit_of_any_compiled_source() -> None:
+    makefile = Path(__file__).resolve().parents[1] / "Makefile"
+    line = next(
+        row
+        for row in makefile.read_text(encoding="utf-8").splitlines()
+        if row.startswith("ENGINE_SOURCES :=")
+    )
+    listed = set(line.split(":=", 1)[1].split())
+    assert {f"src/{source}" for source in _native.SOURCES} <= listed

@@ -1,0 +1,209 @@
+"""The location benchmark's figures as one table, beside the issue's goals.
+
+Per named scenario and seed: the engine's figure, the naive baseline's in brackets, and for room
+and bay accuracy the evidence bound (what the IR codes allow at all); a goal that applies to a
+figure marks it met (✓) or not (✗). Below it, throughput and the offline path's cost. The same
+table is printed by ``make bench`` and kept in docs/benchmarks.md ("Latest figures"), where a test
+checks that it matches ``benchmarks/results/location.json``.
+
+``python -m benchmarks.location.summary`` prints the Markdown; ``--write`` puts it into
+docs/benchmarks.md between its markers.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULT = ROOT / "benchmarks" / "results" / "location.json"
+DOC = ROOT / "docs" / "benchmarks.md"
+BEGIN = "<!-- location-figures:begin (python -m benchmarks.location.summary --write) -->"
+END = "<!-- location-figures:end -->"
+
+IR_SCENARIOS = ("icu_bh_ir_rich", "ed_open_bays", "doorway_lingering", "degraded_monitor_offline")
+BLE_ONLY = ("ble_only_medsurg", "wall_crossing_walk")
+
+
+@dataclass(frozen=True)
+class Goal:
+    """The issue's goal for a figure: ``at_least`` or at most ``target``, in ``scenarios``."""
+
+    target: float
+    at_least: bool
+    scenarios: tuple[str, ...]
+
+    def met(self, value: float) -> bool:
+        return value >= self.target if self.at_least else value <= self.target
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    figure: str
+    digits: int
+    goal: Goal | None = None
+    bound: str | None = None
+    """The evidence bound's figure shown beside it (scenarios with IR)."""
+    percent: bool = False
+
+
+COLUMNS = (
+    Column(
+        "room acc. in IR rooms",
+        "room_accuracy_ir",
+        3,
+        Goal(0.995, True, IR_SCENARIOS),
+        bound="room_accuracy_ir",
+    ),
+    Column("bay acc.", "bay_accuracy", 3, Goal(0.97, True, IR_SCENARIOS), bound="bay_accuracy"),
+    Column("zone acc.", "zone_accuracy", 3, Goal(0.95, True, ("ble_only_medsurg",))),
+    Column(
+        "wrong room",
+        "wrong_room_share",
+        2,
+        Goal(0.05, False, ("wall_crossing_walk",)),
+        percent=True,
+    ),
+    Column("IR p95 (s)", "transition_ir_p95_s", 2, Goal(3.0, False, IR_SCENARIOS)),
+    Column("BLE p95 (s)", "transition_ble_p95_s", 2, Goal(6.0, False, BLE_ONLY)),
+    Column(
+        "flaps /badge-h",
+        "flaps_per_badge_hour",
+        2,
+        Goal(0.5, False, ("doorway_lingering",)),
+    ),
+)
+THROUGHPUT_GOAL = 200_000
+COST_GOAL = 3.0
+
+
+def _number(value: float, column: Column) -> str:
+    if column.percent:
+        return f"{100 * value:.{column.digits}f} %"
+    return f"{value:.{column.digits}f}"
+
+
+def _cell(scenario: str, figures: Mapping[str, Any], column: Column) -> str:
+    value = figures["engine"].get(column.figure)
+    if value is None:
+        return "–"
+    text = _number(value, column)
+    goal = column.goal
+    if goal is not None and scenario in goal.scenarios:
+        text += " ✓" if goal.met(value) else " ✗"
+    baseline = figures["baseline"].get(column.figure)
+    if baseline is not None:
+        text += f" ({_number(baseline, column)})"
+    bound = figures.get("evidence_bound", {}).get(column.bound) if column.bound else None
+    if bound is not None:
+        text += f" ≤ {bound:.3f}"
+    return text
+
+
+def rows(result: Mapping[str, Any]) -> list[list[str]]:
+    """One row per named scenario and seed (informational scenarios left out)."""
+    seed = result["settings"]["seed"]
+    out: list[list[str]] = []
+    for name, figures in result["scenarios"].items():
+        if "informational" in figures:
+            continue
+        runs = [(str(seed), figures), *figures.get("other_seeds", {}).items()]
+        for run_seed, run in runs:
+            out.append([f"`{name}`", run_seed, *(_cell(name, run, c) for c in COLUMNS)])
+    return out
+
+
+def speed_line(result: Mapping[str, Any]) -> str:
+    rate = result["engine_sightings_per_s"]
+    cost = result["cost_vs_json_decode"]
+    rate_mark = "✓" if rate >= THROUGHPUT_GOAL else "✗"
+    cost_mark = "✓" if cost <= COST_GOAL else "✗"
+    return (
+        f"Throughput {rate:,} sightings/s {rate_mark} (goal {THROUGHPUT_GOAL:,}; "
+        f"{result['engine']['engine']} engine); the whole `duress locate` path "
+        f"{cost:.2f} × `json.loads` {cost_mark} (goal {COST_GOAL:g} ×); "
+        f"`json.loads` {result['json_loads_per_s']:,} lines/s on this machine. "
+        f"Run {result['at']}."
+    )
+
+
+HEADERS = ("scenario", "seed", *(c.title for c in COLUMNS))
+LEGEND = (
+    "Engine figure, ✓/✗ where the issue sets a goal for it, the naive baseline in brackets, and "
+    "after ≤ the evidence bound (room and bay accuracy with IR)."
+)
+
+
+def markdown(result: Mapping[str, Any]) -> str:
+    lines = [
+        "| " + " | ".join(HEADERS) + " |",
+        "|" + "---|" * len(HEADERS),
+        *("| " + " | ".join(row) + " |" for row in rows(result)),
+        "",
+        LEGEND,
+        speed_line(result),
+    ]
+    return "\n".join(lines)
+
+
+def table(result: Mapping[str, Any]) -> Table:
+    """The same figures for the console (``make bench``)."""
+    out = Table(title="location: engine (baseline) ≤ evidence bound; ✓/✗ the issue's goals")
+    for k, header in enumerate(HEADERS):
+        out.add_column(header, no_wrap=k == 0)
+    for row in rows(result):
+        # one part a line (engine and mark, baseline, bound): narrow columns for a terminal
+        out.add_row(*(cell.strip("`").replace(" (", "\n(").replace(" ≤", "\n≤") for cell in row))
+    out.caption = speed_line(result).replace("`", "")
+    return out
+
+
+def summary(result: Mapping[str, Any]) -> Table:
+    """What ``python -m benchmarks`` prints after the location benchmark's raw figures."""
+    return table(result)
+
+
+def _span(doc: str) -> tuple[int, int]:
+    try:
+        start = doc.index(BEGIN) + len(BEGIN)
+        end = doc.index(END, start)
+    except ValueError as error:
+        raise ValueError(f"{DOC.name} has no {BEGIN!r} … {END!r} block") from error
+    return start, end
+
+
+def block(doc: str) -> str:
+    """The generated part of docs/benchmarks.md, between the markers."""
+    start, end = _span(doc)
+    return doc[start:end].strip("\n")
+
+
+def write(doc_path: Path, result: Mapping[str, Any]) -> None:
+    doc = doc_path.read_text(encoding="utf-8")
+    start, end = _span(doc)
+    text = doc[:start] + "\n" + markdown(result) + "\n" + doc[end:]
+    doc_path.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str], out: Callable[[str], None] = print) -> int:
+    result = json.loads(RESULT.read_text(encoding="utf-8"))
+    if argv == ["--write"]:
+        write(DOC, result)
+        out(f"wrote the location figures of {result['at']} into {DOC.relative_to(ROOT)}")
+        return 0
+    if argv:
+        out("usage: python -m benchmarks.location.summary [--write]")
+        return 2
+    out(markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,88 @@
+"""The location benchmark's table of figures against the issue's goals, and the docs' copy of it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from benchmarks.location import summary
+
+
+def _figures(**engine: float | None) -> dict[str, Any]:
+    keys = [c.figure for c in summary.COLUMNS]
+    base = dict.fromkeys(keys)
+    return {"engine": {**base, **engine}, "baseline": dict(base)}
+
+
+def _result(scenarios: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "at": "2026-11-30T14:30:44+00:00",
+        "settings": {"seed": 42},
+        "scenarios": scenarios,
+        "engine": {"engine": "compiled"},
+        "engine_sightings_per_s": 250_000,
+        "cost_vs_json_decode": 3.4,
+        "json_loads_per_s": 400_000,
+    }
+
+
+def test_a_goal_marks_its_figure_met_or_not_only_where_it_applies() -> None:
+    doorway = _figures(flaps_per_badge_hour=1.25, room_accuracy_ir=0.996, zone_accuracy=0.9)
+    doorway["evidence_bound"] = {"room_accuracy_ir": 0.9919}
+    medsurg = _figures(zone_accuracy=0.952, flaps_per_badge_hour=0.0)
+    medsurg["baseline"]["zone_accuracy"] = 0.89
+    rows = summary.rows(_result({"doorway_lingering": doorway, "ble_only_medsurg": medsurg}))
+    cells = {row[0]: dict(zip(summary.HEADERS, row, strict=True)) for row in rows}
+    door = cells["`doorway_lingering`"]
+    assert door["flaps /badge-h"] == "1.25 ✗"
+    assert door["room acc. in IR rooms"] == "0.996 ✓ ≤ 0.992"
+    assert door["zone acc."] == "0.900"  # no zone goal in the doorway scenario
+    assert door["bay acc."] == "–"
+    med = cells["`ble_only_medsurg`"]
+    assert med["zone acc."] == "0.952 ✓ (0.890)"
+    assert med["flaps /badge-h"] == "0.00"
+
+
+def test_other_seeds_get_rows_and_informational_scenarios_none() -> None:
+    icu = _figures(room_accuracy_ir=0.98)
+    icu["other_seeds"] = {"7": _figures(room_accuracy_ir=0.984)}
+    extra = _figures(room_accuracy_ir=0.987)
+    extra["informational"] = "not an issue scenario"
+    rows = summary.rows(_result({"icu_bh_ir_rich": icu, "icu_bh_ir_plus_room_beacons": extra}))
+    assert [(row[0], row[1], row[2]) for row in rows] == [
+        ("`icu_bh_ir_rich`", "42", "0.980 ✗"),
+        ("`icu_bh_ir_rich`", "7", "0.984 ✗"),
+    ]
+
+
+def test_the_speed_line_marks_each_speed_goal() -> None:
+    line = summary.speed_line(_result({}))
+    assert "250,000 sightings/s ✓" in line
+    assert "3.40 × `json.loads` ✗" in line
+
+
+def test_write_replaces_only_the_block(tmp_path: Path) -> None:
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text(f"before\n{summary.BEGIN}\n{summary.END}\nafter\n", encoding="utf-8")
+    result = _result({"ble_only_medsurg": _figures(zone_accuracy=0.9)})
+    summary.write(doc, result)  # an empty block filled
+    assert summary.block(doc.read_text(encoding="utf-8")) == summary.markdown(result)
+    result = _result({"ble_only_medsurg": _figures(zone_accuracy=0.952)})
+    summary.write(doc, result)  # and replaced
+    text = doc.read_text(encoding="utf-8")
+    assert text.startswith("before\n")
+    assert text.endswith("after\n")
+    assert summary.block(text) == summary.markdown(result)
+    with pytest.raises(ValueError, match="no"):
+        summary.block("no markers here")
+
+
+def test_the_docs_show_the_latest_location_figures() -> None:
+    result = json.loads(summary.RESULT.read_text(encoding="utf-8"))
+    doc = summary.DOC.read_text(encoding="utf-8")
+    assert summary.block(doc) == summary.markdown(result), (
+        "docs/benchmarks.md's location figures differ from benchmarks/results/location.json: "
+        "run `python -m benchmarks.location.summary --write`"
+    )
