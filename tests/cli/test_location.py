@@ -121,6 +121,10 @@ def test_locate_then_evaluate(simulated: Path, tmp_path: Path) -> None:
     report = json.loads(report_path.read_text())["all"]
     assert report["zone_accuracy"] > 0.5
     assert "room" in report["by_area_kind"]
+    assert "areas where the required precision was met least" in result.output
+    assert set(report["by_area"]) <= set(
+        location.load_any_site("builtin:hospital:1x4", 3).facility.areas
+    )
     assert "transition_delay_ir_s" in report
     evaluate = ["evaluate", "--truth", str(simulated / "truth.jsonl"), "--locations", str(located)]
     site = ["--site", "builtin:hospital:1x4"]
@@ -136,6 +140,20 @@ def test_locate_then_evaluate(simulated: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     dead = json.loads(report_path.read_text())["all"]
     assert {"zone_accuracy_ir_offline", "transition_delay_ir_offline_s"} <= set(dead)
+
+
+def test_the_weakest_areas_are_those_with_the_least_required_precision_met() -> None:
+    by_area = {
+        "r1": {"kind": "room", "required": "room", "seconds": 300.0, "required_met": 0.9},
+        "r2": {"kind": "room", "required": "room", "seconds": 30.0, "required_met": 0.1},
+        "r3": {"kind": "room", "required": "bed", "seconds": 120.0, "required_met": 0.5},
+        "c1": {"kind": "corridor", "required": "room", "seconds": 600.0, "required_met": 0.5},
+        "x": {"kind": None, "required": None, "seconds": 900.0, "required_met": None},
+    }
+    weakest = location.weakest_areas(by_area, 2)
+    # r2 has too little time to judge; equal shares: the area people spent longer in first
+    assert [area for area, _ in weakest] == ["c1", "r3"]
+    assert [area for area, _ in location.weakest_areas(by_area, 10)] == ["c1", "r3", "r1"]
 
 
 def test_locate_counts_bad_input_and_never_crashes(tmp_path: Path) -> None:

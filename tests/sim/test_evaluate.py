@@ -66,6 +66,34 @@ def test_metrics_on_hand_made_rows() -> None:
     )  # the engine claims only rooms
     assert report["by_area_kind"]["room"]["room_accuracy"] == pytest.approx(0.7)
     assert report["flaps"] == 0
+    # per area: where the required precision is met, and how long people were there
+    assert report["by_area"] == {
+        "c1": {
+            "kind": "corridor",
+            "required": "room",
+            "seconds": 9.0,
+            "zone_accuracy": 1.0,
+            "required_met": 1.0,
+        },
+        "r1": {
+            "kind": "room",
+            "required": "room",
+            "seconds": 10.0,
+            "zone_accuracy": 0.7,
+            "required_met": 0.7,
+        },
+    }
+
+
+def test_bays_count_in_their_room_per_area() -> None:
+    site = two_floor_site()
+    truths = [truth(t, "r3", room="r3", bay="r3-b1") for t in range(10)]
+    report = evaluate(truths, [loc(0, "r3", room="r3", precision="room")], site)
+    assert set(report["by_area"]) == {"r3"}
+    r3 = report["by_area"]["r3"]
+    assert r3["zone_accuracy"] == pytest.approx(1.0)
+    assert r3["required"] == "room"  # unit u1 (med-surg) asks for the room, also in a bay
+    assert r3["required_met"] == pytest.approx(1.0)
 
 
 def test_a_room_whose_ir_is_offline_is_scored_apart_from_the_ir_rooms() -> None:

@@ -676,8 +676,17 @@ def evaluate(
             "scored apart from the IR rooms."
         ),
     ] = None,
+    weakest: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="List this many areas where the required precision was met least (with --site; "
+            "areas with at least a minute of truth time; 0: none).",
+        ),
+    ] = 10,
 ) -> None:
-    """Score locations against truth: accuracy, required precision, delays, flaps, first fix."""
+    """Score locations against truth: accuracy, required precision, delays, flaps, first fix,
+    and the areas where the required precision was met least."""
     console = _console()
     truth_rows = _read_rows(truth)
     loc_rows = _read_rows(locations)
@@ -701,6 +710,9 @@ def evaluate(
             rows, [r for r in loc_rows if r["badge"] in wanted], the_site, offline=dead
         )
     render_report(report, console)
+    if the_site is not None and weakest:
+        for name, figures in report.items():
+            render_weakest(name, figures["by_area"], weakest, console)
     if out is not None:
         out.write_text(json.dumps(report, indent=2) + "\n")
         console.print(f"report → {out}")
@@ -734,6 +746,42 @@ def render_report(report: dict[str, Any], console: Console) -> None:
         table.add_row(
             f"{kind}: zone / room accuracy",
             *(_kind_cell(r["by_area_kind"].get(kind)) for r in report.values()),
+        )
+    console.print(table)
+
+
+WEAKEST_MIN_SECONDS = 60.0
+"""An area needs this much truth time to be listed among the weakest (a few seconds walked
+through say little about its coverage)."""
+
+
+def weakest_areas(by_area: dict[str, Any], count: int) -> list[tuple[str, dict[str, Any]]]:
+    """The ``count`` areas with the lowest required-met share (then the most time), among those
+    with at least :data:`WEAKEST_MIN_SECONDS` of truth time and a required precision."""
+    scored = [
+        (area, figures)
+        for area, figures in by_area.items()
+        if figures["required_met"] is not None and figures["seconds"] >= WEAKEST_MIN_SECONDS
+    ]
+    scored.sort(key=lambda item: (item[1]["required_met"], -item[1]["seconds"], item[0]))
+    return scored[:count]
+
+
+def render_weakest(name: str, by_area: dict[str, Any], count: int, console: Console) -> None:
+    rows = weakest_areas(by_area, count)
+    if not rows:
+        return
+    table = Table(title=f"{name}: areas where the required precision was met least")
+    for column in ("area", "kind", "required", "seconds", "required met", "zone accuracy"):
+        table.add_column(column, justify="left" if column in ("area", "kind") else "right")
+    for area, figures in rows:
+        table.add_row(
+            area,
+            str(figures["kind"]),
+            str(figures["required"]),
+            f"{figures['seconds']:.0f}",
+            _cell(figures["required_met"]),
+            _cell(figures["zone_accuracy"]),
         )
     console.print(table)
 

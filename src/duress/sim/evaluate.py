@@ -29,6 +29,8 @@ Metrics (shares are of truth time):
   The shares start at each badge's first fix (``before_first_fix_s`` says how much truth time
   that leaves out); a badge never fixed counts throughout, as unknown.
 - ``by_area_kind``: seconds, zone accuracy, room accuracy and required-met share per area kind.
+- ``by_area``: the same per area where people were (the room, bays counted in their room, or the
+  corridor or zone), with the area's kind and required precision: where coverage is weak.
 """
 
 from __future__ import annotations
@@ -174,6 +176,7 @@ def evaluate(
 
     shares: dict[str, _Share] = defaultdict(_Share)
     kinds: dict[str, dict[str, _Share]] = defaultdict(lambda: defaultdict(_Share))
+    places: dict[str, dict[str, _Share]] = defaultdict(lambda: defaultdict(_Share))
     delays: list[float] = []
     delays_by: dict[str, list[float]] = {"ir": [], "ble": [], "ir_offline": []}
     missed = 0
@@ -217,6 +220,9 @@ def evaluate(
             finest = truth["bay"] or truth["room"] or truth["zone"]
             kind = areas[finest].kind.value if finest in areas else "outside"
             kinds[kind]["zone"].add(zone_ok, weight)
+            place = truth["room"] or truth["zone"]
+            if place is not None:
+                places[place]["zone"].add(zone_ok, weight)
             if truth["room"] is not None:
                 room_ok = loc is not None and loc["room"] == truth["room"]
                 shares["room"].add(room_ok, weight)
@@ -238,6 +244,8 @@ def evaluate(
                 claimed = loc is not None and loc.get("meets", _meets(loc, required))
                 shares["required_claimed"].add(bool(claimed), weight)
                 kinds[kind]["required_met"].add(met, weight)
+                if place is not None:
+                    places[place]["required_met"].add(met, weight)
         d, m = _transitions(truths, locs)
         for delay, zone in d:
             delays.append(delay)
@@ -286,6 +294,22 @@ def evaluate(
             }
             for kind, values in sorted(kinds.items())
         },
+        "by_area": {
+            area: _area_figures(area, values, site) for area, values in sorted(places.items())
+        },
+    }
+
+
+def _area_figures(area: str, values: Mapping[str, _Share], site: Site | None) -> dict[str, Any]:
+    info = site.facility.areas.get(area) if site is not None else None
+    return {
+        "kind": info.kind.value if info is not None else None,
+        "required": site.facility.required_precision(area).value
+        if site is not None and info is not None
+        else None,
+        "seconds": round(values["zone"].total, 1),
+        "zone_accuracy": values["zone"].value(),
+        "required_met": values["required_met"].value() if "required_met" in values else None,
     }
 
 
