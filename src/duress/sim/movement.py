@@ -365,6 +365,7 @@ class Movement:
     def _plan_next(self, w: Walker, rng: random.Random, now: float) -> None:
         p = self.params
         g = self.graph
+        w.blind = False  # a blind spot is where one stands: walking on, the badge is in view again
         if w.itinerary is not None:
             self._survey_next(w, now)
             return
