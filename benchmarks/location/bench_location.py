@@ -259,6 +259,11 @@ ABLATIONS: dict[str, tuple[LocationParams, tuple[str, ...]]] = {
         LocationParams(ir_ble_inside_one_hit=False),
         ("icu_bh_ir_rich", "ed_open_bays", "doorway_lingering", "degraded_monitor_offline"),
     ),
+    # rule 6 keeps the room's fingerprint from the stay before (the rule before 15:10)
+    "no_ir_ble_relearn": (
+        LocationParams(ir_ble_relearn=False),
+        ("icu_bh_ir_rich", "doorway_lingering", "degraded_monitor_offline"),
+    ),
     # The centroid rule's mechanisms, each off, against no_ble_grid:
     # every BLE challenger needs the full sustain, however deep inside it the estimate is
     "no_deep_sustain": (

@@ -14,6 +14,8 @@ from duress.domain.location import LocationEngine
 from duress.domain.location_params import LocationParams
 from duress.domain.precision import Precision
 from duress.domain.site import Site
+from duress.sim.layout import build_hospital
+from duress.sim.radio import BleModel, RadioParams
 
 
 def _site() -> Site:
@@ -108,3 +110,42 @@ def test_a_code_older_than_the_ir_hold_is_not_taken_when_ble_reaches_the_room() 
     _back_in_blind_spot(engine, 20, 30)
     location = engine.locate("b1", at(30))
     assert (location.zone, location.room, location.precision) == ("r1", None, Precision.ZONE)
+
+
+def test_the_room_confirmed_on_bles_word_learns_its_fingerprint_afresh() -> None:
+    # A room of the simulated hospital and readings from the simulator's radio model, without
+    # noise, so that BLE alone places a badge standing in the room there.
+    site = build_hospital(floors=1, rooms_per_side=4, badges=1)
+    radio = BleModel(site, RadioParams())
+    spot, door = (11.0, 14.5), (12.5, 11.5)  # in room f1-n02; in the corridor outside it
+
+    def scan(engine: LocationEngine, t: float, x: float, y: float, offset: float = 0.0) -> None:
+        for device in site.devices.values():
+            mean = radio.mean_rssi("f1", x, y, device.id) if device.kind.is_ble else None
+            if mean is not None and mean > -95.0:
+                reading = ble("sim-0001", device.id, t, round(mean + offset, 1))
+                engine.observe(reading, at(t + 0.1))
+
+    def code(engine: LocationEngine, t: float) -> None:
+        engine.observe(ir("sim-0001", "ir-f1-n02", t), at(t + 0.1))
+
+    def seconds_out_of_the_room(relearn: bool) -> int:
+        engine = LocationEngine(site, LocationParams(ir_ble_relearn=relearn))
+        for t in range(30):  # the first stay, in view of IR, the badge read 12 dB weak (a coat)
+            code(engine, t + 0.2)
+            scan(engine, t + 0.5, *spot, offset=-12.0)
+        for t in range(30, 60):  # out in the corridor: the room is left
+            scan(engine, t + 0.5, *door)
+        for t in range(60, 90):  # back at the same spot, in an IR blind spot, the coat off
+            scan(engine, t + 0.5, *spot)
+        assert engine.locate("sim-0001", at(90)).zone == "f1-n02"  # BLE: zone precision
+        code(engine, 89.9)  # one code: the room (rule 6)
+        out = 0
+        for t in range(90, 140):  # no code for 50 s more
+            scan(engine, t + 0.5, *spot)
+            out += engine.locate("sim-0001", at(t + 0.7)).room != "f1-n02"
+        return out
+
+    # the fingerprint of the first stay says "12 dB louder: walked out" at the first IR gap
+    assert seconds_out_of_the_room(relearn=False) > 30
+    assert seconds_out_of_the_room(relearn=True) == 0

@@ -916,6 +916,8 @@ class LocationEngine:
             if p.ir_ble_inside_one_hit and place.source == "ble" and place.zone == room:
                 # BLE already places the badge in this room: one code of it confirms the room
                 needed = 1.0
+                if score >= needed and p.ir_ble_relearn:
+                    track.ref_zone = None  # its fingerprint starts again where the badge is now
             elif (
                 recent_exit
                 and (moved or not p.ir_reenter_needs_ble_cue)

@@ -198,6 +198,10 @@ class LocationParams:
     """One IR code of a room enters it, even the room just left, while BLE already places the
     badge in that room (its zone): the code confirms what BLE says."""
     ir_overrules_ble_floor: bool = True
+    ir_ble_relearn: bool = True
+    """When one code enters the room BLE places the badge in (rule 6), the room's BLE fingerprint
+    starts again from the badge's picture there: the one from an earlier stay, at another spot of
+    the room, would end the stay at the first IR gap."""
     ir_one_hit_m: float = 2.0
     """A single IR hit enters a room when the fresh BLE estimate lies within this distance of
     it (BLE agrees) and it is not the last room left; 0 turns it off (two hits, as before)."""
