@@ -12,6 +12,7 @@ from tests.sites import small_site
 from duress.cli import app as cli_app
 from duress.config.calibration_section import CALIBRATION_KEYS
 from duress.config.loader import DEVICE_KEYS, SECTIONS
+from duress.config.location_section import PARAMETER_TYPES
 from duress.domain.events import event_types
 from duress.service.bootstrap import build_runtime
 from duress.testing import FakeClock, MemoryStore
@@ -82,3 +83,10 @@ def test_the_lifecycle_diagram_is_generated_from_the_table() -> None:
     text = (DOCS / "alerts.md").read_text()
     assert mermaid().rstrip() in text, "regenerate the diagram in docs/alerts.md from mermaid()"
     assert transition_table_markdown().rstrip() in text
+
+
+def test_every_location_parameter_is_documented() -> None:
+    # each is a setting of the site's `location:` section (docs/configuration.md)
+    text = (DOCS / "location.md").read_text()
+    missing = [name for name in PARAMETER_TYPES if f"| `{name}` |" not in text]
+    assert not missing, f"add a row for these to docs/location.md, 'Parameters': {missing}"

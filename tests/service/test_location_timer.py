@@ -95,16 +95,18 @@ async def test_the_location_process_is_advanced_on_the_timer_too() -> None:
     await runtime.start()
     try:
         _, fed, _ = await _walk_until_c2(LocationParams())  # where the engine here showed c2
+        # listening before the walk: the process answers in real time, and a move published
+        # before the listener subscribed would never be seen
+        moved = asyncio.create_task(_first_move_to(runtime, "c2"))
+        await _settle()
         await clock.advance(ARRIVAL_S)
         for second in range(fed + 1):
             if second:
                 await clock.advance(1.0)
             await runtime.ingest(list(enumerate(corridor_scan("b1", second, _x(second)))))
         assert not _moved_to_c2(store)
-        moved = asyncio.create_task(_first_move_to(runtime, "c2"))
-        await _settle()
         await clock.advance(1.0)
-        event = await asyncio.wait_for(moved, 10)  # the process answers in real time
+        event = await asyncio.wait_for(moved, 30)
         assert (event.ts - T0).total_seconds() == fed
     finally:
         await runtime.stop()

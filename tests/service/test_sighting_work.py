@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from tests.sim.site_fixtures import at, ble, corridor_scan, ir, two_floor_site
 
 from duress.domain.location import LocationEngine
+from duress.domain.location_params import LocationParams
 from duress.domain.observations import Sighting
 from duress.service.sighting_work import SightingWork, rows_of
 
@@ -91,3 +94,10 @@ def test_a_batch_of_other_badges_judges_a_scan_that_became_due() -> None:
             assert report.places["b1"].zone == "c2"
             break
     assert moved_with_b2 == ["c2"]
+
+
+def test_the_sites_location_settings_reach_the_engine() -> None:
+    site = replace(two_floor_site(), location={"ir_one_hit_m": 0.0, "unknown_after_s": 300.0})
+    work = SightingWork(site, LocationParams())
+    assert work.engine.params.ir_one_hit_m == 0.0
+    assert work.engine.params.unknown_after_s == 300.0

@@ -26,6 +26,7 @@ from shapely.geometry import Polygon as ShapelyPolygon
 from duress.config import geometry
 from duress.config.calibration_section import read_calibration_section
 from duress.config.ingest_mapping import read_ingest_section
+from duress.config.location_section import read_location_section
 from duress.config.reader import Problems, Reader, one_of, show, suggest
 from duress.config.source import Node, SourceError, read_source
 from duress.domain.activation import DEFAULT_RULES, Activation, ActivationRules, Pattern
@@ -66,6 +67,7 @@ SECTIONS = (
     "ingest",
     "supervision",
     "calibration",
+    "location",
 )
 SITE_KEYS = ("id", "name", "timezone")
 BUILDING_KEYS = ("id", "name")
@@ -259,6 +261,10 @@ class _Builder:
         calibration = None
         if top.get("calibration") is not None:
             calibration = read_calibration_section(top["calibration"], self.r, devices)
+        # The `location:` section (engine parameters for this site): duress.config.location_section.
+        location: dict[str, float | int | bool] = {}
+        if top.get("location") is not None:
+            location = read_location_section(top["location"], self.r)
         self.check_refs()
         self.check_area_tree(areas)
         self.check_geometry(areas, devices)
@@ -287,6 +293,7 @@ class _Builder:
             channels=channels,
             ingest=ingest,
             supervision=supervision,
+            location=location,
         )
         return site if calibration is None else calibrate_site(site, calibration)
 

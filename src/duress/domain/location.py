@@ -60,7 +60,7 @@ from duress.domain.ble_grid import FloorGrid, GridState, floor_grids, seed, step
 from duress.domain.calibration import calibrated_params
 from duress.domain.events import BadgeMoved
 from duress.domain.ir_supervision import IrSupervision
-from duress.domain.location_params import LocationParams
+from duress.domain.location_params import LocationParams, with_site_settings
 from duress.domain.location_report import PlaceReport, location_at
 from duress.domain.observations import Sighting, SightingKind
 from duress.domain.precision import Precision
@@ -403,12 +403,14 @@ class LocationEngine:
         """The engine's parameters. Set anew (tests do), they apply from the next sighting on;
         the device table keeps the default BLE transmit power it was built with. A site's
         survey-walk calibration replaces the path-loss exponent and the wall loss given here
-        (:func:`duress.domain.calibration.calibrated_params`)."""
+        (:func:`duress.domain.calibration.calibrated_params`), and its ``location:`` settings
+        the parameters they name (:func:`~duress.domain.location_params.with_site_settings`)."""
         return self._params
 
     @params.setter
     def params(self, params: LocationParams) -> None:
-        params = calibrated_params(params, self.site.calibration)
+        site = self.site
+        params = calibrated_params(with_site_settings(params, site.location), site.calibration)
         self._params = params
         self._grids = None  # built again, with these parameters, when next needed
         self._ble_inv = 2.0 / (10.0 * params.ble_path_loss_exponent)

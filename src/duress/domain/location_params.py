@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,3 +236,14 @@ class LocationParams:
     """Confidence halves for every this many seconds of age."""
     accept_unregistered_badges: bool = False
     """Locate badges missing from ``site.badges`` (off: they are rejected as ``unknown_badge``)."""
+
+
+def with_site_settings(
+    params: LocationParams, settings: Mapping[str, float | int | bool]
+) -> LocationParams:
+    """``params`` with a site's ``location:`` settings (parameter name to value) in place; the
+    site loader has checked each name and the type of each value (duress.config)."""
+    if not settings:
+        return params
+    checked: dict[str, Any] = dict(settings)
+    return replace(params, **checked)

@@ -40,6 +40,9 @@ class Site:
     calibration: Calibration | None = None
     """The ``calibration:`` section: what a survey walk measured (its transmit powers are already
     in ``devices``; the engine takes its exponent and wall loss, docs/location.md)."""
+    location: Mapping[str, float | int | bool] = field(default_factory=dict)
+    """The ``location:`` section: location engine parameters (``LocationParams`` names) that
+    replace the defaults for this site (docs/location.md, "Parameters")."""
 
     @property
     def id(self) -> str:
