@@ -788,10 +788,11 @@ class LocationEngine:
         """Learn the BLE picture of the IR room the badge is certainly in, or measure the change.
 
         While the room's IR was seen within ``ir_ref_fresh_s`` the filtered RSSI of every device
-        heard is averaged into ``track.ref``; otherwise ``track.change`` becomes the mean absolute
-        difference (dB, each capped at 15) between now and ``ref`` over the strongest three
-        devices of either. Walking out of a room changes it by 10 dB or more (a wall less, metres
-        closer to a corridor device); standing still in an IR blind spot changes it little. A
+        heard is averaged into ``track.ref``; otherwise ``track.change`` becomes the mean rise
+        (dB, each within ±15; a device missing from ``ref`` rises from ``rssi_min_dbm``) of the
+        three strongest devices heard now over ``ref``, a fall counting against a rise. Walking
+        out of a room raises it by 10 dB or more (a wall less, metres closer to a corridor
+        device); standing still in an IR blind spot, or deeper in the room, does not. A
         device inside the room itself (its own beacon, ``_Dev.inside``) is left out: it changes
         as the wearer moves within the room, and it is evidence of being inside, not of leaving.
         """
