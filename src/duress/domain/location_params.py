@@ -178,7 +178,7 @@ class LocationParams:
     """The room's BLE fingerprint is learnt while its last IR hit is at most this old."""
     ir_ref_min_samples: int = 1
     """Fingerprint samples needed before the BLE change is trusted (exit cue, quiet hold)."""
-    ir_quiet_max_s: float = 600.0
+    ir_quiet_max_s: float = 300.0
     """Longest an IR room is kept without IR hits while BLE shows no change (IR blind spots)."""
     ir_reenter_score: float = 2.5
     """IR score needed to go back into a room just left (doorway IR leaks are not a re-entry)."""
