@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import math
 
-from tests.sim.site_fixtures import at, ble, ir, two_floor_site
+from tests.sim.site_fixtures import at, ble, feed, ir, two_floor_site
 
 from duress.domain.location import LocationEngine, LocationParams, _Heard
+from duress.domain.observations import Sighting
 from duress.domain.precision import Precision
 
 
@@ -219,3 +220,27 @@ def test_without_the_fresh_run_the_stays_hits_re_enter_at_the_leaks() -> None:
     # the rule before: the score built up during the stay, plus two leaks, re-entered the room
     engine = LocationEngine(two_floor_site(), LocationParams(ir_exit_fresh_run=False))
     assert _stay_exit_and_two_leaks(engine) == "r1"
+
+
+def test_a_fingerprint_of_one_sample_needs_a_larger_change_to_mean_walked_out() -> None:
+    def scans(start: int, end: int, offset: float) -> list[Sighting]:
+        out = []
+        for t in range(start, end):
+            for i, x in enumerate((5, 15, 25, 35, 45, 55), start=1):
+                d = max(1.0, abs(x - 9))
+                rssi = round(-59 - 25 * math.log10(d) + offset, 1)
+                out.append(ble("b1", f"ble-f1-{i}", t + 0.1 * i, rssi))
+        return out
+
+    def room_after(one_sample_db: float) -> str | None:
+        # one sample only: the fingerprint learns at the entry and not after (ir_ref_fresh_s)
+        params = LocationParams(ir_ref_fresh_s=0.05, ir_exit_db_one_sample=one_sample_db)
+        engine = LocationEngine(two_floor_site(), params)
+        feed(engine, scans(0, 20, 0.0))  # in the corridor just outside r2
+        feed(engine, [ir("b1", "ir-r2", 20.65)])  # one code: in r2 (BLE agrees)
+        assert engine.locate("b1", at(20.7)).room == "r2"
+        feed(engine, scans(21, 40, 7.5))  # no more codes; the picture 7.5 dB louder
+        return engine.locate("b1", at(40)).room
+
+    assert room_after(LocationParams().ir_exit_db_one_sample) == "r2"  # 9 dB: kept (quiet hold)
+    assert room_after(6.0) is None  # the exit cue of a mature fingerprint: left

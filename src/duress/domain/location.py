@@ -879,7 +879,8 @@ class LocationEngine:
         if not incumbent_ir:
             incumbent_entry = None
         change = track.change
-        moved = change is not None and change >= p.ir_exit_db
+        exit_db = p.ir_exit_db if track.ref_n > 1 else p.ir_exit_db_one_sample
+        moved = change is not None and change >= exit_db
         if (
             moved
             and incumbent_ir

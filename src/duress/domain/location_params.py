@@ -204,6 +204,9 @@ class LocationParams:
     """When one code enters the room BLE places the badge in (rule 6), the room's BLE fingerprint
     starts again from the badge's picture there: the one from an earlier stay, at another spot of
     the room, would end the stay at the first IR gap."""
+    ir_exit_db_one_sample: float = 9.0
+    """The exit cue's change while the room's fingerprint holds a single sample (taken as the
+    wearer walked in, often still moving): it takes more than ``ir_exit_db`` to mean "walked out"."""
     ir_one_hit_m: float = 2.0
     """A single IR hit enters a room when the fresh BLE estimate lies within this distance of
     it (BLE agrees) and it is not the last room left; 0 turns it off (two hits, as before)."""
