@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.config.test_loader import MINIMAL, edited, problems_of, write
+from tests.config.test_loader import MINIMAL, edited, problem_text, write
 
 from duress.config.loader import load_site
 from duress.domain.calibration import Calibration
@@ -64,7 +64,7 @@ def test_calibration_problems_name_the_key_and_the_fix(tmp_path: Path) -> None:
         .replace("path_loss_exponent: 2.7", "path_loss_exponent: 9")
         .replace("wall_loss_db: 5.5", "wall_loss_db: many")
     )
-    found = "\n".join(problems_of(write(tmp_path, text)))
+    found = problem_text(tmp_path, text)
     assert "calibration.tx_power.ble-9: 'ble-9' is not a device of the site" in found
     assert "did you mean 'ble-1'" in found
     assert (
@@ -77,7 +77,7 @@ def test_calibration_problems_name_the_key_and_the_fix(tmp_path: Path) -> None:
 
 def test_tx_power_must_be_a_mapping_and_keys_must_be_known(tmp_path: Path) -> None:
     text = MINIMAL + "calibration:\n  tx_power: [-60]\n  walked: yesterday\n"
-    found = "\n".join(problems_of(write(tmp_path, text)))
+    found = problem_text(tmp_path, text)
     assert "calibration.tx_power: write one `<device id>: <dBm at 1 m>` per line" in found
     assert "calibration.walked: unknown key 'walked'" in found
 
@@ -93,5 +93,5 @@ def test_a_locator_may_have_its_own_tx_power(tmp_path: Path) -> None:
         "{id: be-1, kind: bay_emitter, area: bay-1}",
         "{id: be-1, kind: bay_emitter, area: bay-1, tx_power: -59}",
     )
-    found = "\n".join(problems_of(write(tmp_path, bad)))
+    found = problem_text(tmp_path, bad)
     assert "only a BLE beacon or locator has tx_power, not a bay_emitter" in found

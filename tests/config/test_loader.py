@@ -70,6 +70,11 @@ def problems_of(path: Path) -> list[str]:
     return info.value.problems
 
 
+def problem_text(tmp_path: Path, text: str) -> str:
+    """The problems loading ``text`` as a site file reports, one a line."""
+    return "\n".join(problems_of(write(tmp_path, text)))
+
+
 def edited(old: str, new: str, base: str = MINIMAL) -> str:
     assert old in base, old
     return base.replace(old, new, 1)
@@ -223,7 +228,7 @@ def test_missing_required_keys_and_wrong_types(tmp_path: Path) -> None:
         "- {id: n-2, name: Bo Kim, role: charge_nurse, home_unit: ed}", "- {id: n-2, role: [x]}"
     )
     text = edited("level: 1", "level: one", text)
-    joined = "\n".join(problems_of(write(tmp_path, text)))
+    joined = problem_text(tmp_path, text)
     assert "people.staff[1]: missing required key 'name'" in joined
     assert "people.staff[1].role: a list of 1 is not text" in joined
     assert "facility.floors[0].level: 'one' is not a whole number" in joined
@@ -300,7 +305,7 @@ def test_duplicate_key_in_one_mapping(tmp_path: Path) -> None:
 def test_dangling_references_and_bad_enums(
     tmp_path: Path, old: str, new: str, expected: str
 ) -> None:
-    joined = "\n".join(problems_of(write(tmp_path, edited(old, new))))
+    joined = problem_text(tmp_path, edited(old, new))
     assert expected in joined
 
 
@@ -313,7 +318,7 @@ def test_policy_details(tmp_path: Path) -> None:
         "{proximity: {count: 0}}, {team: security, role: rn}",
         text,
     )
-    joined = "\n".join(problems_of(write(tmp_path, text)))
+    joined = problem_text(tmp_path, text)
     assert "stop_on: 'acepted' is not a valid stop on (did you mean 'accepted'?)" in joined
     assert "areas[0]: 'bay-7' is not a known area id" in joined
     assert "days[2]: 'funday' is not a day" in joined
@@ -338,7 +343,7 @@ def test_geometry_problems(tmp_path: Path) -> None:
     text = edited(
         "[[0, 0], [40, 0], [40, 20], [0, 20]]", "[[0, 0], [40, 0], [40, 20], [0, 20]]", text
     )
-    joined = "\n".join(problems_of(write(tmp_path, text)))
+    joined = problem_text(tmp_path, text)
     assert "areas[2].rect: lies partly outside its parent area 'ed-main'" in joined
     assert "areas[4].polygon: area 'r1' (room) overlaps area 'ed-main'" in joined
     assert (
@@ -349,7 +354,7 @@ def test_geometry_problems(tmp_path: Path) -> None:
 def test_polygon_shape_problems(tmp_path: Path) -> None:
     text = edited("[[20, 0], [24, 0], [24, 8], [20, 8]]", "[[20, 0], [24, 0]]")
     text = edited("rect: [0, 8, 40, 3]", "rect: [0, 8, 40, 0]", text)
-    joined = "\n".join(problems_of(write(tmp_path, text)))
+    joined = problem_text(tmp_path, text)
     assert "areas[4].polygon: has 2 distinct point(s); a polygon needs at least 3" in joined
     assert "areas[3].rect[3]: 0 is out of range" in joined
 
@@ -367,7 +372,7 @@ def test_ir_device_needs_area_and_ble_needs_position(tmp_path: Path) -> None:
         "{id: be-1, kind: bay_emitter, area: bay-1}", "{id: be-1, kind: bay_emitter, floor: f1}"
     )
     text = edited("position: [10, 9], tx_power", "tx_power", text)
-    joined = "\n".join(problems_of(write(tmp_path, text)))
+    joined = problem_text(tmp_path, text)
     assert "devices[0]: an bay_emitter must name the area it covers" in joined
     assert "devices[2]: a ble_beacon needs its position on the floor" in joined
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import time
 from pathlib import Path
 
-from tests.config.test_loader import MINIMAL, problems_of, write
+from tests.config.test_loader import MINIMAL, problem_text, write
 
 from duress.config.loader import load_site
 from duress.domain.supervision import SupervisionRules, SyntheticTest
@@ -41,7 +41,7 @@ def test_supervision_problems_name_the_key_and_the_fix(tmp_path: Path) -> None:
         .replace("gateway: gw-1, deadline_s", "gateway: ble-1, deadline_s")
         .replace('at: "03:30"', 'at: "25:00"')
     )
-    found = "\n".join(problems_of(write(tmp_path, text)))
+    found = problem_text(tmp_path, text)
     assert "supervision.battery.low_pct: 40 is not below warning_pct 30" in found
     assert "supervision.synthetic.badge: 'b-1' is not a badge of kind test" in found
     assert "supervision.synthetic.gateway: 'ble-1' is not a device of kind gateway" in found

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.config.test_loader import MINIMAL, problems_of, write
+from tests.config.test_loader import MINIMAL, problem_text, write
 
 from duress.config.loader import load_site
 from duress.domain.location import LocationEngine
@@ -54,12 +54,12 @@ def test_location_problems_name_the_key_and_the_fix(tmp_path: Path) -> None:
         "  ble_top_k: 2.5\n"
         "  ble_grid: yes please\n"
     )
-    found = "\n".join(problems_of(write(tmp_path, text)))
+    found = problem_text(tmp_path, text)
     assert "location.ir_one_hit: unknown key 'ir_one_hit'" in found
     assert "did you mean 'ir_one_hit_m'" in found
     assert "location.unknown_after_s: 'soon' is not a number" in found
     assert "location.ble_top_k: 2.5 is not a whole number" in found
     assert "location.ble_grid: 'yes please' is not true/false" in found
-    assert "location: a list of 1 is not a mapping; write it as `key: value` lines" in "\n".join(
-        problems_of(write(tmp_path, MINIMAL + "location: [ir_one_hit_m]\n"))
+    assert "location: a list of 1 is not a mapping; write it as `key: value` lines" in problem_text(
+        tmp_path, MINIMAL + "location: [ir_one_hit_m]\n"
     )
