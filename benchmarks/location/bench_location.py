@@ -24,7 +24,8 @@ scenarios; their entries in the result file say so (``informational``).
 
 Evidence bound (scenarios with IR): the room and bay accuracy that the IR codes received allow at
 all (:mod:`duress.sim.evidence_bound`: seconds in an IR room or bay before any code of it arrived
-during the stay), beside the engine's.
+during the stay), beside the engine's; and where the engine's wrong seconds in IR rooms went
+(:mod:`duress.sim.room_loss`: the evidence's share and the engine's own, ``room_loss``).
 
 Seeds: the named scenarios run with ``SEED`` (with everything below) and again with each of
 ``OTHER_SEEDS`` (engine, baseline, evidence bound), under ``other_seeds`` in the result file.
@@ -73,6 +74,7 @@ from duress.sim.evidence_bound import evidence_bound
 from duress.sim.layout import build_hospital
 from duress.sim.movement import MovementParams
 from duress.sim.radio import BleModel, RadioParams
+from duress.sim.room_loss import room_loss
 from duress.sim.scenario import Received, Record, SimParams, simulate
 
 SEED = 42
@@ -318,7 +320,8 @@ def _scored(scenario: Scenario, site: Site, seed: int) -> tuple[dict[str, Any], 
     records = _records(scenario, site, seed)
     truth = [r for r in records if not isinstance(r, Received)]
     dead = scenario.offline(site) if scenario.offline is not None else set()
-    ours = evaluate(truth, list(track(site, records)), site, offline=dead)
+    rows = list(track(site, records))
+    ours = evaluate(truth, rows, site, offline=dead)
     naive = evaluate(truth, list(track_baseline(site, records)), site, offline=dead)
     out: dict[str, Any] = {"engine": _figures(ours), "baseline": _figures(naive)}
     if dead:
@@ -327,6 +330,10 @@ def _scored(scenario: Scenario, site: Site, seed: int) -> tuple[dict[str, Any], 
     if bound.ir_room_seconds or bound.bay_seconds:
         # What the IR codes allow at all (duress.sim.evidence_bound), beside the engine's.
         out["evidence_bound"] = bound.as_dict()
+    loss = room_loss(site, records, rows, offline=dead)
+    if loss.ir_room_seconds:
+        # Where the engine's wrong seconds in IR rooms went (duress.sim.room_loss).
+        out["room_loss"] = loss.as_dict()
     return out, records
 
 

@@ -2,7 +2,9 @@
 
 Per named scenario and seed: the engine's figure, the naive baseline's in brackets, and for room
 and bay accuracy the evidence bound (what the IR codes allow at all); a goal that applies to a
-figure marks it met (✓) or not (✗). Below it, throughput and the offline path's cost. The same
+figure marks it met (✓) or not (✗). Below it, throughput and the offline path's cost, and a
+second table of where the wrong seconds in IR rooms went (:mod:`duress.sim.room_loss`: the
+evidence's share beside the engine's, against what the room accuracy goal leaves). The same
 table is printed by ``make bench`` and kept in docs/benchmarks.md ("Latest figures"), where a test
 checks that it matches ``benchmarks/results/location.json``.
 
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.console import Group
 from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,21 +138,80 @@ def speed_line(result: Mapping[str, Any]) -> str:
 
 
 HEADERS = ("scenario", "seed", *(c.title for c in COLUMNS))
+
+ROOM_GOAL_LOSS = 1.0 - 0.995
+"""The share of IR-room time the room accuracy goal leaves to be wrong."""
+LOSS_COLUMNS = (
+    ("wrong", None),
+    ("no code yet", "no_code_share"),
+    ("approach code only", "approach_code_share"),
+    ("evidence", "evidence_share"),
+    ("entry wait", "entry_wait_share"),
+    ("dropped", "dropped_share"),
+    ("other room", "other_room_share"),
+    ("engine", "engine_share"),
+)
+LOSS_HEADERS = ("scenario", "seed", *(title for title, _ in LOSS_COLUMNS))
+LOSS_LEGEND = (
+    "Where the wrong seconds in IR rooms went (`duress.sim.room_loss`; shares of the time in IR "
+    f"rooms; the goal leaves {100 * ROOM_GOAL_LOSS:.2f} %). *Evidence*: no code of the room had "
+    "arrived since the wearer came in, or only codes leaked as they came up to the door; "
+    "*engine*: a code of the room was in hand and the room was not shown (not yet, no longer, "
+    "or another room instead). ✗ marks an evidence share alone above what the goal leaves."
+)
+
+
+def _loss_cells(loss: Mapping[str, Any]) -> list[str]:
+    cells: list[str] = []
+    for _, key in LOSS_COLUMNS:
+        if key is None:
+            value = (loss.get("evidence_share") or 0.0) + (loss.get("engine_share") or 0.0)
+        else:
+            value = loss.get(key)
+        if value is None:
+            cells.append("–")
+            continue
+        text = f"{100 * value:.2f} %"
+        if key == "evidence_share" and value > ROOM_GOAL_LOSS:
+            text += " ✗"
+        cells.append(text)
+    return cells
+
+
+def loss_rows(result: Mapping[str, Any]) -> list[list[str]]:
+    """One row per named scenario and seed with IR rooms: the room loss's classes."""
+    seed = result["settings"]["seed"]
+    out: list[list[str]] = []
+    for name, figures in result["scenarios"].items():
+        if "informational" in figures:
+            continue
+        runs = [(str(seed), figures), *figures.get("other_seeds", {}).items()]
+        for run_seed, run in runs:
+            loss = run.get("room_loss")
+            if loss is not None:
+                out.append([f"`{name}`", run_seed, *_loss_cells(loss)])
+    return out
+
+
 LEGEND = (
     "Engine figure, ✓/✗ where the issue sets a goal for it, the naive baseline in brackets, and "
     "after ≤ the evidence bound (room and bay accuracy with IR)."
 )
 
 
-def markdown(result: Mapping[str, Any]) -> str:
-    lines = [
-        "| " + " | ".join(HEADERS) + " |",
-        "|" + "---|" * len(HEADERS),
-        *("| " + " | ".join(row) + " |" for row in rows(result)),
-        "",
-        LEGEND,
-        speed_line(result),
+def _markdown_table(headers: tuple[str, ...], body: list[list[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(headers) + " |",
+        "|" + "---|" * len(headers),
+        *("| " + " | ".join(row) + " |" for row in body),
     ]
+
+
+def markdown(result: Mapping[str, Any]) -> str:
+    lines = [*_markdown_table(HEADERS, rows(result)), "", LEGEND, speed_line(result)]
+    losses = loss_rows(result)
+    if losses:
+        lines += ["", *_markdown_table(LOSS_HEADERS, losses), "", LOSS_LEGEND]
     return "\n".join(lines)
 
 
@@ -165,9 +227,22 @@ def table(result: Mapping[str, Any]) -> Table:
     return out
 
 
-def summary(result: Mapping[str, Any]) -> Table:
+def loss_table(result: Mapping[str, Any]) -> Table:
+    """The room loss's classes for the console (``make bench``)."""
+    out = Table(title="location: where the wrong seconds in IR rooms went (% of IR-room time)")
+    for k, header in enumerate(LOSS_HEADERS):
+        # each header a word a line, the figures a column of their own width
+        out.add_column(header.replace(" ", "\n"), no_wrap=True, min_width=4 if k > 1 else None)
+    for row in loss_rows(result):
+        # the unit is in the title: narrow columns for a terminal
+        out.add_row(*(cell.strip("`").replace(" %", "") for cell in row))
+    out.caption = LOSS_LEGEND.replace("`", "").replace("*", "")
+    return out
+
+
+def summary(result: Mapping[str, Any]) -> Group:
     """What ``python -m benchmarks`` prints after the location benchmark's raw figures."""
-    return table(result)
+    return Group(table(result), loss_table(result))
 
 
 def _span(doc: str) -> tuple[int, int]:

@@ -86,3 +86,36 @@ def test_the_docs_show_the_latest_location_figures() -> None:
         "docs/benchmarks.md's location figures differ from benchmarks/results/location.json: "
         "run `python -m benchmarks.location.summary --write`"
     )
+
+
+def test_the_room_loss_table_marks_an_evidence_share_above_what_the_goal_leaves() -> None:
+    icu = _figures(room_accuracy_ir=0.991)
+    loss = {
+        "evidence_share": 0.006,
+        "engine_share": 0.003,
+        "no_code_share": 0.0045,
+        "approach_code_share": 0.0015,
+        "entry_wait_share": 0.001,
+        "dropped_share": 0.0015,
+        "other_room_share": 0.0005,
+    }
+    icu["room_loss"] = loss
+    icu["other_seeds"] = {"7": _figures(room_accuracy_ir=0.996)}
+    icu["other_seeds"]["7"]["room_loss"] = loss | {"evidence_share": 0.004, "engine_share": 0.0}
+    medsurg = _figures(zone_accuracy=0.95)  # no IR rooms: no row
+    result = _result({"icu_bh_ir_rich": icu, "ble_only_medsurg": medsurg})
+    rows = summary.loss_rows(result)
+    cells = [dict(zip(summary.LOSS_HEADERS, row, strict=True)) for row in rows]
+    assert [(c["scenario"], c["seed"]) for c in cells] == [
+        ("`icu_bh_ir_rich`", "42"),
+        ("`icu_bh_ir_rich`", "7"),
+    ]
+    assert cells[0]["wrong"] == "0.90 %"
+    assert cells[0]["evidence"] == "0.60 % ✗"
+    assert cells[0]["dropped"] == "0.15 %"
+    assert cells[1]["evidence"] == "0.40 %"
+    assert cells[1]["wrong"] == "0.40 %"
+    text = summary.markdown(result)
+    assert "| scenario | seed | wrong | no code yet |" in text
+    assert summary.LOSS_LEGEND in text
+    assert summary.LOSS_LEGEND not in summary.markdown(_result({"ble_only_medsurg": medsurg}))
