@@ -24,6 +24,8 @@ from typing import Any
 from rich.console import Group
 from rich.table import Table
 
+from benchmarks import doc_block
+
 ROOT = Path(__file__).resolve().parents[2]
 RESULT = ROOT / "benchmarks" / "results" / "location.json"
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -245,26 +247,13 @@ def summary(result: Mapping[str, Any]) -> Group:
     return Group(table(result), loss_table(result))
 
 
-def _span(doc: str) -> tuple[int, int]:
-    try:
-        start = doc.index(BEGIN) + len(BEGIN)
-        end = doc.index(END, start)
-    except ValueError as error:
-        raise ValueError(f"{DOC.name} has no {BEGIN!r} … {END!r} block") from error
-    return start, end
-
-
 def block(doc: str) -> str:
     """The generated part of docs/benchmarks.md, between the markers."""
-    start, end = _span(doc)
-    return doc[start:end].strip("\n")
+    return doc_block.block(doc, BEGIN, END, DOC.name)
 
 
 def write(doc_path: Path, result: Mapping[str, Any]) -> None:
-    doc = doc_path.read_text(encoding="utf-8")
-    start, end = _span(doc)
-    text = doc[:start] + "\n" + markdown(result) + "\n" + doc[end:]
-    doc_path.write_text(text, encoding="utf-8")
+    doc_block.replace(doc_path, BEGIN, END, markdown(result))
 
 
 def main(argv: list[str], out: Callable[[str], None] = print) -> int:
