@@ -74,7 +74,7 @@ from duress.sim.evidence_bound import evidence_bound
 from duress.sim.layout import build_hospital
 from duress.sim.movement import MovementParams
 from duress.sim.radio import BleModel, RadioParams
-from duress.sim.room_loss import room_loss
+from duress.sim.room_loss import received_sightings, room_loss
 from duress.sim.scenario import Received, Record, SimParams, simulate
 
 SEED = 42
@@ -330,7 +330,7 @@ def _scored(scenario: Scenario, site: Site, seed: int) -> tuple[dict[str, Any], 
     if bound.ir_room_seconds or bound.bay_seconds:
         # What the IR codes allow at all (duress.sim.evidence_bound), beside the engine's.
         out["evidence_bound"] = bound.as_dict()
-    loss = room_loss(site, records, rows, offline=dead)
+    loss = room_loss(site, truth, rows, received_sightings(records), offline=dead)
     if loss.ir_room_seconds:
         # Where the engine's wrong seconds in IR rooms went (duress.sim.room_loss).
         out["room_loss"] = loss.as_dict()

@@ -142,6 +142,37 @@ def test_locate_then_evaluate(simulated: Path, tmp_path: Path) -> None:
     assert {"zone_accuracy_ir_offline", "transition_delay_ir_offline_s"} <= set(dead)
 
 
+def test_evaluate_with_the_sightings_says_where_the_wrong_seconds_in_ir_rooms_went(
+    simulated: Path, tmp_path: Path
+) -> None:
+    located = tmp_path / "loc.jsonl"
+    site = ["--site", "builtin:hospital:1x4", "--badges", "3"]
+    sightings = str(simulated / "sightings.jsonl")
+    result = runner.invoke(app, ["locate", *site, "--sightings", sightings, "--out", str(located)])
+    assert result.exit_code == 0, result.output
+    evaluate = ["evaluate", "--truth", str(simulated / "truth.jsonl"), "--locations", str(located)]
+    report_path = tmp_path / "report.json"
+    result = runner.invoke(
+        app, [*evaluate, *site, "--sightings", sightings, "--out", str(report_path)]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(report_path.read_text())["all"]
+    loss = report["room_loss"]
+    assert loss["ir_room_seconds"] > 0
+    wrong = loss["evidence_share"] + loss["engine_share"]
+    assert report["room_accuracy_ir"] == pytest.approx(1 - wrong, abs=0.01)
+    assert "wrong seconds in IR rooms" in result.output
+    assert "no code of the room yet (evidence)" in result.output
+    # the IR devices are the site's: without it there is nothing to classify by
+    result = runner.invoke(app, [*evaluate, "--sightings", sightings])
+    assert result.exit_code != 0
+    assert "needs --site" in result.output
+    # without the sightings, no such figures
+    result = runner.invoke(app, [*evaluate, *site, "--out", str(report_path)])
+    assert result.exit_code == 0, result.output
+    assert "room_loss" not in json.loads(report_path.read_text())["all"]
+
+
 def test_the_weakest_areas_are_those_with_the_least_required_precision_met() -> None:
     by_area = {
         "r1": {"kind": "room", "required": "room", "seconds": 300.0, "required_met": 0.9},

@@ -10,10 +10,10 @@ import pytest
 from duress.domain.observations import SightingKind
 from duress.sim.evaluate import evaluate, track
 from duress.sim.layout import build_hospital
-from duress.sim.room_loss import CLASSES, room_loss
+from duress.sim.room_loss import CLASSES, received_sightings, room_loss
 from duress.sim.scenario import Received, simulate
 from tests.sim.site_fixtures import at, two_floor_site
-from tests.sim.test_evidence_bound import code, in_order, truth
+from tests.sim.test_evidence_bound import code, truth
 
 
 def loc(t: float, zone: str, room: str | None = None) -> dict[str, Any]:
@@ -53,7 +53,7 @@ def shift() -> tuple[list[dict[str, Any]], list[Received], list[dict[str, Any]]]
 
 def test_each_wrong_second_falls_in_one_class() -> None:
     truths, codes, rows = shift()
-    loss = room_loss(two_floor_site(), in_order(codes, truths), rows)
+    loss = room_loss(two_floor_site(), truths, rows, received_sightings(codes))
     assert loss.ir_room_seconds == 30
     assert loss.wrong == {
         "no_code": 10,  # 30-39: no code of r2 ever came
@@ -72,7 +72,7 @@ def test_each_wrong_second_falls_in_one_class() -> None:
 
 def test_the_shares_add_up_to_the_evaluations_room_accuracy() -> None:
     truths, codes, rows = shift()
-    loss = room_loss(two_floor_site(), in_order(codes, truths), rows)
+    loss = room_loss(two_floor_site(), truths, rows, received_sightings(codes))
     report = evaluate(truths, rows, two_floor_site())
     wrong = loss.evidence_share + loss.engine_share  # type: ignore[operator]
     assert report["room_accuracy_ir"] == pytest.approx(1 - wrong, abs=1e-4)
@@ -81,19 +81,18 @@ def test_the_shares_add_up_to_the_evaluations_room_accuracy() -> None:
 def test_seconds_before_the_first_fix_and_rooms_with_a_dead_monitor_are_left_out() -> None:
     truths, codes, rows = shift()
     late = [loc(12, "c1"), *rows[1:]]  # the first fix comes two seconds into r1
-    loss = room_loss(two_floor_site(), in_order(codes, truths), late)
+    loss = room_loss(two_floor_site(), truths, late, received_sightings(codes))
     assert loss.ir_room_seconds == 28
     assert loss.wrong["approach_code"] == 2  # 12, 13
-    dead = room_loss(two_floor_site(), in_order(codes, truths), rows, offline={"ir-r2"})
+    dead = room_loss(two_floor_site(), truths, rows, received_sightings(codes), offline={"ir-r2"})
     assert dead.ir_room_seconds == 20  # r2 is no IR room while its monitor sends nothing
     assert dead.wrong["no_code"] == 0
 
 
 def test_a_badge_never_fixed_and_a_shift_without_ir_rooms() -> None:
     truths, codes, _ = shift()
-    never = room_loss(
-        two_floor_site(), in_order(codes, truths), [loc(0, "c1") | {"precision": "unknown"}]
-    )
+    unknown = [loc(0, "c1") | {"precision": "unknown"}]
+    never = room_loss(two_floor_site(), truths, unknown, received_sightings(codes))
     assert never.ir_room_seconds == 0
     assert never.evidence_share is None
     assert never.engine_share is None
@@ -107,7 +106,7 @@ def test_on_a_simulated_shift_the_classes_account_for_every_wrong_second() -> No
     truths = [r for r in records if not isinstance(r, Received)]
     rows = list(track(site, records))
     report = evaluate(truths, rows, site)
-    loss = room_loss(site, records, rows)
+    loss = room_loss(site, truths, rows, received_sightings(records))
     assert loss.ir_room_seconds > 1000
     assert loss.wrong["no_code"] > 0  # every entry waits for the room's first code
     wrong = loss.evidence_share + loss.engine_share  # type: ignore[operator]

@@ -47,6 +47,7 @@ from duress.ingest.codecs.fields import parse_timestamp
 from duress.sim.evaluate import evaluate as score
 from duress.sim.layout import build_hospital, with_badges
 from duress.sim.radio import RadioParams
+from duress.sim.room_loss import room_loss
 from duress.sim.scenario import Received, SimParams, record_to_json, simulated_badges
 from duress.sim.scenario import simulate as run_simulation
 
@@ -684,9 +685,18 @@ def evaluate(
             "areas with at least a minute of truth time; 0: none).",
         ),
     ] = 10,
+    sightings: Annotated[
+        Path | None,
+        typer.Option(
+            help="The native sightings the locations were replayed from (sightings.jsonl of "
+            "`duress simulate`; with --site): adds where the wrong seconds in IR rooms went, "
+            "the IR codes' share and the engine's."
+        ),
+    ] = None,
 ) -> None:
     """Score locations against truth: accuracy, required precision, delays, flaps, first fix,
-    and the areas where the required precision was met least."""
+    the areas where the required precision was met least and, with the sightings, where the
+    wrong seconds in IR rooms went."""
     console = _console()
     truth_rows = _read_rows(truth)
     loc_rows = _read_rows(locations)
@@ -694,6 +704,8 @@ def evaluate(
     dead = set(offline or ())
     if dead and the_site is None:
         raise typer.BadParameter("--offline names devices of a site: give --site too")
+    if sightings is not None and the_site is None:
+        raise typer.BadParameter("--sightings needs --site (its IR devices)")
     unknown = sorted(d for d in dead if the_site is not None and d not in the_site.devices)
     if unknown:
         raise typer.BadParameter(
@@ -709,10 +721,27 @@ def evaluate(
         report[name] = score(
             rows, [r for r in loc_rows if r["badge"] in wanted], the_site, offline=dead
         )
+    if sightings is not None and the_site is not None:
+        rejected: Counter[str] = Counter()
+        received = read_sightings_file(sightings, the_site, InputFormat.NATIVE, None, rejected)
+        for name, rows in groups.items():
+            wanted = {r["badge"] for r in rows}
+            loss = room_loss(
+                the_site,
+                rows,
+                [r for r in loc_rows if r["badge"] in wanted],
+                [(at, s) for at, s in received if s.badge in wanted],
+                offline=dead,
+            )
+            report[name]["room_loss"] = loss.as_dict()
+        if rejected:
+            console.print(f"sightings rejected: {dict(rejected)}")
     render_report(report, console)
     if the_site is not None and weakest:
         for name, figures in report.items():
             render_weakest(name, figures["by_area"], weakest, console)
+    if any("room_loss" in figures for figures in report.values()):
+        render_room_loss(report, console)
     if out is not None:
         out.write_text(json.dumps(report, indent=2) + "\n")
         console.print(f"report → {out}")
@@ -784,6 +813,31 @@ def render_weakest(name: str, by_area: dict[str, Any], count: int, console: Cons
             _cell(figures["zone_accuracy"]),
         )
     console.print(table)
+
+
+def render_room_loss(report: dict[str, Any], console: Console) -> None:
+    """Where the wrong seconds in IR rooms went (:mod:`duress.sim.room_loss`), per scenario."""
+    table = Table(title="wrong seconds in IR rooms (shares of the time in IR rooms)")
+    table.add_column("class")
+    names = [name for name, figures in report.items() if "room_loss" in figures]
+    for name in names:
+        table.add_column(name, justify="right")
+    classes = [
+        ("no code of the room yet (evidence)", "no_code_share"),
+        ("only a code leaked on the way in (evidence)", "approach_code_share"),
+        ("a code in hand, room not yet shown (engine)", "entry_wait_share"),
+        ("shown, then dropped (engine)", "dropped_share"),
+        ("another room shown (engine)", "other_room_share"),
+        ("evidence", "evidence_share"),
+        ("engine", "engine_share"),
+    ]
+    for label, key in classes:
+        table.add_row(label, *(_percent(report[name]["room_loss"][key]) for name in names))
+    console.print(table)
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.2f} %"
 
 
 def _cell(value: Any) -> str:

@@ -100,27 +100,40 @@ def _room_names(site: Site, offline: Collection[str]) -> dict[str, str]:
     return out
 
 
+def received_sightings(records: Iterable[Record]) -> list[tuple[datetime, Sighting]]:
+    """The sightings of simulator ``records`` with the time each reached the server."""
+    return [
+        (record.at, record.observation)
+        for record in records
+        if isinstance(record, Received) and isinstance(record.observation, Sighting)
+    ]
+
+
 def room_loss(
     site: Site,
-    records: Iterable[Record],
+    truth_rows: Iterable[Mapping[str, Any]],
     location_rows: Iterable[Mapping[str, Any]],
+    sightings: Iterable[tuple[datetime, Sighting]],
     lead_s: float = DEFAULT_LEAD_S,
     offline: Collection[str] = (),
 ) -> RoomLoss:
     """Classify the wrong seconds in IR rooms of ``location_rows`` (an engine's replay of
-    ``records``, a shift simulated on ``site``); ``offline`` as in :func:`duress.sim.evaluate.evaluate`."""
+    ``sightings``, each with the time it reached the server, against ``truth_rows`` of a shift on
+    ``site``); ``offline`` as in :func:`duress.sim.evaluate.evaluate`. The sightings may come in
+    any order; from simulator records, :func:`received_sightings` picks them out."""
     names = _room_names(site, offline)
     ir_rooms = set(names.values())
     codes: dict[str, dict[str, list[datetime]]] = defaultdict(lambda: defaultdict(list))
     """badge → room → when its codes were received, in order."""
+    for at, sighting in sightings:
+        if sighting.device in names:
+            codes[sighting.badge][names[sighting.device]].append(at)
+    for rooms in codes.values():
+        for times in rooms.values():
+            times.sort()
     truths: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for record in records:
-        if isinstance(record, Received):
-            sighting = record.observation
-            if isinstance(sighting, Sighting) and sighting.device in names:
-                codes[sighting.badge][names[sighting.device]].append(record.at)
-        else:
-            truths[record["badge"]].append(record)
+    for row in truth_rows:
+        truths[row["badge"]].append(row)
     locations: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for row in location_rows:
         locations[row["badge"]].append(row)
@@ -154,7 +167,7 @@ def room_loss(
             if showing == room:
                 shown = True
                 continue
-            times = heard.get(room, ())
+            times = heard.get(room, [])
             k = bisect_right(times, ts)
             last = times[k - 1] if k else None
             if last is None or last < start - lead:
