@@ -14,9 +14,8 @@ docs/benchmarks.md between its markers.
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,17 +111,24 @@ def _cell(scenario: str, figures: Mapping[str, Any], column: Column) -> str:
     return text
 
 
-def rows(result: Mapping[str, Any]) -> list[list[str]]:
-    """One row per named scenario and seed (informational scenarios left out)."""
-    seed = result["settings"]["seed"]
-    out: list[list[str]] = []
+def _runs(result: Mapping[str, Any]) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
+    """(scenario, seed, figures) of every named scenario's run, the main seed's first
+    (informational scenarios left out)."""
+    seed = str(result["settings"]["seed"])
     for name, figures in result["scenarios"].items():
         if "informational" in figures:
             continue
-        runs = [(str(seed), figures), *figures.get("other_seeds", {}).items()]
-        for run_seed, run in runs:
-            out.append([f"`{name}`", run_seed, *(_cell(name, run, c) for c in COLUMNS)])
-    return out
+        yield name, seed, figures
+        for other, run in figures.get("other_seeds", {}).items():
+            yield name, other, run
+
+
+def rows(result: Mapping[str, Any]) -> list[list[str]]:
+    """One row per named scenario and seed (informational scenarios left out)."""
+    return [
+        [f"`{name}`", seed, *(_cell(name, run, c) for c in COLUMNS)]
+        for name, seed, run in _runs(result)
+    ]
 
 
 def speed_line(result: Mapping[str, Any]) -> str:
@@ -182,17 +188,11 @@ def _loss_cells(loss: Mapping[str, Any]) -> list[str]:
 
 def loss_rows(result: Mapping[str, Any]) -> list[list[str]]:
     """One row per named scenario and seed with IR rooms: the room loss's classes."""
-    seed = result["settings"]["seed"]
-    out: list[list[str]] = []
-    for name, figures in result["scenarios"].items():
-        if "informational" in figures:
-            continue
-        runs = [(str(seed), figures), *figures.get("other_seeds", {}).items()]
-        for run_seed, run in runs:
-            loss = run.get("room_loss")
-            if loss is not None:
-                out.append([f"`{name}`", run_seed, *_loss_cells(loss)])
-    return out
+    return [
+        [f"`{name}`", seed, *_loss_cells(run["room_loss"])]
+        for name, seed, run in _runs(result)
+        if "room_loss" in run
+    ]
 
 
 LEGEND = (
@@ -201,19 +201,11 @@ LEGEND = (
 )
 
 
-def _markdown_table(headers: tuple[str, ...], body: list[list[str]]) -> list[str]:
-    return [
-        "| " + " | ".join(headers) + " |",
-        "|" + "---|" * len(headers),
-        *("| " + " | ".join(row) + " |" for row in body),
-    ]
-
-
 def markdown(result: Mapping[str, Any]) -> str:
-    lines = [*_markdown_table(HEADERS, rows(result)), "", LEGEND, speed_line(result)]
+    lines = [*doc_block.markdown_table(HEADERS, rows(result)), "", LEGEND, speed_line(result)]
     losses = loss_rows(result)
     if losses:
-        lines += ["", *_markdown_table(LOSS_HEADERS, losses), "", LOSS_LEGEND]
+        lines += ["", *doc_block.markdown_table(LOSS_HEADERS, losses), "", LOSS_LEGEND]
     return "\n".join(lines)
 
 
@@ -247,27 +239,18 @@ def summary(result: Mapping[str, Any]) -> Group:
     return Group(table(result), loss_table(result))
 
 
-def block(doc: str) -> str:
-    """The generated part of docs/benchmarks.md, between the markers."""
-    return doc_block.block(doc, BEGIN, END, DOC.name)
-
-
-def write(doc_path: Path, result: Mapping[str, Any]) -> None:
-    doc_block.replace(doc_path, BEGIN, END, markdown(result))
-
-
-def main(argv: list[str], out: Callable[[str], None] = print) -> int:
-    result = json.loads(RESULT.read_text(encoding="utf-8"))
-    if argv == ["--write"]:
-        write(DOC, result)
-        out(f"wrote the location figures of {result['at']} into {DOC.relative_to(ROOT)}")
-        return 0
-    if argv:
-        out("usage: python -m benchmarks.location.summary [--write]")
-        return 2
-    out(markdown(result))
-    return 0
-
+GENERATED = doc_block.GeneratedBlock(
+    begin=BEGIN,
+    end=END,
+    doc=DOC,
+    result=RESULT,
+    render=markdown,
+    what="the location figures",
+    command="python -m benchmarks.location.summary",
+)
+block = GENERATED.block
+write = GENERATED.write
+main = GENERATED.main
 
 if __name__ == "__main__":
     raise SystemExit(main(sys.argv[1:]))

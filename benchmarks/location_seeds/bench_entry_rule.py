@@ -18,7 +18,6 @@ location_seeds`` runs it (under 2 minutes on two cores); docs/benchmarks.md keep
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -172,9 +171,7 @@ def rows(result: Mapping[str, Any]) -> list[list[str]]:
 def markdown(result: Mapping[str, Any]) -> str:
     seeds = ", ".join(str(s) for s in result["settings"]["seeds"])
     lines = [
-        "| " + " | ".join(HEADERS) + " |",
-        "|" + "---|" * len(HEADERS),
-        *("| " + " | ".join(row) + " |" for row in rows(result)),
+        *doc_block.markdown_table(HEADERS, rows(result)),
         "",
         f"{LEGEND} Seeds {seeds}; run {result['at']}.",
     ]
@@ -192,27 +189,18 @@ def summary(result: Mapping[str, Any]) -> Table:
     return out
 
 
-def block(doc: str) -> str:
-    """The generated part of docs/benchmarks.md, between the markers."""
-    return doc_block.block(doc, BEGIN, END, DOC.name)
-
-
-def write(doc_path: Path, result: Mapping[str, Any]) -> None:
-    doc_block.replace(doc_path, BEGIN, END, markdown(result))
-
-
-def main(argv: list[str], out: Callable[[str], None] = print) -> int:
-    result = json.loads(RESULT.read_text(encoding="utf-8"))
-    if argv == ["--write"]:
-        write(DOC, result)
-        out(f"wrote the seeds study of {result['at']} into {DOC.relative_to(ROOT)}")
-        return 0
-    if argv:
-        out("usage: python -m benchmarks.location_seeds.bench_entry_rule [--write]")
-        return 2
-    out(markdown(result))
-    return 0
-
+GENERATED = doc_block.GeneratedBlock(
+    begin=BEGIN,
+    end=END,
+    doc=DOC,
+    result=RESULT,
+    render=markdown,
+    what="the seeds study",
+    command="python -m benchmarks.location_seeds.bench_entry_rule",
+)
+block = GENERATED.block
+write = GENERATED.write
+main = GENERATED.main
 
 if __name__ == "__main__":
     raise SystemExit(main(sys.argv[1:]))

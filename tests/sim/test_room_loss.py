@@ -12,23 +12,9 @@ from duress.sim.evaluate import evaluate, track
 from duress.sim.layout import build_hospital
 from duress.sim.room_loss import CLASSES, received_sightings, room_loss
 from duress.sim.scenario import Received, simulate
-from tests.sim.site_fixtures import at, two_floor_site
+from tests.sim.site_fixtures import two_floor_site
+from tests.sim.test_evaluate import loc
 from tests.sim.test_evidence_bound import code, truth
-
-
-def loc(t: float, zone: str, room: str | None = None) -> dict[str, Any]:
-    return {
-        "ts": at(t),
-        "badge": "b1",
-        "floor": "f1",
-        "unit": "u1",
-        "room": room,
-        "bay": None,
-        "zone": zone,
-        "precision": "room" if room else "zone",
-        "confidence": 0.9,
-        "age_s": 0.0,
-    }
 
 
 def shift() -> tuple[list[dict[str, Any]], list[Received], list[dict[str, Any]]]:
@@ -43,10 +29,10 @@ def shift() -> tuple[list[dict[str, Any]], list[Received], list[dict[str, Any]]]
     codes += [code(t + 0.5, "ir-r1") for t in range(15, 30)]
     rows = [
         loc(0, "c1"),  # the first fix
-        loc(15, "r1", "r1"),  # the room shown at last
+        loc(15, "r1", "r1", "room"),  # the room shown at last
         loc(20, "c1"),  # dropped while still inside
-        loc(23, "r2", "r2"),  # another room
-        loc(25, "r1", "r1"),  # and the right one again, kept into r2's stay
+        loc(23, "r2", "r2", "room"),  # another room
+        loc(25, "r1", "r1", "room"),  # and the right one again, kept into r2's stay
     ]
     return truths, codes, rows
 
@@ -91,7 +77,7 @@ def test_seconds_before_the_first_fix_and_rooms_with_a_dead_monitor_are_left_out
 
 def test_a_badge_never_fixed_and_a_shift_without_ir_rooms() -> None:
     truths, codes, _ = shift()
-    unknown = [loc(0, "c1") | {"precision": "unknown"}]
+    unknown = [loc(0, "c1", precision="unknown")]
     never = room_loss(two_floor_site(), truths, unknown, received_sightings(codes))
     assert never.ir_room_seconds == 0
     assert never.evidence_share is None

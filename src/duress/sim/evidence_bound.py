@@ -99,6 +99,24 @@ class EvidenceBound:
         }
 
 
+def ir_areas(site: Site, offline: Collection[str] = ()) -> dict[str, tuple[str, ...]]:
+    """Each working IR device's id → the areas its code names: a room monitor its room, a bay
+    emitter its bay and the bay's room (the room last). Devices in ``offline`` are left out."""
+    areas = site.facility.areas
+    names: dict[str, tuple[str, ...]] = {}
+    for device in site.devices.values():
+        if not device.kind.is_ir or device.area is None or device.area not in areas:
+            continue
+        if device.id in offline:
+            continue
+        area = areas[device.area]
+        if area.kind.is_bed_level and area.parent:
+            names[device.id] = (area.id, area.parent)
+        else:
+            names[device.id] = (area.id,)
+    return names
+
+
 def evidence_bound(
     site: Site,
     records: Iterable[Record],
@@ -110,19 +128,7 @@ def evidence_bound(
 
     ``offline``: IR devices that send nothing during the run; their rooms and bays are not IR
     areas here (as in :func:`duress.sim.evaluate.evaluate`)."""
-    areas = site.facility.areas
-    names: dict[str, tuple[str, ...]] = {}
-    """An IR device's id: the areas its code names (a bay emitter: its bay and the bay's room)."""
-    for device in site.devices.values():
-        if not device.kind.is_ir or device.area is None or device.area not in areas:
-            continue
-        if device.id in offline:
-            continue
-        area = areas[device.area]
-        if area.kind.is_bed_level and area.parent:
-            names[device.id] = (area.id, area.parent)
-        else:
-            names[device.id] = (area.id,)
+    names = ir_areas(site, offline)
     ir_rooms = {named[-1] for named in names.values()}
     lead = timedelta(seconds=lead_s)
     entry_lead = timedelta(seconds=entry_lead_s)

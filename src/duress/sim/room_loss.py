@@ -38,7 +38,7 @@ from typing import Any
 from duress.domain.observations import Sighting
 from duress.domain.precision import Precision
 from duress.domain.site import Site
-from duress.sim.evidence_bound import DEFAULT_LEAD_S
+from duress.sim.evidence_bound import DEFAULT_LEAD_S, ir_areas
 from duress.sim.scenario import Received, Record
 
 EVIDENCE_CLASSES = ("no_code", "approach_code")
@@ -86,20 +86,6 @@ class RoomLoss:
         }
 
 
-def _room_names(site: Site, offline: Collection[str]) -> dict[str, str]:
-    """An IR device's id → the room its code names (a bay emitter: the bay's room)."""
-    areas = site.facility.areas
-    out: dict[str, str] = {}
-    for device in site.devices.values():
-        if not device.kind.is_ir or device.area is None or device.area not in areas:
-            continue
-        if device.id in offline:
-            continue
-        area = areas[device.area]
-        out[device.id] = area.parent if area.kind.is_bed_level and area.parent else area.id
-    return out
-
-
 def received_sightings(records: Iterable[Record]) -> list[tuple[datetime, Sighting]]:
     """The sightings of simulator ``records`` with the time each reached the server."""
     return [
@@ -121,7 +107,8 @@ def room_loss(
     ``sightings``, each with the time it reached the server, against ``truth_rows`` of a shift on
     ``site``); ``offline`` as in :func:`duress.sim.evaluate.evaluate`. The sightings may come in
     any order; from simulator records, :func:`received_sightings` picks them out."""
-    names = _room_names(site, offline)
+    names = {device: named[-1] for device, named in ir_areas(site, offline).items()}
+    """An IR device's id → the room its code names."""
     ir_rooms = set(names.values())
     codes: dict[str, dict[str, list[datetime]]] = defaultdict(lambda: defaultdict(list))
     """badge → room → when its codes were received, in order."""
