@@ -142,3 +142,38 @@ def test_a_badge_walking_into_a_room_is_seen_only_after_crossing_the_wall() -> N
     assert len(offsets) == 200
     assert min(offsets) >= 0.5
     assert max(offsets) < 0.75  # the first broadcast after the crossing, 4 a second
+
+
+def test_walking_in_through_an_open_door_is_tested_at_the_rooms_probability_once_inside() -> None:
+    # the second starts on the corridor side of r1's open door, where IR only leaks (here never),
+    # and ends inside: the broadcasts after the crossing are tested as inside the room
+    params = RadioParams(
+        ir_detect_prob=1.0, ir_decode_prob=1.0, door_open_prob=1.0, ir_door_leak_prob=0.0
+    )
+    model = IrModel(SITE, params, find_doors(SITE))
+    offsets = []
+    for t in range(200):
+        seen = model.detections("f1", 3, 9.5, False, t, random.Random(t), 0, start=(3, 10.5))
+        offsets += [offset for d, offset in seen if d == "ir-r1"]
+    assert len(offsets) == 200
+    assert min(offsets) >= 0.5
+    # and walking out: no line of sight once in the corridor, whatever the draw inside gave
+    params = RadioParams(
+        ir_detect_prob=0.5, ir_decode_prob=1.0, door_open_prob=1.0, ir_door_leak_prob=0.0
+    )
+    model = IrModel(SITE, params, find_doors(SITE))
+    outside = 0
+    for t in range(400):
+        seen = model.detections("f1", 3, 10.5, False, t, random.Random(t), 0, start=(3, 9.5))
+        outside += sum(1 for d, offset in seen if d == "ir-r1" and offset >= 0.5)
+    assert outside == 0
+
+
+def test_one_draw_a_second_holds_for_every_broadcast_of_it() -> None:
+    # standing still, the line of sight of a second is one draw: about 60 % of the seconds have a
+    # code, not the 1 - 0.4 ** 4 it would be with a draw per broadcast
+    params = RadioParams(ir_detect_prob=0.6, ir_decode_prob=1.0)
+    model = IrModel(SITE, params, find_doors(SITE))
+    rng = random.Random(11)
+    seen = sum(bool(model.detections("f1", 3, 7, False, t, rng, 0)) for t in range(4000))
+    assert seen / 4000 == pytest.approx(0.6, abs=0.03)

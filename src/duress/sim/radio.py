@@ -226,17 +226,19 @@ class IrModel:
         The badge moves in a straight line from ``start`` (default: where it is) to ``(x, y)``
         during the second; each monitor broadcasts every ``ir_period_s`` and each broadcast is
         tested where the badge is at that moment. Line of sight to a device is drawn once per
-        second (orientation and body shadowing do not change within a second): with
-        ``ir_detect_prob`` inside the covered area (``ir_blind_detect_prob`` in a blind spot,
-        ``ir_door_leak_prob`` near an open door, ``ir_bay_leak_prob`` into a neighbouring bay); in
-        line of sight each broadcast is decoded with ``ir_decode_prob``. The badge reports a code
-        once per second, at its first decode.
+        second (orientation and body shadowing do not change within a second) and held against
+        the probability where the badge is at each broadcast: ``ir_detect_prob`` inside the
+        covered area (``ir_blind_detect_prob`` in a blind spot, ``ir_door_leak_prob`` near an open
+        door, ``ir_bay_leak_prob`` into a neighbouring bay); in line of sight each broadcast is
+        decoded with ``ir_decode_prob``. The badge reports a code once per second, at its first
+        decode.
         """
         p = self.params
         broadcasts = max(1, round(1.0 / p.ir_period_s))
         sx, sy = start if start is not None else (x, y)
-        # per device: (probability of line of sight this second, offsets where it could decode)
-        chances: dict[str, tuple[float, list[float]]] = {}
+        # per device: the broadcasts it could be decoded at, (offset, probability of line of
+        # sight where the badge is then)
+        chances: dict[str, list[tuple[float, float]]] = {}
         phase = rng.random()
         leak_m2 = p.ir_door_leak_m**2
         for k in range(broadcasts):
@@ -246,22 +248,25 @@ class IrModel:
             if hit.room is not None:
                 detect = p.ir_blind_detect_prob if blind else p.ir_detect_prob
                 for device in self._covering.get(hit.room, ()):
-                    chances.setdefault(device, (detect, []))[1].append(f)
+                    chances.setdefault(device, []).append((f, detect))
                 for bay, device in self._emitters_in.get(hit.room, ()):
                     prob = detect if bay == hit.bay else p.ir_bay_leak_prob
-                    chances.setdefault(device, (prob, []))[1].append(f)
+                    chances.setdefault(device, []).append((f, prob))
             elif hit.zone is not None:
                 for door, monitors in self._leaky.get(floor, ()):
                     dx, dy = px - door.point[0], py - door.point[1]
                     if dx * dx + dy * dy <= leak_m2 and self.door_open(door.room, t + f, seed):
                         for device in monitors:
-                            chances.setdefault(device, (p.ir_door_leak_prob, []))[1].append(f)
+                            chances.setdefault(device, []).append((f, p.ir_door_leak_prob))
         out: list[tuple[str, float]] = []
-        for device, (prob, offsets) in chances.items():
-            if rng.random() >= prob:
-                continue
-            for f in offsets:
-                if rng.random() < p.ir_decode_prob:
+        for device, tries in chances.items():
+            # One draw a second for the badge's orientation and the body's shadow: the same
+            # draw is in line of sight at every broadcast whose place gives at least that much
+            # (a badge walking in through an open door is tested at the room's probability
+            # once inside, not at the door leak's, and walking out the other way round).
+            aim = rng.random()
+            for f, prob in tries:
+                if aim < prob and rng.random() < p.ir_decode_prob:
                     out.append((device, f))
                     break
         return out
