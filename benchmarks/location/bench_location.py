@@ -307,6 +307,11 @@ ABLATIONS: dict[str, tuple[LocationParams, tuple[str, ...]]] = {
         LocationParams(ble_grid=False, ble_crossing_carry=False),
         ("ble_only_medsurg", "wall_crossing_walk"),
     ),
+    # a confirmed room in the quiet hold ends at the ordinary exit cue's change
+    "no_quiet_exit_margin": (
+        LocationParams(ir_quiet_exit_db=0.0),
+        ("icu_bh_ir_rich", "ed_open_bays", "doorway_lingering", "degraded_monitor_offline"),
+    ),
     # going back into the room just left needs the same score whatever BLE says
     "no_reenter_out": (
         LocationParams(ir_reenter_out_score=0.0),

@@ -244,3 +244,33 @@ def test_a_fingerprint_of_one_sample_needs_a_larger_change_to_mean_walked_out() 
 
     assert room_after(LocationParams().ir_exit_db_one_sample) == "r2"  # 9 dB: kept (quiet hold)
     assert room_after(6.0) is None  # the exit cue of a mature fingerprint: left
+
+
+def test_a_confirmed_room_gone_quiet_needs_a_larger_change_to_end() -> None:
+    # IR for 15 s (a walk in and a dwell), then an IR blind spot: the BLE picture unchanged for
+    # 10 s (the room is in the quiet hold), then 7.5 dB louder, as a burst or the body can make it
+    def room_after(params: LocationParams, ir_until: int = 15) -> str | None:
+        engine = LocationEngine(two_floor_site(), params)
+        _feed(engine, 0, 15, ir_until=ir_until, near=-75.0)
+        _feed(engine, 15, 25, ir_until=0, near=-75.0)
+        assert engine.locate("b1", at(25)).room == "r1"
+        _feed(engine, 25, 40, ir_until=0, near=-60.0)
+        return engine.locate("b1", at(40)).room
+
+    assert room_after(LocationParams()) == "r1"  # 7.5 dB < ir_quiet_exit_db: kept
+    assert room_after(LocationParams(ir_quiet_exit_db=0.0)) is None  # the ordinary 6 dB cue
+    assert room_after(LocationParams(ir_quiet_exit_db=7.0)) is None
+    # codes over less than ir_quiet_confirmed_s: not confirmed, the ordinary cue ends it
+    assert room_after(LocationParams(), ir_until=4) is None
+
+
+def test_a_confirmed_room_is_left_at_once_when_the_walk_out_is_seen() -> None:
+    # the walk to the door is in view: IR is fresh again, and the ordinary exit cue applies
+    engine = LocationEngine(two_floor_site())
+    _feed(engine, 0, 15, ir_until=15, near=-75.0)
+    _feed(engine, 15, 30, ir_until=0, near=-75.0)  # quiet hold
+    _feed(engine, 30, 33, ir_until=33, near=-75.0)  # walking to the door, seen
+    _feed(engine, 33, 37, ir_until=0, near=-55.0)  # out: no IR, corridor beacon 20 dB up
+    location = engine.locate("b1", at(37))
+    assert location.room is None
+    assert location.zone == "c1"

@@ -946,8 +946,15 @@ class LocationEngine:
         if place is not None and incumbent_ir:
             # The IR room went quiet. With a BLE picture unchanged since IR last confirmed the
             # room (an IR blind spot: behind a curtain, a bathroom corner), keep the room.
+            # A confirmed room gone quiet is most likely a blind spot (a walk out is seen on the
+            # way to the door): only a larger change ends it (ir_quiet_exit_db).
+            quiet_moved = moved and (
+                change is None
+                or change >= p.ir_quiet_exit_db
+                or place.ir_at - place.since < p.ir_quiet_confirmed_s
+            )
             if (
-                not moved
+                not quiet_moved
                 and t - place.ir_at < p.ir_quiet_max_s
                 and (change is not None or self._own_beacon_strongest(track, place))
             ):

@@ -178,6 +178,16 @@ class LocationParams:
     """The room's BLE fingerprint is learnt while its last IR hit is at most this old."""
     ir_ref_min_samples: int = 1
     """Fingerprint samples needed before the BLE change is trusted (exit cue, quiet hold)."""
+    ir_quiet_exit_db: float = 9.0
+    """The BLE change that ends a confirmed IR room in the quiet hold (no code for ``ir_hold_s``).
+    Someone who walks out passes through the room's covered part and is seen on the way (the
+    ordinary exit cue then ends the room at ``ir_exit_db``); a room gone quiet is most likely an
+    IR blind spot, where a change between ``ir_exit_db`` and this is more often the body or a
+    multipath burst than a walk out. 0: ``ir_exit_db`` as for a fresh room."""
+    ir_quiet_confirmed_s: float = 10.0
+    """A stay counts as confirmed for ``ir_quiet_exit_db`` once its room's codes span at least
+    this long (a walk in and a dwell; not one code leaked through the door, or a few to someone
+    lingering there)."""
     ir_quiet_max_s: float = 300.0
     """Longest an IR room is kept without IR hits while BLE shows no change (IR blind spots)."""
     ir_reenter_score: float = 2.5
