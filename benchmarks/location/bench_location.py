@@ -209,9 +209,9 @@ def _figures(report: dict[str, Any]) -> dict[str, Any]:
 
 
 ABLATIONS: dict[str, tuple[LocationParams, tuple[str, ...]]] = {
-    # a room entry needs two IR hits, as before the one-hit rule
-    "no_one_hit_entry": (
-        LocationParams(ir_one_hit_m=0.0),
+    # one IR hit enters a room when BLE agrees (the default until 2026-11-30 18:00)
+    "one_hit_entry": (
+        LocationParams(ir_one_hit_m=2.0),
         ("icu_bh_ir_rich", "ed_open_bays", "doorway_lingering"),
     ),
     # the weighted-centroid rule (ble_grid off), the BLE rule 3 before 2026-11-30

@@ -94,7 +94,12 @@ def test_doorway_lingering_with_ir_leaks_does_not_flap(engine: LocationEngine) -
     assert [m.zone for m in moved] == ["r1", "c1"]
 
 
-def test_one_ir_hit_enters_a_room_when_ble_agrees(engine: LocationEngine) -> None:
+ONE_HIT = LocationParams(ir_one_hit_m=2.0)
+"""One IR hit enters a room when BLE agrees (a site's choice; the default until 2026-11-30)."""
+
+
+def test_one_ir_hit_enters_a_room_when_ble_agrees_and_the_site_asks_for_it() -> None:
+    engine = LocationEngine(two_floor_site(), ONE_HIT)
     sightings = corridor_ble("b1", 0, 20, near=9)  # in the corridor, just outside r2
     moved = feed(engine, [*sightings, ir("b1", "ir-r2", 20.2)])
     assert moved[-1].room == "r2"
@@ -103,14 +108,14 @@ def test_one_ir_hit_enters_a_room_when_ble_agrees(engine: LocationEngine) -> Non
 
 def test_one_ir_hit_is_not_enough_without_ble_agreement() -> None:
     # the BLE estimate is far down the corridor: a lone hit from r2 is not trusted
-    engine = LocationEngine(two_floor_site())
+    engine = LocationEngine(two_floor_site(), ONE_HIT)
     assert (
         feed(engine, [*corridor_ble("b1", 0, 20, near=50), ir("b1", "ir-r2", 20.2)])[-1].zone
         == "c2"
     )
     assert engine.locate("b1", at(20.3)).zone == "c2"
-    # turned off: two hits, as for any IR entry
-    off = LocationEngine(two_floor_site(), LocationParams(ir_one_hit_m=0.0))
+    # the default: two hits, as for any IR entry
+    off = LocationEngine(two_floor_site())
     feed(off, [*corridor_ble("b1", 0, 20, near=9), ir("b1", "ir-r2", 20.2)])
     assert off.locate("b1", at(20.3)).room is None
     feed(off, [ir("b1", "ir-r2", 21.2)])

@@ -234,7 +234,9 @@ def test_a_fingerprint_of_one_sample_needs_a_larger_change_to_mean_walked_out() 
 
     def room_after(one_sample_db: float) -> str | None:
         # one sample only: the fingerprint learns at the entry and not after (ir_ref_fresh_s)
-        params = LocationParams(ir_ref_fresh_s=0.05, ir_exit_db_one_sample=one_sample_db)
+        params = LocationParams(
+            ir_ref_fresh_s=0.05, ir_exit_db_one_sample=one_sample_db, ir_one_hit_m=2.0
+        )
         engine = LocationEngine(two_floor_site(), params)
         feed(engine, scans(0, 20, 0.0))  # in the corridor just outside r2
         feed(engine, [ir("b1", "ir-r2", 20.65)])  # one code: in r2 (BLE agrees)

@@ -3,7 +3,7 @@
 ::
 
     location:
-      ir_one_hit_m: 0          # two IR codes for every room entry: a steadier doorway
+      ir_one_hit_m: 2          # one IR code enters a room when BLE agrees: a second sooner
       unknown_after_s: 300     # keep the last-known place for five minutes
 
 Each key is a parameter of :class:`~duress.domain.location_params.LocationParams` (documented,

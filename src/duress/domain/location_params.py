@@ -217,9 +217,12 @@ class LocationParams:
     ir_exit_db_one_sample: float = 9.0
     """The exit cue's change while the room's fingerprint holds a single sample (taken as the
     wearer walked in, often still moving): it takes more than ``ir_exit_db`` to mean "walked out"."""
-    ir_one_hit_m: float = 2.0
+    ir_one_hit_m: float = 0.0
     """A single IR hit enters a room when the fresh BLE estimate lies within this distance of
-    it (BLE agrees) and it is not the last room left; 0 turns it off (two hits, as before)."""
+    it (BLE agrees) and it is not the last room left; 0 (the default since 2026-11-30 18:00,
+    decision 0028): two hits for every entry, except where BLE already places the badge in the
+    room (``ir_ble_inside_one_hit``). 2.0 was the default before: entries about a second sooner,
+    twice the doorway flaps."""
     ir_one_hit_nearest: bool = True
     """BLE also agrees with a one-hit entry when the strongest device lies within ``ir_one_hit_m``
     of the room (rooms at the end of a corridor, beyond the centroid's reach)."""
