@@ -165,7 +165,9 @@ LOSS_LEGEND = (
     f"rooms; the goal leaves {100 * ROOM_GOAL_LOSS:.2f} %). *Evidence*: no code of the room had "
     "arrived since the wearer came in, or only codes leaked as they came up to the door; "
     "*engine*: a code of the room was in hand and the room was not shown (not yet, no longer, "
-    "or another room instead). ✗ marks an evidence share alone above what the goal leaves."
+    "or another room instead). Acting on the codes leaked on the way in would mean acting on every "
+    "door leak to a passer-by: with two codes per entry those seconds are the engine's choice. ✗ "
+    "marks time with no code yet alone above what the goal leaves (no engine could meet it)."
 )
 
 
@@ -180,7 +182,7 @@ def _loss_cells(loss: Mapping[str, Any]) -> list[str]:
             cells.append("–")
             continue
         text = f"{100 * value:.2f} %"
-        if key == "evidence_share" and value > ROOM_GOAL_LOSS:
+        if key == "no_code_share" and value > ROOM_GOAL_LOSS:
             text += " ✗"
         cells.append(text)
     return cells

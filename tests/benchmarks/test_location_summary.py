@@ -101,7 +101,11 @@ def test_the_room_loss_table_marks_an_evidence_share_above_what_the_goal_leaves(
     }
     icu["room_loss"] = loss
     icu["other_seeds"] = {"7": _figures(room_accuracy_ir=0.996)}
-    icu["other_seeds"]["7"]["room_loss"] = loss | {"evidence_share": 0.004, "engine_share": 0.0}
+    icu["other_seeds"]["7"]["room_loss"] = loss | {
+        "evidence_share": 0.006,
+        "no_code_share": 0.0055,
+        "engine_share": 0.0,
+    }
     medsurg = _figures(zone_accuracy=0.95)  # no IR rooms: no row
     result = _result({"icu_bh_ir_rich": icu, "ble_only_medsurg": medsurg})
     rows = summary.loss_rows(result)
@@ -111,10 +115,11 @@ def test_the_room_loss_table_marks_an_evidence_share_above_what_the_goal_leaves(
         ("`icu_bh_ir_rich`", "7"),
     ]
     assert cells[0]["wrong"] == "0.90 %"
-    assert cells[0]["evidence"] == "0.60 % ✗"
+    assert cells[0]["evidence"] == "0.60 %"
+    assert cells[0]["no code yet"] == "0.45 %"
     assert cells[0]["dropped"] == "0.15 %"
-    assert cells[1]["evidence"] == "0.40 %"
-    assert cells[1]["wrong"] == "0.40 %"
+    assert cells[1]["no code yet"] == "0.55 % ✗"  # beyond any engine
+    assert cells[1]["wrong"] == "0.60 %"
     text = summary.markdown(result)
     assert "| scenario | seed | wrong | no code yet |" in text
     assert summary.LOSS_LEGEND in text
