@@ -7,19 +7,10 @@ the block with the result file, and a ``--write`` option replaces it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-
-def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
-    """The lines of a Markdown table."""
-    return [
-        "| " + " | ".join(headers) + " |",
-        "|" + "---|" * len(headers),
-        *("| " + " | ".join(row) + " |" for row in rows),
-    ]
 
 
 def _span(doc: str, begin: str, end: str, name: str) -> tuple[int, int]:
@@ -44,19 +35,37 @@ def replace(path: Path, begin: str, end: str, text: str) -> None:
     path.write_text(doc[:start] + "\n" + text + "\n" + doc[stop:], encoding="utf-8")
 
 
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS_DOC = ROOT / "docs" / "benchmarks.md"
+RESULTS = ROOT / "benchmarks" / "results"
+
+
 @dataclass(frozen=True)
 class GeneratedBlock:
-    """A block of ``doc`` that ``render`` makes from the JSON file ``result``, with the command
-    line that shows it (``command``) or writes it into ``doc`` (``command --write``)."""
+    """A block of ``doc`` that ``render`` makes from a benchmark's result file
+    (``benchmarks/results/<benchmark>.json``). ``command`` shows it; ``command --write`` writes it
+    between ``<!-- <name>:begin (<command> --write) -->`` and ``<!-- <name>:end -->``."""
 
-    begin: str
-    end: str
-    doc: Path
-    result: Path
+    name: str
+    command: str
+    benchmark: str
     render: Callable[[Mapping[str, Any]], str]
     what: str
     """What the block holds, for the message after writing it ("the location figures")."""
-    command: str
+    doc: Path = BENCHMARKS_DOC
+    results: Path = RESULTS
+
+    @property
+    def begin(self) -> str:
+        return f"<!-- {self.name}:begin ({self.command} --write) -->"
+
+    @property
+    def end(self) -> str:
+        return f"<!-- {self.name}:end -->"
+
+    @property
+    def result(self) -> Path:
+        return self.results / f"{self.benchmark}.json"
 
     def block(self, doc: str) -> str:
         """The generated part of ``doc``'s text, between the markers."""
@@ -65,6 +74,16 @@ class GeneratedBlock:
     def write(self, doc_path: Path, result: Mapping[str, Any]) -> None:
         """Render ``result`` into the block of the file at ``doc_path``."""
         replace(doc_path, self.begin, self.end, self.render(result))
+
+    def stale(self) -> str | None:
+        """Why ``doc``'s block differs from what the result file renders to (None: it does not)."""
+        result = json.loads(self.result.read_text(encoding="utf-8"))
+        if self.block(self.doc.read_text(encoding="utf-8")) == self.render(result):
+            return None
+        return (
+            f"{self.doc.name}'s block {self.name!r} differs from {self.result.name}: "
+            f"run `{self.command} --write`"
+        )
 
     def main(self, argv: list[str], out: Callable[[str], None] = print) -> int:
         result = json.loads(self.result.read_text(encoding="utf-8"))

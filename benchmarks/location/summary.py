@@ -17,19 +17,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from rich.console import Group
 from rich.table import Table
 
-from benchmarks import doc_block
-
-ROOT = Path(__file__).resolve().parents[2]
-RESULT = ROOT / "benchmarks" / "results" / "location.json"
-DOC = ROOT / "docs" / "benchmarks.md"
-BEGIN = "<!-- location-figures:begin (python -m benchmarks.location.summary --write) -->"
-END = "<!-- location-figures:end -->"
+from benchmarks import doc_block, tables
 
 IR_SCENARIOS = ("icu_bh_ir_rich", "ed_open_bays", "doorway_lingering", "degraded_monitor_offline")
 BLE_ONLY = ("ble_only_medsurg", "wall_crossing_walk")
@@ -204,36 +197,36 @@ LEGEND = (
 
 
 def markdown(result: Mapping[str, Any]) -> str:
-    lines = [*doc_block.markdown_table(HEADERS, rows(result)), "", LEGEND, speed_line(result)]
+    lines = [*tables.markdown_table(HEADERS, rows(result)), "", LEGEND, speed_line(result)]
     losses = loss_rows(result)
     if losses:
-        lines += ["", *doc_block.markdown_table(LOSS_HEADERS, losses), "", LOSS_LEGEND]
+        lines += ["", *tables.markdown_table(LOSS_HEADERS, losses), "", LOSS_LEGEND]
     return "\n".join(lines)
 
 
 def table(result: Mapping[str, Any]) -> Table:
-    """The same figures for the console (``make bench``)."""
-    out = Table(title="location: engine (baseline) ≤ evidence bound; ✓/✗ the issue's goals")
-    for k, header in enumerate(HEADERS):
-        out.add_column(header, no_wrap=k == 0)
-    for row in rows(result):
-        # one part a line (engine and mark, baseline, bound): narrow columns for a terminal
-        out.add_row(*(cell.strip("`").replace(" (", "\n(").replace(" ≤", "\n≤") for cell in row))
-    out.caption = speed_line(result).replace("`", "")
-    return out
+    """The same figures for the console (``make bench``): one part of a cell a line (engine and
+    mark, baseline, bound), for narrow columns."""
+    return tables.console_table(
+        "location: engine (baseline) ≤ evidence bound; ✓/✗ the issue's goals",
+        HEADERS,
+        rows(result),
+        speed_line(result),
+        cell=lambda text: text.replace(" (", "\n(").replace(" ≤", "\n≤"),
+    )
 
 
 def loss_table(result: Mapping[str, Any]) -> Table:
-    """The room loss's classes for the console (``make bench``)."""
-    out = Table(title="location: where the wrong seconds in IR rooms went (% of IR-room time)")
-    for k, header in enumerate(LOSS_HEADERS):
-        # each header a word a line, the figures a column of their own width
-        out.add_column(header.replace(" ", "\n"), no_wrap=True, min_width=4 if k > 1 else None)
-    for row in loss_rows(result):
-        # the unit is in the title: narrow columns for a terminal
-        out.add_row(*(cell.strip("`").replace(" %", "") for cell in row))
-    out.caption = LOSS_LEGEND.replace("`", "").replace("*", "")
-    return out
+    """The room loss's classes for the console (``make bench``); the unit is in the title."""
+    return tables.console_table(
+        "location: where the wrong seconds in IR rooms went (% of IR-room time)",
+        LOSS_HEADERS,
+        loss_rows(result),
+        LOSS_LEGEND,
+        cell=lambda text: text.replace(" %", ""),
+        headers_word_a_line=True,
+        min_width=4,
+    )
 
 
 def summary(result: Mapping[str, Any]) -> Group:
@@ -242,17 +235,13 @@ def summary(result: Mapping[str, Any]) -> Group:
 
 
 GENERATED = doc_block.GeneratedBlock(
-    begin=BEGIN,
-    end=END,
-    doc=DOC,
-    result=RESULT,
+    name="location-figures",
+    command="python -m benchmarks.location.summary",
+    benchmark="location",
     render=markdown,
     what="the location figures",
-    command="python -m benchmarks.location.summary",
 )
-block = GENERATED.block
-write = GENERATED.write
-main = GENERATED.main
+"""The block of docs/benchmarks.md this module keeps."""
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    raise SystemExit(GENERATED.main(sys.argv[1:]))

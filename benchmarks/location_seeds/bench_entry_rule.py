@@ -22,13 +22,12 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 from statistics import fmean
 from typing import Any
 
 from rich.table import Table
 
-from benchmarks import doc_block
+from benchmarks import doc_block, tables
 from benchmarks.location import bench_location as location
 from duress.domain.location import LocationParams
 from duress.sim.evaluate import evaluate, track
@@ -55,14 +54,6 @@ GOALS: dict[str, tuple[float, bool, tuple[str, ...]]] = {
     "flaps_per_badge_hour": (0.5, False, ("doorway_lingering",)),
 }
 WORKERS = 4
-
-ROOT = Path(__file__).resolve().parents[2]
-RESULT = ROOT / "benchmarks" / "results" / "location_seeds.json"
-DOC = ROOT / "docs" / "benchmarks.md"
-BEGIN = (
-    "<!-- location-seeds:begin (python -m benchmarks.location_seeds.bench_entry_rule --write) -->"
-)
-END = "<!-- location-seeds:end -->"
 
 
 def _one(task: tuple[str, int]) -> tuple[str, int, dict[str, dict[str, float | None]]]:
@@ -171,7 +162,7 @@ def rows(result: Mapping[str, Any]) -> list[list[str]]:
 def markdown(result: Mapping[str, Any]) -> str:
     seeds = ", ".join(str(s) for s in result["settings"]["seeds"])
     lines = [
-        *doc_block.markdown_table(HEADERS, rows(result)),
+        *tables.markdown_table(HEADERS, rows(result)),
         "",
         f"{LEGEND} Seeds {seeds}; run {result['at']}.",
     ]
@@ -180,27 +171,23 @@ def markdown(result: Mapping[str, Any]) -> str:
 
 def summary(result: Mapping[str, Any]) -> Table:
     """What ``python -m benchmarks`` prints after the raw figures."""
-    out = Table(title="location over seeds: one code → two codes per IR room entry")
-    for k, header in enumerate(HEADERS):
-        out.add_column(header, no_wrap=k == 0)
-    for row in rows(result):
-        out.add_row(*(cell.strip("`").replace(" → ", "\n→ ") for cell in row))
-    out.caption = LEGEND
-    return out
+    return tables.console_table(
+        "location over seeds: one code → two codes per IR room entry",
+        HEADERS,
+        rows(result),
+        LEGEND,
+        cell=lambda text: text.replace(" → ", "\n→ "),
+    )
 
 
 GENERATED = doc_block.GeneratedBlock(
-    begin=BEGIN,
-    end=END,
-    doc=DOC,
-    result=RESULT,
+    name="location-seeds",
+    command="python -m benchmarks.location_seeds.bench_entry_rule",
+    benchmark="location_seeds",
     render=markdown,
     what="the seeds study",
-    command="python -m benchmarks.location_seeds.bench_entry_rule",
 )
-block = GENERATED.block
-write = GENERATED.write
-main = GENERATED.main
+"""The block of docs/benchmarks.md this module keeps."""
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    raise SystemExit(GENERATED.main(sys.argv[1:]))

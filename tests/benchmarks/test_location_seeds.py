@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -73,27 +71,6 @@ def test_each_cell_shows_both_rules_the_worst_p95_and_the_seeds_met() -> None:
     assert cells["`icu_bh_ir_rich`"]["flaps /badge-h"] == "2.00 → 1.00"
     text = study.markdown(_result())
     assert text.endswith("Seeds 42, 7; run 2026-11-30T17:10:00+00:00.")
-
-
-def test_write_fills_the_block(tmp_path: Path) -> None:
-    doc = tmp_path / "benchmarks.md"
-    doc.write_text(f"before\n{study.BEGIN}\n{study.END}\nafter\n", encoding="utf-8")
-    study.write(doc, _result())
-    text = doc.read_text(encoding="utf-8")
-    assert study.block(text) == study.markdown(_result())
-    assert text.startswith("before\n")
-    assert text.endswith("after\n")
-    with pytest.raises(ValueError, match="no"):
-        study.block("no markers")
-
-
-def test_the_docs_show_the_latest_seeds_study() -> None:
-    result = json.loads(study.RESULT.read_text(encoding="utf-8"))
-    doc = study.DOC.read_text(encoding="utf-8")
-    assert study.block(doc) == study.markdown(result), (
-        "docs/benchmarks.md's seeds study differs from benchmarks/results/location_seeds.json: "
-        "run `python -m benchmarks.location_seeds.bench_entry_rule --write`"
-    )
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from duress.domain.location import LocationEngine
-from duress.sim.evaluate import evaluate, track
+from duress.sim.evaluate import evaluate, rows_by_badge, track
 from duress.sim.layout import build_hospital
 from duress.sim.scenario import simulate
 from tests.sim.site_fixtures import at, two_floor_site
@@ -183,3 +183,13 @@ def test_end_to_end_small_site() -> None:
     assert report["flaps_per_badge_hour"] <= 5.0
     assert report["transition_delay_s"]["p50"] <= 10.0
     assert engine.rejections["duplicate"] > 0  # the gateways' redeliveries were caught
+
+
+def test_rows_are_grouped_by_badge_in_their_order() -> None:
+    rows = [{"badge": "b2", "n": 1}, {"badge": "b1", "n": 2}, {"badge": "b2", "n": 3}]
+    grouped = rows_by_badge(rows)
+    assert {badge: [r["n"] for r in group] for badge, group in grouped.items()} == {
+        "b2": [1, 3],
+        "b1": [2],
+    }
+    assert rows_by_badge([]) == {}

@@ -145,6 +145,14 @@ def _correct_at(
     return bool(loc["zone"] is not None and loc["zone"] == truth["zone"])
 
 
+def rows_by_badge(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    """Truth or location rows grouped by their ``badge``, each badge's in their given order."""
+    out: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for row in rows:
+        out[row["badge"]].append(row)
+    return out
+
+
 def evaluate(
     truth_rows: Iterable[Mapping[str, Any]],
     location_rows: Iterable[Mapping[str, Any]],
@@ -167,12 +175,8 @@ def evaluate(
             (offline_rooms if device.id in offline else ir_rooms).add(room)
     offline_rooms -= ir_rooms  # a room with one working IR device is still an IR room
     room_level = {a.id for a in areas.values() if a.kind not in ZONE_KINDS}
-    truth_by: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for row in truth_rows:
-        truth_by[row["badge"]].append(row)
-    locs_by: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for row in location_rows:
-        locs_by[row["badge"]].append(row)
+    truth_by = rows_by_badge(truth_rows)
+    locs_by = rows_by_badge(location_rows)
 
     shares: dict[str, _Share] = defaultdict(_Share)
     kinds: dict[str, dict[str, _Share]] = defaultdict(lambda: defaultdict(_Share))

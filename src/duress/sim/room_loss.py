@@ -38,6 +38,7 @@ from typing import Any
 from duress.domain.observations import Sighting
 from duress.domain.precision import Precision
 from duress.domain.site import Site
+from duress.sim.evaluate import rows_by_badge
 from duress.sim.evidence_bound import DEFAULT_LEAD_S, ir_areas
 from duress.sim.scenario import Received, Record
 
@@ -118,12 +119,8 @@ def room_loss(
     for rooms in codes.values():
         for times in rooms.values():
             times.sort()
-    truths: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for row in truth_rows:
-        truths[row["badge"]].append(row)
-    locations: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for row in location_rows:
-        locations[row["badge"]].append(row)
+    truths = rows_by_badge(truth_rows)
+    locations = rows_by_badge(location_rows)
     lead = timedelta(seconds=lead_s)
     wrong = dict.fromkeys(CLASSES, 0)
     seconds = 0
