@@ -25,7 +25,9 @@ scenarios; their entries in the result file say so (``informational``).
 Evidence bound (scenarios with IR): the room and bay accuracy that the IR codes received allow at
 all (:mod:`duress.sim.evidence_bound`: seconds in an IR room or bay before any code of it arrived
 during the stay), beside the engine's; and where the engine's wrong seconds in IR rooms went
-(:mod:`duress.sim.room_loss`: the evidence's share and the engine's own, ``room_loss``).
+(:mod:`duress.sim.room_loss`: the evidence's share and the engine's own, ``room_loss``), with the
+lone codes that came to someone walking in and to a passer-by (:mod:`duress.sim.lone_codes`,
+``lone_codes``).
 
 Seeds: the named scenarios run with ``SEED`` (with everything below) and again with each of
 ``OTHER_SEEDS`` (engine, baseline, evidence bound), under ``other_seeds`` in the result file.
@@ -72,6 +74,7 @@ from duress.sim.baseline import track_baseline
 from duress.sim.evaluate import evaluate, track
 from duress.sim.evidence_bound import evidence_bound
 from duress.sim.layout import build_hospital
+from duress.sim.lone_codes import lone_codes
 from duress.sim.movement import MovementParams
 from duress.sim.radio import BleModel, RadioParams
 from duress.sim.room_loss import received_sightings, room_loss
@@ -335,10 +338,13 @@ def _scored(scenario: Scenario, site: Site, seed: int) -> tuple[dict[str, Any], 
     if bound.ir_room_seconds or bound.bay_seconds:
         # What the IR codes allow at all (duress.sim.evidence_bound), beside the engine's.
         out["evidence_bound"] = bound.as_dict()
-    loss = room_loss(site, truth, rows, received_sightings(records), offline=dead)
+    received = received_sightings(records)
+    loss = room_loss(site, truth, rows, received, offline=dead)
     if loss.ir_room_seconds:
-        # Where the engine's wrong seconds in IR rooms went (duress.sim.room_loss).
+        # Where the engine's wrong seconds in IR rooms went (duress.sim.room_loss), and the lone
+        # codes that decide what one code per entry would buy and cost (duress.sim.lone_codes).
         out["room_loss"] = loss.as_dict()
+        out["lone_codes"] = lone_codes(site, truth, received, offline=dead).as_dict()
     return out, records
 
 

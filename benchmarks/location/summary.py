@@ -152,7 +152,20 @@ LOSS_COLUMNS = (
     ("other room", "other_room_share"),
     ("engine", "engine_share"),
 )
-LOSS_HEADERS = ("scenario", "seed", *(title for title, _ in LOSS_COLUMNS))
+LONE_COLUMNS = (
+    ("waiting bound", None),
+    ("lone codes entering", "entering_per_badge_hour"),
+    ("lone codes passing", "passing_per_badge_hour"),
+)
+"""After the room loss: the accuracy an engine that waits for a code from inside the room could
+reach at most (one minus the evidence's share), and the lone codes (:mod:`duress.sim.lone_codes`)
+per badge-hour to someone walking in and to a passer-by."""
+LOSS_HEADERS = (
+    "scenario",
+    "seed",
+    *(title for title, _ in LOSS_COLUMNS),
+    *(title for title, _ in LONE_COLUMNS),
+)
 LOSS_LEGEND = (
     "Where the wrong seconds in IR rooms went (`duress.sim.room_loss`; shares of the time in IR "
     f"rooms; the goal leaves {100 * ROOM_GOAL_LOSS:.2f} %). *Evidence*: no code of the room had "
@@ -160,7 +173,12 @@ LOSS_LEGEND = (
     "*engine*: a code of the room was in hand and the room was not shown (not yet, no longer, "
     "or another room instead). Acting on the codes leaked on the way in would mean acting on every "
     "door leak to a passer-by: with two codes per entry those seconds are the engine's choice. ✗ "
-    "marks time with no code yet alone above what the goal leaves (no engine could meet it)."
+    "marks time with no code yet alone above what the goal leaves (no engine could meet it). "
+    "*Waiting bound*: one minus the evidence, the most an engine that waits for a code from "
+    "inside the room could reach (✗ below the goal). *Lone codes* (`duress.sim.lone_codes`): per "
+    "badge-hour, first codes of a room after 10 s without one that came to someone outside it, "
+    "who walked in within 3 s (*entering*: what one code per entry buys, about a second each) or "
+    "had not been in it for a minute (*passing*: the room shown to someone outside it)."
 )
 
 
@@ -181,10 +199,25 @@ def _loss_cells(loss: Mapping[str, Any]) -> list[str]:
     return cells
 
 
+def _lone_cells(run: Mapping[str, Any]) -> list[str]:
+    evidence = run["room_loss"].get("evidence_share")
+    if evidence is None:
+        cells = ["–"]
+    else:
+        bound = 1.0 - evidence
+        cells = [f"{bound:.4f}" + (" ✗" if bound < 1.0 - ROOM_GOAL_LOSS else "")]
+    lone = run.get("lone_codes", {})
+    for _, key in LONE_COLUMNS[1:]:
+        value = lone.get(key)
+        cells.append("–" if value is None else f"{value:.1f}")
+    return cells
+
+
 def loss_rows(result: Mapping[str, Any]) -> list[list[str]]:
-    """One row per named scenario and seed with IR rooms: the room loss's classes."""
+    """One row per named scenario and seed with IR rooms: the room loss's classes, the waiting
+    bound and the lone codes."""
     return [
-        [f"`{name}`", seed, *_loss_cells(run["room_loss"])]
+        [f"`{name}`", seed, *_loss_cells(run["room_loss"]), *_lone_cells(run)]
         for name, seed, run in _runs(result)
         if "room_loss" in run
     ]

@@ -93,6 +93,19 @@ def test_the_room_loss_table_marks_time_with_no_code_above_what_the_goal_leaves(
     assert cells[1]["no code yet"] == "0.55 % ✗"  # beyond any engine
     assert cells[1]["wrong"] == "0.60 %"
     text = summary.markdown(result)
+    assert cells[0]["waiting bound"] == "0.9940 ✗"  # below the goal: waiting cannot meet it
+    assert cells[0]["lone codes entering"] == "–"  # not in this result
     assert "| scenario | seed | wrong | no code yet |" in text
     assert summary.LOSS_LEGEND in text
     assert summary.LOSS_LEGEND not in summary.markdown(_result({"ble_only_medsurg": medsurg}))
+
+
+def test_the_room_loss_table_ends_with_the_waiting_bound_and_the_lone_codes() -> None:
+    icu = _figures(room_accuracy_ir=0.991)
+    icu["room_loss"] = {"evidence_share": 0.004, "engine_share": 0.005, "no_code_share": 0.003}
+    icu["lone_codes"] = {"entering_per_badge_hour": 21.36, "passing_per_badge_hour": 9.24}
+    (row,) = summary.loss_rows(_result({"icu_bh_ir_rich": icu}))
+    cells = dict(zip(summary.LOSS_HEADERS, row, strict=True))
+    assert cells["waiting bound"] == "0.9960"
+    assert cells["lone codes entering"] == "21.4"
+    assert cells["lone codes passing"] == "9.2"

@@ -163,6 +163,10 @@ def test_evaluate_with_the_sightings_says_where_the_wrong_seconds_in_ir_rooms_we
     assert report["room_accuracy_ir"] == pytest.approx(1 - wrong, abs=0.01)
     assert "wrong seconds in IR rooms" in result.output
     assert "no code of the room yet (evidence)" in result.output
+    lone = report["lone_codes"]
+    assert sum(lone["counts"].values()) > 0
+    assert lone["badge_hours"] > 0
+    assert "passing by" in result.output
     # the IR devices are the site's: without it there is nothing to classify by
     result = runner.invoke(app, [*evaluate, "--sightings", sightings])
     assert result.exit_code != 0
@@ -171,6 +175,7 @@ def test_evaluate_with_the_sightings_says_where_the_wrong_seconds_in_ir_rooms_we
     result = runner.invoke(app, [*evaluate, *site, "--out", str(report_path)])
     assert result.exit_code == 0, result.output
     assert "room_loss" not in json.loads(report_path.read_text())["all"]
+    assert "lone_codes" not in json.loads(report_path.read_text())["all"]
 
 
 def test_the_weakest_areas_are_those_with_the_least_required_precision_met() -> None:

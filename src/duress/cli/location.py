@@ -46,6 +46,7 @@ from duress.ingest.codecs import espresense, mqtt_room, native, omlox, openmqttg
 from duress.ingest.codecs.fields import parse_timestamp
 from duress.sim.evaluate import evaluate as score
 from duress.sim.layout import build_hospital, with_badges
+from duress.sim.lone_codes import lone_codes
 from duress.sim.radio import RadioParams
 from duress.sim.room_loss import room_loss
 from duress.sim.scenario import Received, SimParams, record_to_json, simulated_badges
@@ -726,14 +727,16 @@ def evaluate(
         received = read_sightings_file(sightings, the_site, InputFormat.NATIVE, None, rejected)
         for name, rows in groups.items():
             wanted = {r["badge"] for r in rows}
+            theirs = [(at, s) for at, s in received if s.badge in wanted]
             loss = room_loss(
                 the_site,
                 rows,
                 [r for r in loc_rows if r["badge"] in wanted],
-                [(at, s) for at, s in received if s.badge in wanted],
+                theirs,
                 offline=dead,
             )
             report[name]["room_loss"] = loss.as_dict()
+            report[name]["lone_codes"] = lone_codes(the_site, rows, theirs, offline=dead).as_dict()
         if rejected:
             console.print(f"sightings rejected: {dict(rejected)}")
     render_report(report, console)
@@ -833,6 +836,15 @@ def render_room_loss(report: dict[str, Any], console: Console) -> None:
     ]
     for label, key in classes:
         table.add_row(label, *(_percent(report[name]["room_loss"][key]) for name in names))
+    table.add_section()
+    lone = [
+        ("lone codes a badge-hour: inside the room", "inside_per_badge_hour"),
+        ("  to someone walking in (within 3 s)", "entering_per_badge_hour"),
+        ("  to someone who left it within a minute", "lingering_per_badge_hour"),
+        ("  to anyone else (passing by)", "passing_per_badge_hour"),
+    ]
+    for label, key in lone:
+        table.add_row(label, *(_cell(report[name]["lone_codes"][key]) for name in names))
     console.print(table)
 
 
