@@ -1,4 +1,5 @@
-"""Location over many seeds: one IR code or two per room entry, in every IR scenario.
+"""Location over many seeds: one IR code or two per room entry, and IR door monitors, in every IR
+scenario.
 
 The location benchmark (``benchmarks/location``) runs each named scenario on two seeds; its
 doorway figures rest on a few events (24 badges for 20 minutes are 8 badge-hours: 0.5 flaps a
@@ -7,6 +8,10 @@ badge-hour is 4 flaps), so one seed decides little. This study replays each IR s
 :data:`VARIANTS` (``ir_one_hit_m`` 2, one code while BLE agrees, the default until 2026-11-30
 18:00; and 0, two codes for every entry, the default since: decision 0028), and reports per scenario and rule the mean of each figure over the seeds
 and on how many seeds each of the issue's goals was met. The same records go through both rules.
+Two more variants replay the same scenario with an IR door monitor across the doorway of every
+IR room (:func:`duress.sim.layout.with_door_monitors`; the simulator draws their codes from a
+stream of their own, so the walks and every other report are the same): the default engine,
+whose door entry and door exit use them (docs/location.md, rule 2), and ``ir_door_alone`` on.
 
 Scenarios and seeds run in parallel processes (one per core, at most :data:`WORKERS`); figures are
 the engine's (compiled when built, as in the location benchmark). ``python -m benchmarks
@@ -31,14 +36,19 @@ from benchmarks import doc_block, tables
 from benchmarks.location import bench_location as location
 from duress.domain.location import LocationParams
 from duress.sim.evaluate import evaluate, track
+from duress.sim.layout import with_door_monitors
 from duress.sim.scenario import Received
 
 SEEDS = (42, 7, 1, 2, 3, 4, 5, 6)
 VARIANTS: dict[str, dict[str, Any]] = {
     "one_code": {"ir_one_hit_m": 2.0},
     "two_codes": {"ir_one_hit_m": 0.0},
+    "door_monitors": {},
+    "door_alone": {"ir_door_alone": True},
 }
 """Entry rules by name: the ``LocationParams`` changes from the defaults."""
+WITH_DOOR_MONITORS = frozenset({"door_monitors", "door_alone"})
+"""The variants replayed on the scenario's site with door monitors."""
 SCENARIOS = ("icu_bh_ir_rich", "ed_open_bays", "doorway_lingering", "degraded_monitor_offline")
 FIGURES = (
     "room_accuracy_ir",
@@ -60,12 +70,15 @@ def _one(task: tuple[str, int]) -> tuple[str, int, dict[str, dict[str, float | N
     """Both entry rules' figures for one scenario and seed (run in a worker process)."""
     name, seed = task
     scenario = next(s for s in location.SCENARIOS if s.name == name)
-    site = scenario.site()
-    records = location._records(scenario, site, seed)
-    truth = [r for r in records if not isinstance(r, Received)]
-    dead = scenario.offline(site) if scenario.offline is not None else set()
+    plain = scenario.site()
+    sites = {False: plain, True: with_door_monitors(plain)}
+    replays = {doors: location._records(scenario, site, seed) for doors, site in sites.items()}
+    dead = scenario.offline(plain) if scenario.offline is not None else set()
     out: dict[str, dict[str, float | None]] = {}
     for variant, changes in VARIANTS.items():
+        doors = variant in WITH_DOOR_MONITORS
+        site, records = sites[doors], replays[doors]
+        truth = [r for r in records if not isinstance(r, Received)]
         rows = list(track(site, records, LocationParams(**changes)))
         figures = location._figures(evaluate(truth, rows, site, offline=dead))
         out[variant] = {figure: figures[figure] for figure in FIGURES}
@@ -85,7 +98,8 @@ def aggregate(
     out: dict[str, Any] = {}
     for name, seeds in per_seed.items():
         rules: dict[str, Any] = {}
-        for variant in VARIANTS:
+        present = [v for v in VARIANTS if all(v in runs for runs in seeds.values())]
+        for variant in present:
             runs = [seeds[seed][variant] for seed in seeds]
             figures: dict[str, Any] = {}
             for figure in FIGURES:
@@ -115,6 +129,7 @@ def run() -> dict[str, Any]:
         "settings": {
             "seeds": list(SEEDS),
             "variants": VARIANTS,
+            "with_door_monitors": sorted(WITH_DOOR_MONITORS),
             "badges_per_scenario": location.BADGES,
             "minutes_per_scenario": location.MINUTES,
             "workers": workers,
@@ -135,14 +150,16 @@ COLUMNS: tuple[tuple[str, str, Callable[[float], str]], ...] = (
 )
 HEADERS = ("scenario", *(title for title, _, _ in COLUMNS))
 LEGEND = (
-    "Each cell: one code → two codes per room entry; means over the seeds (the IR p95: the worst "
-    "seed), and in brackets on how many seeds the issue's goal for the figure was met."
+    "Each cell: one code → two codes per room entry (the default) → with an IR door monitor at "
+    "every IR room's door (door entry and exit, the default engine) → the same with "
+    "`ir_door_alone`; means over the seeds (the IR p95: the worst seed), and in brackets on how "
+    "many seeds the issue's goal for the figure was met."
 )
 
 
 def _cell(rules: Mapping[str, Any], figure: str, show: Callable[[float], str]) -> str:
     parts = []
-    for variant in VARIANTS:
+    for variant in (v for v in VARIANTS if v in rules):
         entry = rules[variant][figure]
         value = entry["max"] if figure == "transition_ir_p95_s" else entry["mean"]
         text = "–" if value is None else show(value)
@@ -172,7 +189,7 @@ def markdown(result: Mapping[str, Any]) -> str:
 def summary(result: Mapping[str, Any]) -> Table:
     """What ``python -m benchmarks`` prints after the raw figures."""
     return tables.console_table(
-        "location over seeds: one code → two codes per IR room entry",
+        "location over seeds: one code → two codes per IR room entry → door monitors → door alone",
         HEADERS,
         rows(result),
         LEGEND,

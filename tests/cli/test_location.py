@@ -429,3 +429,26 @@ _ID = st.text(st.characters(exclude_categories=()), min_size=1, max_size=12)
 def test_rows_are_written_exactly_as_json_dumps_writes_them(rows: list[dict[str, object]]) -> None:
     expected = "".join(json.dumps(r, separators=(",", ":"), default=str) + "\n" for r in rows)
     assert location.rows_text(rows) == expected
+
+
+def test_the_builtin_hospital_with_door_monitors_simulates_and_locates(tmp_path: Path) -> None:
+    site = ["--site", "builtin:hospital-doors:1x4"]
+    out = tmp_path / "sim"
+    args = ["simulate", *site, "--minutes", "3", "--badges", "4", "--seed", "2", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    doors = [
+        s for s in _lines(out / "sightings.jsonl") if str(s.get("device", "")).startswith("door-")
+    ]
+    assert doors
+    assert all(s["kind"] == "ir" for s in doors if s["type"] == "sighting")
+    located = tmp_path / "loc.jsonl"
+    sightings = str(out / "sightings.jsonl")
+    result = runner.invoke(app, ["locate", *site, "--sightings", sightings, "--out", str(located)])
+    assert result.exit_code == 0, result.output
+    assert "not_a_locator" not in result.output
+    assert "unknown_device" not in result.output
+    assert any(row["room"] for row in _lines(located))
+    result = runner.invoke(app, ["simulate", "--site", "builtin:clinic", "--out", str(out)])
+    assert result.exit_code != 0
+    assert "builtin:hospital-doors" in result.output

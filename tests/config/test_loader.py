@@ -377,6 +377,23 @@ def test_ir_device_needs_area_and_ble_needs_position(tmp_path: Path) -> None:
     assert "devices[2]: a ble_beacon needs its position on the floor" in joined
 
 
+def test_an_ir_door_watches_a_rooms_doorway(tmp_path: Path) -> None:
+    door = "{id: be-1, kind: bay_emitter, area: bay-1}"
+    site = load_site(
+        write(tmp_path, edited(door, door + "\n  - {id: d-1, kind: ir_door, area: r1}"))
+    )
+    assert site.devices["d-1"].kind is DeviceKind.IR_DOOR
+    assert site.devices["d-1"].floor == "f1"  # derived from the room
+    assert site.devices["d-1"].heartbeat_s == 300.0
+    text = edited(door, door + "\n  - {id: d-1, kind: ir_door, area: c1}")
+    text = edited(door, door + "\n  - {id: d-2, kind: ir_door, area: bay-1}", text)
+    text = edited(door, door + "\n  - {id: d-3, kind: ir_door, floor: f1}", text)
+    joined = problem_text(tmp_path, text)
+    assert "an ir_door watches a room's doorway, and 'c1' is a corridor" in joined
+    assert "and 'bay-1' is a bay; name the room the door opens into" in joined
+    assert "an ir_door must name the room whose doorway it watches; add `area: <room id>`" in joined
+
+
 # -- files and folders ---------------------------------------------------------------------------
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import random
 import statistics
+from dataclasses import replace
 
 import pytest
 
+from duress.domain.devices import Device, DeviceKind
+from duress.domain.site import Site
 from duress.sim.movement import find_doors
 from duress.sim.radio import BleModel, IrModel, RadioParams, gateway_delay
 from tests.sim.site_fixtures import two_floor_site
@@ -173,3 +176,43 @@ def test_one_draw_a_second_holds_for_every_broadcast_of_it() -> None:
     rng = random.Random(11)
     seen = sum(bool(model.detections("f1", 3, 7, False, t, rng, 0)) for t in range(4000))
     assert seen / 4000 == pytest.approx(0.6, abs=0.03)
+
+
+def _with_door_monitor() -> Site:
+    monitor = Device("door-r1", DeviceKind.IR_DOOR, "f1", 300.0, area="r1", gateway="gw1")
+    return replace(SITE, devices={**SITE.devices, monitor.id: monitor})
+
+
+def test_a_door_monitor_is_seen_in_its_doorway_on_either_side_only() -> None:
+    site = _with_door_monitor()
+    params = RadioParams(ir_detect_prob=0.8, door_open_prob=1.0)
+    model = IrModel(site, params, find_doors(site))
+    rng = random.Random(8)
+
+    def rate(x: float, y: float) -> float:
+        seen = 0
+        for t in range(3_000):
+            seen += any(d == "door-r1" for d, _ in model.detections("f1", x, y, False, t, rng, 0))
+        return seen / 3_000
+
+    # r1's door is at (3, 10): the beam reaches 0.6 m either side of it
+    inside_door, outside_door = rate(3, 9.6), rate(3, 10.4)
+    expected = 0.8 * (1 - (1 - params.ir_decode_prob) ** 4)
+    assert inside_door == pytest.approx(expected, abs=0.03)
+    assert outside_door == pytest.approx(expected, abs=0.03)
+    assert rate(3, 10.8) == 0.0  # a step out into the corridor: where passers-by walk
+    assert rate(3, 7) == 0.0  # the middle of the room
+    assert not model.covered("door-r1")
+
+
+def test_door_monitors_draw_from_their_own_stream() -> None:
+    # the room's codes and the random stream after them are the same with or without the door
+    # monitor, so that a site with them has the same walks as the site without
+    with_door = IrModel(_with_door_monitor(), RadioParams(), find_doors(SITE))
+    without = IrModel(SITE, RadioParams(), find_doors(SITE))
+    for t in range(200):
+        a, b = random.Random(t), random.Random(t)
+        seen = with_door.detections("f1", 3, 9.7, False, t, a, 0, start=(3, 10.7))
+        plain = without.detections("f1", 3, 9.7, False, t, b, 0, start=(3, 10.7))
+        assert [c for c in seen if c[0] != "door-r1"] == plain
+        assert a.random() == b.random()

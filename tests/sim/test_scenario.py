@@ -10,6 +10,7 @@ import pytest
 
 from duress.domain.facility import AreaKind
 from duress.domain.observations import ButtonEvent, Heartbeat, Sighting, SightingKind
+from duress.domain.site import Site
 from duress.sim.layout import build_hospital, with_badges
 from duress.sim.movement import MovementParams, WalkGraph, find_doors
 from duress.sim.scenario import Received, SimParams, TruthRow, record_to_json, simulate
@@ -146,3 +147,37 @@ def test_a_surveyor_stands_in_every_room_in_turn() -> None:
     assert all(isinstance(r["x"], float) and isinstance(r["y"], float) for r in walk)
     # the other badge is an ordinary walker
     assert any(r["activity"] != "dwell" for r in rows if r["badge"] == "sim-0002")
+
+
+def test_door_monitors_add_codes_and_change_nothing_else() -> None:
+    plain = build_hospital(floors=1, rooms_per_side=4, badges=6, ble_only_every=0)
+    doors = build_hospital(
+        floors=1, rooms_per_side=4, badges=6, ble_only_every=0, door_monitors=True
+    )
+    monitors = {d.id for d in doors.devices.values() if d.kind.is_ir_door}
+    assert len(monitors) == 8  # one per IR room
+    assert all(doors.devices[m].area == m.removeprefix("door-") for m in monitors)
+
+    def split(site: Site) -> tuple[list[object], list[object]]:
+        records = list(simulate(site, minutes=5, seed=4))
+        truth = [r for r in records if not isinstance(r, Received)]
+        others = [
+            r
+            for r in records
+            if isinstance(r, Received)
+            and isinstance(r.observation, Sighting)
+            and r.observation.device not in monitors
+        ]
+        return truth, others
+
+    truth_plain, sightings_plain = split(plain)
+    truth_doors, sightings_doors = split(doors)
+    assert truth_doors == truth_plain  # the same walks
+    assert sightings_doors == sightings_plain  # the same codes and readings, at the same times
+    records = list(simulate(doors, minutes=5, seed=4))
+    door_codes = [
+        r
+        for r in records
+        if isinstance(r, Received) and getattr(r.observation, "device", "") in monitors
+    ]
+    assert door_codes  # people walked through doors

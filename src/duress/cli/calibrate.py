@@ -206,7 +206,7 @@ def _print_ir(coverage: tuple[IrCoverage, ...], console: Console) -> None:
 
 def calibrate(
     site: Annotated[
-        str, typer.Option(help="Site YAML (file or folder), or builtin:hospital[:FxR].")
+        str, typer.Option(help="Site YAML (file or folder), or builtin:hospital[-doors][:FxR].")
     ],
     sightings: Annotated[Path, typer.Option(help="Sightings of the walk, one message a line.")],
     walk: Annotated[

@@ -53,7 +53,8 @@ from duress.sim.scenario import Received, SimParams, record_to_json, simulated_b
 from duress.sim.scenario import simulate as run_simulation
 
 BUILTIN_PREFIX = "builtin:"
-"""``--site builtin:hospital[:FLOORSxROOMS]`` uses the simulator's synthetic hospital."""
+"""``--site builtin:hospital[:FLOORSxROOMS]`` uses the simulator's synthetic hospital
+(``builtin:hospital-doors``: with IR door monitors)."""
 MAX_CLOCK_JUMP_S = 300.0
 """Without ``received_at``, a line more than this ahead of the replay clock does not move it."""
 
@@ -81,19 +82,31 @@ def _progress(console: Console) -> Progress:
     )
 
 
+BUILTIN_SITES = ("hospital", "hospital-doors")
+"""The simulator's layouts: ``hospital-doors`` has an IR door monitor at every IR room's door."""
+
+
 def load_any_site(spec: str, badges: int = 0) -> Site:
-    """A site YAML file/folder, or ``builtin:hospital[:FxR]`` (F floors, R rooms per side)."""
+    """A site YAML file/folder, or ``builtin:hospital[:FxR]`` (F floors, R rooms per side;
+    ``builtin:hospital-doors[:FxR]`` with an IR door monitor at every IR room's door)."""
     if spec.startswith(BUILTIN_PREFIX):
         rest = spec[len(BUILTIN_PREFIX) :].split(":")
         floors, rooms = 3, 8
-        if rest[0] != "hospital" or len(rest) > 2:
-            raise typer.BadParameter(f"{spec!r}: use builtin:hospital or builtin:hospital:3x8")
+        if rest[0] not in BUILTIN_SITES or len(rest) > 2:
+            raise typer.BadParameter(
+                f"{spec!r}: use builtin:hospital, builtin:hospital:3x8 or builtin:hospital-doors"
+            )
         if len(rest) == 2:
             try:
                 floors, rooms = (int(v) for v in rest[1].split("x"))
             except ValueError:
                 raise typer.BadParameter(f"{spec!r}: write FLOORSxROOMS, e.g. 3x8") from None
-        return build_hospital(floors=floors, rooms_per_side=rooms, badges=max(badges, 10))
+        return build_hospital(
+            floors=floors,
+            rooms_per_side=rooms,
+            badges=max(badges, 10),
+            door_monitors=rest[0] == "hospital-doors",
+        )
     try:
         return load_site(Path(spec))
     except ConfigError as exc:
@@ -112,7 +125,7 @@ def _dump(obj: dict[str, Any]) -> str:
 
 def simulate(
     site: Annotated[
-        str, typer.Option(help="Site YAML (file or folder), or builtin:hospital[:FxR].")
+        str, typer.Option(help="Site YAML (file or folder), or builtin:hospital[-doors][:FxR].")
     ],
     out: Annotated[Path, typer.Option(help="Folder for sightings/presses/truth .jsonl.")],
     minutes: Annotated[float, typer.Option(min=0.05, help="Simulated minutes.")] = 10.0,
@@ -568,7 +581,7 @@ def rows_text(rows: Iterable[dict[str, Any]]) -> str:
 
 def locate(
     site: Annotated[
-        str, typer.Option(help="Site YAML (file or folder), or builtin:hospital[:FxR].")
+        str, typer.Option(help="Site YAML (file or folder), or builtin:hospital[-doors][:FxR].")
     ],
     sightings: Annotated[Path, typer.Option(help="Input file, one message a line.")],
     format: Annotated[InputFormat, typer.Option(help="Input format.")] = InputFormat.NATIVE,

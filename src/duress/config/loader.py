@@ -495,6 +495,13 @@ class _Builder:
                     self.r.fail(
                         d, path, f"an {kind} must name the area it covers; add `area: <area id>`"
                     )
+                if kind.is_ir_door and "area" not in dm:
+                    self.r.fail(
+                        d,
+                        path,
+                        "an ir_door must name the room whose doorway it watches; "
+                        "add `area: <room id>`",
+                    )
                 if kind.is_ble and "position" not in dm:
                     self.r.fail(
                         d,
@@ -1202,7 +1209,8 @@ class _Builder:
         """Check a device against the facility; the device with its floor derived from its area."""
         floor = device.floor or None
         if device.area is not None and device.area in areas:
-            area_floor = areas[device.area].floor
+            area = areas[device.area]
+            area_floor = area.floor
             if floor is not None and floor != area_floor:
                 self.r.fail(
                     dm["floor"],
@@ -1212,6 +1220,15 @@ class _Builder:
                 )
             floor = area_floor
             device = dataclasses.replace(device, floor=area_floor)
+            if device.kind.is_ir_door and (
+                area.kind.is_bed_level or area.kind is AreaKind.CORRIDOR
+            ):
+                self.r.fail(
+                    dm["area"],
+                    f"{path}.area",
+                    f"an ir_door watches a room's doorway, and {area.id!r} is a {area.kind}; "
+                    "name the room the door opens into",
+                )
         if (
             device.gateway is not None
             and device.gateway in devices

@@ -17,6 +17,11 @@ class DeviceKind(StrEnum):
     """An infrared room monitor: a badge that sees its code is in that room."""
     BAY_EMITTER = "bay_emitter"
     """An infrared emitter aimed at a bay or bed area: bed-level certainty."""
+    IR_DOOR = "ir_door"
+    """An infrared door monitor (a "virtual wall") aimed across a room's doorway; its ``area`` is
+    the room. A badge that sees its code is in that doorway, going in or out: not evidence of
+    being in the room by itself, but it tells an entrant's first code of the room from a leak
+    to someone walking past the open door."""
     BLE_BEACON = "ble_beacon"
     """A BLE beacon at a known position; badges report its RSSI."""
     BLE_LOCATOR = "ble_locator"
@@ -27,6 +32,10 @@ class DeviceKind(StrEnum):
         return self in (DeviceKind.IR_MONITOR, DeviceKind.BAY_EMITTER)
 
     @property
+    def is_ir_door(self) -> bool:
+        return self is DeviceKind.IR_DOOR
+
+    @property
     def is_ble(self) -> bool:
         return self in (DeviceKind.BLE_BEACON, DeviceKind.BLE_LOCATOR)
 
@@ -35,6 +44,7 @@ DEFAULT_HEARTBEAT_S: dict[DeviceKind, float] = {
     DeviceKind.GATEWAY: 60.0,
     DeviceKind.IR_MONITOR: 300.0,
     DeviceKind.BAY_EMITTER: 300.0,
+    DeviceKind.IR_DOOR: 300.0,
     DeviceKind.BLE_BEACON: 900.0,
     DeviceKind.BLE_LOCATOR: 60.0,
 }

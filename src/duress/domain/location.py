@@ -18,6 +18,9 @@ Fusion and transitions (incumbent/challenger):
    score reaches ``ir_enter_score`` and leads the incumbent's by ``ir_margin``.
 2. When the incumbent is not fresh IR, an IR place with a score of at least ``ir_enter_score`` wins
    at once (walking in is detected after two or so hits); the very first fix needs a single hit.
+   Where the room has an IR door monitor (``ir_door``), one code of the room within
+   ``ir_door_window_s`` of the door monitor's enters it (door entry), and the door monitor's code
+   with no code of the room after it ends the stay (door exit, ``ir_door_exit_s``).
 3. Otherwise BLE decides: a BLE challenger zone replaces a BLE incumbent only after the estimate
    has stayed more than ``ble_margin_m`` outside the incumbent's area for ``ble_sustain_s``
    (hysteresis: someone standing in a doorway does not flap); it replaces a stale IR incumbent at
@@ -88,6 +91,8 @@ class _Dev:
     room's own beacon, evidence of being in that room (rule 5), not a device outside it."""
     ir_inside: str | None = None
     """BLE: ``inside`` when that room has IR (the beacon-entry rule, rule 5), else None."""
+    door: str | None = None
+    """IR door monitor: the zone-level place (room) whose doorway it watches (rule 2)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +270,10 @@ class _Track(_Heard):
         "chal_since",
         "change",
         "crossed_at",
+        "door_at",
+        "door_zone",
+        "left_at",
+        "left_zone",
         "beacon_room",
         "beacon_since",
         "exited_at",
@@ -304,6 +313,13 @@ class _Track(_Heard):
         self.crossed_at = math.inf
         """The first corridor estimate of the current spell of estimates outside a BLE
         incumbent's area (inf: none yet); the corridor-crossing rule counts from it."""
+        self.door_zone: str | None = None
+        """The room whose door monitor the badge saw last (rule 2, door entry), at ``door_at``."""
+        self.door_at = -math.inf
+        self.left_zone: str | None = None
+        """The room-level place shown before the current one (any source), left at
+        ``left_at``: door entry on the door monitor alone does not take someone back into it."""
+        self.left_at = -math.inf
         self.beacon_room: str | None = None
         """The IR room whose own beacon leads the badge's estimates by ``ir_beacon_entry_db``
         without a break since ``beacon_since`` (the beacon-entry rule), else None."""
@@ -420,6 +436,7 @@ class LocationEngine:
         self._future_s: float = params.future_tolerance_s
         self._delay_s: float = params.max_delay_s
         self._reorder_s: float = params.reorder_tolerance_s
+        self._door_alone_on: bool = params.ir_door_alone
         self._rssi_min: float = params.rssi_min_dbm
         self._rssi_max: float = params.rssi_max_dbm
         self._window_s: float = params.ble_window_s
@@ -445,6 +462,13 @@ class LocationEngine:
 
     def _device_entry(self, device_id: str) -> _Dev | None:
         device = self.site.devices[device_id]
+        if device.kind.is_ir_door:
+            info = self._areas.get(device.area) if device.area else None
+            if info is None:
+                return None
+            return _Dev(
+                SightingKind.IR, info.floor, None, None, 0.0, 0.0, 0.0, info.zone, door=info.zone
+            )
         if device.kind.is_ir:
             info = self._areas.get(device.area) if device.area else None
             if info is None or device.area is None:
@@ -586,10 +610,28 @@ class LocationEngine:
                 self._hit(track, dev.room, t)
             if dev.bay is not None:
                 self._hit(track, dev.bay, t)
+            if dev.door is not None and t >= track.door_at:
+                track.door_zone = dev.door
+                track.door_at = t
+                if self._door_alone_on:
+                    self._door_alone(track, dev.door, t)
         self._now = n
+        if self._door_alone_on:
+            return self._decide_noting_left(badge, track, t, n)
         if self._decide(badge, track, t):
             return self._location(badge, track, n)
         return None
+
+    def _decide_noting_left(self, badge: str, track: _Track, t: float, n: float) -> Location | None:
+        """:meth:`_decide`, noting the room-level place the badge leaves (``ir_door_alone``)."""
+        before = track.place
+        before_zone = before.zone if before is not None and before.room is not None else None
+        if not self._decide(badge, track, t):
+            return None
+        if before_zone is not None and (track.place is None or track.place.zone != before_zone):
+            track.left_zone = before_zone
+            track.left_at = t
+        return self._location(badge, track, n)
 
     def observe_move(self, sighting: Sighting, now: datetime) -> BadgeMoved | None:
         """Like :meth:`observe`, returning the :class:`BadgeMoved` event of a change."""
@@ -891,8 +933,10 @@ class LocationEngine:
         if (
             place is not None
             and incumbent_entry is not None
-            and moved
-            and t - incumbent_entry[1] >= p.ir_exit_min_s
+            and (
+                (moved and t - incumbent_entry[1] >= p.ir_exit_min_s)
+                or self._out_through_door(track, place, incumbent_entry, t)
+            )
         ):
             # BLE exit cue: IR has missed a broadcast and the BLE picture is no longer the room's.
             self._exit(track, place, t)
@@ -910,14 +954,22 @@ class LocationEngine:
                 return self._refresh_ir(track, place, incumbent_entry, t)
             if place is None:
                 return self._move_ir(badge, track, room, t)
+            recent_exit = room == track.exited_zone and t - track.exited_at < p.ir_reenter_window_s
+            through_door = not recent_exit and self._through_door(track, room, t)
             if incumbent_entry is not None:
                 incumbent_score = self._score(incumbent_entry, t)
-                if score >= p.ir_enter_score and score >= incumbent_score + p.ir_margin:
+                if through_door or (
+                    score >= p.ir_enter_score and score >= incumbent_score + p.ir_margin
+                ):
                     return self._move_ir(badge, track, room, t)
                 return False
             needed = p.ir_enter_score
-            recent_exit = room == track.exited_zone and t - track.exited_at < p.ir_reenter_window_s
-            if p.ir_ble_inside_one_hit and place.source == "ble" and place.zone == room:
+            if through_door:
+                # the room's door monitor saw the wearer in its doorway: one code of the room
+                # (within ir_door_window_s of it, however decayed) is an entry, not a leak to
+                # someone walking past the open door
+                needed = 0.0
+            elif p.ir_ble_inside_one_hit and place.source == "ble" and place.zone == room:
                 # BLE already places the badge in this room: one code of it confirms the room
                 needed = 1.0
                 if score >= needed and p.ir_ble_relearn:
@@ -1024,6 +1076,46 @@ class LocationEngine:
             estimate is not None
             and place.zone is not None
             and estimate.nearest.inside == place.zone
+        )
+
+    def _door_alone(self, track: _Track, zone: str, t: float) -> None:
+        """``ir_door_alone``: a door monitor's code counts as a code of its room (and door entry
+        takes it at once), except while the room is shown or within ``ir_reenter_window_s`` of
+        leaving it (someone walking out, or standing in its doorway after)."""
+        place = track.place
+        if place is not None and place.zone == zone:
+            return
+        window = self._params.ir_reenter_window_s
+        if (track.left_zone == zone and t - track.left_at < window) or (
+            track.exited_zone == zone and t - track.exited_at < window
+        ):
+            return
+        self._hit(track, zone, t)
+
+    def _out_through_door(self, track: _Track, place: _Place, entry: list[float], t: float) -> bool:
+        """Door exit: the incumbent room's door monitor saw the wearer, well after the stay
+        began, and no code of the room has come since, for ``ir_door_exit_s``."""
+        wait = self._params.ir_door_exit_s
+        return (
+            wait > 0
+            and track.door_zone == place.zone
+            and track.door_at > entry[1]
+            and track.door_at > place.since + self._params.ir_door_window_s
+            and t - track.door_at >= wait
+        )
+
+    def _through_door(self, track: _Track, room: str, t: float) -> bool:
+        """Rule 2, door entry: the room's door monitor was seen within ``ir_door_window_s`` of
+        the room's last code, and not longer ago than that (a room code after a door code, or a
+        door code after a leaked room code: someone walking in)."""
+        window = self._params.ir_door_window_s
+        if track.door_zone != room or window <= 0:
+            return False
+        entry = track.ir.get(room)
+        return (
+            entry is not None
+            and t - track.door_at <= window
+            and abs(entry[1] - track.door_at) <= window
         )
 
     def _ble_agrees(self, track: _Track, room: str, t: float) -> bool:

@@ -223,6 +223,20 @@ class LocationParams:
     decision 0028): two hits for every entry, except where BLE already places the badge in the
     room (``ir_ble_inside_one_hit``). 2.0 was the default before: entries about a second sooner,
     twice the doorway flaps."""
+    ir_door_window_s: float = 2.0
+    """Door entry (sites with IR door monitors, ``ir_door``): one code of a room enters it when
+    the room's door monitor was seen within this many seconds of that code, and no longer ago,
+    unless the room was left within ``ir_reenter_window_s`` (someone lingering in the doorway is
+    in the door monitor's beam too). 0 turns door entry off."""
+    ir_door_exit_s: float = 1.5
+    """Door exit: the room shown ends when its door monitor saw the wearer (more than
+    ``ir_door_window_s`` after the stay began) and no code of the room has come for this long
+    since; 0 turns it off."""
+    ir_door_alone: bool = False
+    """Door entry on the door monitor alone: its code counts as a code of the room, so the room
+    is shown as the wearer crosses the doorway, before the room's own monitor sees them (not the
+    room shown, nor one left within ``ir_reenter_window_s``). Room accuracy over 0.995 with door
+    monitors, at the cost of zone accuracy and some flaps (docs/benchmarks.md); off by default."""
     ir_one_hit_nearest: bool = True
     """BLE also agrees with a one-hit entry when the strongest device lies within ``ir_one_hit_m``
     of the room (rooms at the end of a corridor, beyond the centroid's reach)."""

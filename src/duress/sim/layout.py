@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from duress.domain.devices import Device, DeviceKind
+from duress.domain.devices import DEFAULT_HEARTBEAT_S, Device, DeviceKind
 from duress.domain.facility import (
     Area,
     AreaKind,
@@ -64,6 +64,7 @@ def build_hospital(
     bays_every: int = 3,
     ir: bool = True,
     room_beacons: bool = False,
+    door_monitors: bool = False,
 ) -> Site:
     """A site of ``floors`` floors with ``2 * rooms_per_side`` rooms each and ``badges`` badges.
 
@@ -71,7 +72,8 @@ def build_hospital(
     every ``bays_every``-th north room is split into two bays with emitters (0: no bays); with
     ``ir=False`` no room has IR: each has a BLE beacon in its middle (a BLE-only site). With
     ``room_beacons`` every IR room has such a beacon in its middle too (a combined IR + BLE room
-    monitor), beside its IR monitor.
+    monitor), beside its IR monitor. With ``door_monitors`` every IR room has an IR door
+    monitor (``ir_door``, a "virtual wall") across its doorway too.
     """
     if floors < 1 or rooms_per_side < 1 or badges < 0:
         raise ValueError("floors and rooms_per_side must be >= 1 and badges >= 0")
@@ -185,7 +187,27 @@ def build_hospital(
         areas={a.id: a for a in areas},
     )
     site = Site(facility=facility, devices={d.id: d for d in devices})
+    if door_monitors:
+        site = with_door_monitors(site)
     return with_badges(site, badges)
+
+
+def with_door_monitors(site: Site) -> Site:
+    """``site`` with an IR door monitor (``door-<room>``, reporting through the room monitor's
+    gateway) across the doorway of every room that has an IR room monitor."""
+    devices = dict(site.devices)
+    for device in site.devices.values():
+        if device.kind is DeviceKind.IR_MONITOR and device.area is not None:
+            door = Device(
+                f"door-{device.area}",
+                DeviceKind.IR_DOOR,
+                device.floor,
+                DEFAULT_HEARTBEAT_S[DeviceKind.IR_DOOR],
+                area=device.area,
+                gateway=device.gateway,
+            )
+            devices.setdefault(door.id, door)
+    return replace(site, devices=devices)
 
 
 def with_badges(site: Site, count: int) -> Site:

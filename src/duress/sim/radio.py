@@ -14,7 +14,9 @@ second a badge has line of sight to a device with ``ir_detect_prob`` inside the 
 (``ir_blind_detect_prob`` in a blind spot), ``ir_door_leak_prob`` in the corridor within
 ``ir_door_leak_m`` of an open door, ``ir_bay_leak_prob`` for the emitter of a neighbouring bay; in
 line of sight it decodes each broadcast with ``ir_decode_prob`` and reports the code once a
-second, at the first decode. A walking badge is tested where it is at each broadcast.
+second, at the first decode. A walking badge is tested where it is at each broadcast. A door
+monitor (``ir_door``, where the site has one) is seen within ``ir_door_beam_m`` of its room's door,
+inside or out, open or closed, at ``ir_detect_prob``.
 
 Gateways delay every report by a log-normal latency, drop some and duplicate some (MQTT QoS 1
 redelivery). Sources for the defaults are in ``docs/location.md``.
@@ -67,6 +69,9 @@ class RadioParams:
     """Each door is open with this probability, redrawn every ``door_redraw_s``."""
     door_redraw_s: float = 60.0
     ir_bay_leak_prob: float = 0.03
+    ir_door_beam_m: float = 0.6
+    """A door monitor (``ir_door``) is seen within this distance of its door's midpoint, on
+    either side of the wall, at ``ir_detect_prob``: its beam is aimed down across the doorway."""
     gateway_latency_median_s: float = 0.2
     gateway_latency_sigma: float = 0.6
     """Log-normal shape: p95 ≈ median * e^(1.645 sigma) ≈ 0.54 s for the defaults."""
@@ -203,6 +208,15 @@ class IrModel:
             monitors = self._covering.get(door.room)
             if monitors:
                 self._leaky.setdefault(door.floor, []).append((door, monitors))
+        self._door_beams: dict[str, list[tuple[Door, list[str]]]] = {}
+        """Per floor, each door with door monitors, and their ids."""
+        watching: dict[str, list[str]] = {}
+        for d in site.devices.values():
+            if d.kind.is_ir_door and d.area is not None:
+                watching.setdefault(d.area, []).append(d.id)
+        for door in doors.values():
+            if door.room in watching:
+                self._door_beams.setdefault(door.floor, []).append((door, watching[door.room]))
         self._polygons = {a.id: a.polygon for a in site.facility.areas.values()}
 
     def door_open(self, room: str, t: float, seed: int) -> bool:
@@ -241,9 +255,18 @@ class IrModel:
         chances: dict[str, list[tuple[float, float]]] = {}
         phase = rng.random()
         leak_m2 = p.ir_door_leak_m**2
+        beam_m2 = p.ir_door_beam_m**2
+        beams = self._door_beams.get(floor, ())
+        beamed: dict[str, list[float]] = {}
+        """Door monitors whose beam the badge is in, at which broadcasts."""
         for k in range(broadcasts):
             f = (k + phase) / broadcasts
             px, py = sx + (x - sx) * f, sy + (y - sy) * f
+            for door, monitors in beams:
+                dx, dy = px - door.point[0], py - door.point[1]
+                if dx * dx + dy * dy <= beam_m2:
+                    for device in monitors:
+                        beamed.setdefault(device, []).append(f)
             hit = self.index.locate(floor, px, py)
             if hit.room is not None:
                 detect = p.ir_blind_detect_prob if blind else p.ir_detect_prob
@@ -269,6 +292,15 @@ class IrModel:
                 if aim < prob and rng.random() < p.ir_decode_prob:
                     out.append((device, f))
                     break
+        for device, offsets in beamed.items():
+            # Door monitors draw from their own stream (one per device, second and place), so
+            # that a site with them has the same walks and other codes as the site without.
+            own = random.Random(f"door:{seed}:{device}:{t:.3f}:{x:.3f}:{y:.3f}")
+            if own.random() < p.ir_detect_prob:
+                for f in offsets:
+                    if own.random() < p.ir_decode_prob:
+                        out.append((device, f))
+                        break
         return out
 
     def covered(self, area: str) -> bool:

@@ -119,21 +119,25 @@ def simulate(
         phases[badge_id] = rng.random()
     seqs = dict.fromkeys(ids, 0)
     gateways = {d.id: d.gateway for d in site.devices.values()}
+    door_monitors = {d.id for d in site.devices.values() if d.kind.is_ir_door}
     pending: list[tuple[float, int, Sighting | ButtonEvent | Heartbeat]] = []
     counter = 0
     press_accident = p.accidental_press_per_badge_hour / 3600.0
     press_real = p.real_press_per_badge_hour / 3600.0
 
-    def deliver(ts: float, observation: Sighting | ButtonEvent) -> None:
+    def deliver(
+        ts: float, observation: Sighting | ButtonEvent, draw: random.Random | None = None
+    ) -> None:
         nonlocal counter
-        delay = gateway_delay(p.radio, rng)
+        draw = draw or rng
+        delay = gateway_delay(p.radio, draw)
         if delay is None:
             return
         counter += 1
         heapq.heappush(pending, (ts + delay, counter, observation))
-        if rng.random() < p.radio.gateway_duplicate_prob:
+        if draw.random() < p.radio.gateway_duplicate_prob:
             counter += 1
-            heapq.heappush(pending, (ts + delay + rng.uniform(0.05, 2.0), counter, observation))
+            heapq.heappush(pending, (ts + delay + draw.uniform(0.05, 2.0), counter, observation))
 
     def when(ts: float) -> datetime:
         return start + timedelta(seconds=ts)
@@ -166,7 +170,12 @@ def simulate(
                 kind=SightingKind.IR,
                 gateway=gateways.get(device),
             )
-            deliver(begin + offset, sighting)
+            if device in door_monitors:
+                # their own stream, as their codes (IrModel.detections): the same walks
+                own = random.Random(f"door-delivery:{seed}:{w.badge}:{begin:.3f}:{device}")
+                deliver(begin + offset, sighting, own)
+            else:
+                deliver(begin + offset, sighting)
         u = rng.random()
         if u < press_accident + press_real:
             seqs[w.badge] += 1
