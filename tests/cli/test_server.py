@@ -5,12 +5,14 @@ import gc
 import sys
 from pathlib import Path
 
+import pytest
 from tests.sites import small_site
 
 from duress.cli.server import (
     GIL_SWITCH_INTERVAL_S,
     keep_the_wal_short,
     run_server_loop,
+    serve_with_companions,
     settle_the_heap,
 )
 from duress.service.bootstrap import build_runtime
@@ -68,3 +70,42 @@ async def test_a_server_on_another_store_leaves_checkpoints_alone() -> None:
     assert keep_the_wal_short(runtime) is None
     memory = build_runtime(small_site(), store=SqliteStore(":memory:"), clock=FakeClock())
     assert keep_the_wal_short(memory) is None
+
+
+async def test_companions_stop_before_the_runtime_when_the_server_exits() -> None:
+    runtime = build_runtime(small_site(), store=MemoryStore(), clock=FakeClock())
+    await runtime.start()
+    exit_server = asyncio.Event()
+    seen: list[str] = []
+
+    async def serving() -> None:  # the HTTP server until Ctrl-C
+        await exit_server.wait()
+
+    async def companion() -> None:  # a demo hospital or an MQTT loop, feeding the runtime
+        seen.append("companion started")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            seen.append(f"companion stopped, runtime running: {runtime.started}")
+
+    served = asyncio.create_task(
+        serve_with_companions(runtime, serving(), lambda: True, [companion])
+    )
+    while not seen:
+        await asyncio.sleep(0.01)
+    exit_server.set()
+    await served
+    assert seen == ["companion started", "companion stopped, runtime running: True"]
+    assert not runtime.started  # and then the runtime stopped
+
+
+async def test_the_runtime_stops_when_the_server_cannot_start() -> None:
+    runtime = build_runtime(small_site(), store=MemoryStore(), clock=FakeClock())
+    await runtime.start()
+
+    async def serving() -> None:  # the port is taken, say
+        raise OSError("address already in use")
+
+    with pytest.raises(OSError, match="already in use"):
+        await serve_with_companions(runtime, serving(), lambda: False, [])
+    assert not runtime.started

@@ -234,7 +234,9 @@ async def _serve(
 ) -> None:
     from duress.cli.users import cookie_policy
 
-    app = create_app(runtime, accounts=accounts, cookies=cookie_policy(settings))
+    app = create_app(
+        runtime, manage_runtime=False, accounts=accounts, cookies=cookie_policy(settings)
+    )
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -244,22 +246,44 @@ async def _serve(
         timeout_graceful_shutdown=3,
     )
     server = uvicorn.Server(config)
-    http = asyncio.create_task(server.serve(), name="http")
-    # Companions start once the server (and so the runtime, whose start-up replays the store) is up.
-    while not server.started and not http.done():
-        await asyncio.sleep(0.05)
-    settle_the_heap()
-    heap = keep_the_heap_quiet(runtime)
-    checkpoints = keep_the_wal_short(runtime)
-    tasks = [asyncio.create_task(run(), name="companion") for run in companions]
+    await runtime.start()  # replays the store before the first request or companion
+    await serve_with_companions(runtime, server.serve(), lambda: server.started, companions)
+
+
+async def serve_with_companions(
+    runtime: Runtime,
+    serving: Coroutine[Any, Any, None],
+    started: Callable[[], bool],
+    companions: list[Companion],
+) -> None:
+    """Run ``serving`` (the HTTP server) with the ``companions`` beside it (the demo's simulated
+    hospital, an MQTT loop), all on the started ``runtime``; when the server exits (Ctrl-C), stop
+    the companions first and the runtime last, so that nothing feeds a runtime that is stopping
+    (a press in that window raised an alert whose delivery reports then found the store's writer
+    shut down)."""
+    http = asyncio.create_task(serving, name="http")
     try:
-        await http
+        while not started() and not http.done():
+            await asyncio.sleep(0.05)
+        settle_the_heap()
+        heap = keep_the_heap_quiet(runtime)
+        checkpoints = keep_the_wal_short(runtime)
+        tasks = [asyncio.create_task(run(), name="companion") for run in companions]
+        try:
+            await http
+        finally:
+            heap.stop()
+            if checkpoints is not None:
+                checkpoints.stop()
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
     finally:
-        heap.stop()
-        if checkpoints is not None:
-            checkpoints.stop()
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
+        if not http.done():
+            http.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+                await http
+        if runtime.started:
+            await runtime.stop()
