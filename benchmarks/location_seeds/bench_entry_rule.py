@@ -11,7 +11,8 @@ and on how many seeds each of the issue's goals was met. The same records go thr
 Two more variants replay the same scenario with an IR door monitor across the doorway of every
 IR room (:func:`duress.sim.layout.with_door_monitors`; the simulator draws their codes from a
 stream of their own, so the walks and every other report are the same): the default engine,
-whose door entry and door exit use them (docs/location.md, rule 2), and ``ir_door_alone`` on.
+whose door entry and door exit use them (docs/location.md, rule 2), and ``ir_door_alone`` on,
+with the simulator's door beam (0.6 m) and a narrower one (0.4 m, :data:`DOOR_BEAMS`).
 
 Scenarios and seeds run in parallel processes (one per core, at most :data:`WORKERS`); figures are
 the engine's (compiled when built, as in the location benchmark). ``python -m benchmarks
@@ -27,6 +28,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from statistics import fmean
 from typing import Any
 
@@ -37,7 +39,8 @@ from benchmarks.location import bench_location as location
 from duress.domain.location import LocationParams
 from duress.sim.evaluate import evaluate, track
 from duress.sim.layout import with_door_monitors
-from duress.sim.scenario import Received
+from duress.sim.radio import RadioParams
+from duress.sim.scenario import Received, Record
 
 SEEDS = (42, 7, 1, 2, 3, 4, 5, 6)
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -45,10 +48,17 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "two_codes": {"ir_one_hit_m": 0.0},
     "door_monitors": {},
     "door_alone": {"ir_door_alone": True},
+    "door_alone_narrow": {"ir_door_alone": True},
 }
 """Entry rules by name: the ``LocationParams`` changes from the defaults."""
-WITH_DOOR_MONITORS = frozenset({"door_monitors", "door_alone"})
-"""The variants replayed on the scenario's site with door monitors."""
+DOOR_BEAMS: dict[str, float] = {
+    "door_monitors": RadioParams().ir_door_beam_m,
+    "door_alone": RadioParams().ir_door_beam_m,
+    "door_alone_narrow": 0.4,
+}
+"""The variants replayed on the scenario's site with door monitors, and the width of the door
+monitors' beam in the simulator (``ir_door_beam_m``: 0.6 m by default; 0.4 m stops short of
+someone lingering half a metre out of the doorway)."""
 SCENARIOS = ("icu_bh_ir_rich", "ed_open_bays", "doorway_lingering", "degraded_monitor_offline")
 FIGURES = (
     "room_accuracy_ir",
@@ -71,13 +81,17 @@ def _one(task: tuple[str, int]) -> tuple[str, int, dict[str, dict[str, float | N
     name, seed = task
     scenario = next(s for s in location.SCENARIOS if s.name == name)
     plain = scenario.site()
-    sites = {False: plain, True: with_door_monitors(plain)}
-    replays = {doors: location._records(scenario, site, seed) for doors, site in sites.items()}
+    doors = with_door_monitors(plain)
+    replays: dict[float | None, list[Record]] = {None: location._records(scenario, plain, seed)}
+    for beam in sorted(set(DOOR_BEAMS.values())):
+        radio = replace(scenario.params.radio, ir_door_beam_m=beam)
+        beamed = replace(scenario, params=replace(scenario.params, radio=radio))
+        replays[beam] = location._records(beamed, doors, seed)
     dead = scenario.offline(plain) if scenario.offline is not None else set()
     out: dict[str, dict[str, float | None]] = {}
     for variant, changes in VARIANTS.items():
-        doors = variant in WITH_DOOR_MONITORS
-        site, records = sites[doors], replays[doors]
+        width = DOOR_BEAMS.get(variant)
+        site, records = (plain if width is None else doors), replays[width]
         truth = [r for r in records if not isinstance(r, Received)]
         rows = list(track(site, records, LocationParams(**changes)))
         figures = location._figures(evaluate(truth, rows, site, offline=dead))
@@ -129,7 +143,7 @@ def run() -> dict[str, Any]:
         "settings": {
             "seeds": list(SEEDS),
             "variants": VARIANTS,
-            "with_door_monitors": sorted(WITH_DOOR_MONITORS),
+            "door_beams_m": DOOR_BEAMS,
             "badges_per_scenario": location.BADGES,
             "minutes_per_scenario": location.MINUTES,
             "workers": workers,
@@ -152,8 +166,9 @@ HEADERS = ("scenario", *(title for title, _, _ in COLUMNS))
 LEGEND = (
     "Each cell: one code → two codes per room entry (the default) → with an IR door monitor at "
     "every IR room's door (door entry and exit, the default engine) → the same with "
-    "`ir_door_alone`; means over the seeds (the IR p95: the worst seed), and in brackets on how "
-    "many seeds the issue's goal for the figure was met."
+    "`ir_door_alone` → and with the door monitors' beam 0.4 m instead of 0.6 m; means over the "
+    "seeds (the IR p95: the worst seed), and in brackets on how many seeds the issue's goal for "
+    "the figure was met."
 )
 
 
@@ -189,7 +204,7 @@ def markdown(result: Mapping[str, Any]) -> str:
 def summary(result: Mapping[str, Any]) -> Table:
     """What ``python -m benchmarks`` prints after the raw figures."""
     return tables.console_table(
-        "location over seeds: one code → two codes per IR room entry → door monitors → door alone",
+        "location over seeds: one code → two codes → door monitors → door alone → narrow beam",
         HEADERS,
         rows(result),
         LEGEND,
