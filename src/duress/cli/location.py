@@ -838,31 +838,44 @@ def render_room_loss(report: dict[str, Any], console: Console) -> None:
     names = [name for name, figures in report.items() if "room_loss" in figures]
     for name in names:
         table.add_column(name, justify="right")
-    classes = [
-        ("no code of the room yet (evidence)", "no_code_share"),
-        ("only a code leaked on the way in (evidence)", "approach_code_share"),
-        ("a code in hand, room not yet shown (engine)", "entry_wait_share"),
-        ("shown, then dropped (engine)", "dropped_share"),
-        ("another room shown (engine)", "other_room_share"),
-        ("evidence", "evidence_share"),
-        ("engine", "engine_share"),
+    sections: list[tuple[str, Callable[[Any], str], list[tuple[str, str]]]] = [
+        (
+            "room_loss",
+            _percent,
+            [
+                ("no code of the room yet (evidence)", "no_code_share"),
+                ("only a code leaked on the way in (evidence)", "approach_code_share"),
+                ("a code in hand, room not yet shown (engine)", "entry_wait_share"),
+                ("shown, then dropped (engine)", "dropped_share"),
+                ("another room shown (engine)", "other_room_share"),
+                ("evidence", "evidence_share"),
+                ("engine", "engine_share"),
+            ],
+        ),
+        (
+            "lone_codes",
+            _per_hour,
+            [
+                ("lone codes a badge-hour: inside the room", "inside_per_badge_hour"),
+                ("  to someone walking in (within 3 s)", "entering_per_badge_hour"),
+                ("  to someone who left it within a minute", "lingering_per_badge_hour"),
+                ("  to anyone else (passing by)", "passing_per_badge_hour"),
+            ],
+        ),
     ]
-    for label, key in classes:
-        table.add_row(label, *(_percent(report[name]["room_loss"][key]) for name in names))
-    table.add_section()
-    lone = [
-        ("lone codes a badge-hour: inside the room", "inside_per_badge_hour"),
-        ("  to someone walking in (within 3 s)", "entering_per_badge_hour"),
-        ("  to someone who left it within a minute", "lingering_per_badge_hour"),
-        ("  to anyone else (passing by)", "passing_per_badge_hour"),
-    ]
-    for label, key in lone:
-        table.add_row(label, *(_cell(report[name]["lone_codes"][key]) for name in names))
+    for part, show, rows in sections:
+        for label, key in rows:
+            table.add_row(label, *(show(report[name][part][key]) for name in names))
+        table.add_section()
     console.print(table)
 
 
 def _percent(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.2f} %"
+
+
+def _per_hour(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
 
 
 def _cell(value: Any) -> str:
